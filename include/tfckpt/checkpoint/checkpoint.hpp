@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/checkpoint/checkpoint.hpp
+//
+// Opening a TensorFlow V2 checkpoint (a "tensor bundle": `P.index` + `P.data-0000i-of-0000N`) and
+// reading its tensors without copying them.
+//
+// `open()` maps the index and checks all of it (every block checksum, the header, every entry
+// against its dtype, shape and shard); it never touches tensor data, so opening a 100 GB
+// checkpoint costs only its index. After a successful open, iterating entries cannot fail. Data
+// shards are mapped on first use; a missing or short shard is reported then, and by `verify()`.
+//
+// Example:
+//   TFCKPT_ASSIGN_OR_RETURN(tfckpt::checkpoint ckpt, tfckpt::open("train/model.ckpt-1000"));
+//   for (const tfckpt::entry& e : ckpt.entries())
+//     std::printf("%s %s %s\n", e.name().data(), dtype_name(e.dtype()).data(), shape_string(e.shape()).c_str());
+//   TFCKPT_ASSIGN_OR_RETURN(const tfckpt::entry* w, ckpt.get("dense/kernel"));
+//   TFCKPT_ASSIGN_OR_RETURN(auto values, w->values<float>());   // zero-copy when aligned
+#ifndef TFCKPT_CHECKPOINT_CHECKPOINT_HPP_
+#define TFCKPT_CHECKPOINT_CHECKPOINT_HPP_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "tfckpt/checkpoint/state_file.hpp"
+#include "tfckpt/codec/bundle_entry.hpp"
+#include "tfckpt/codec/crc32c.hpp"
+#include "tfckpt/codec/slice_key.hpp"
+#include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/codec/table.hpp"
+#include "tfckpt/io/mapped_file.hpp"
+#include "tfckpt/status.hpp"
+#include "tfckpt/tensor/dtype.hpp"
+#include "tfckpt/tensor/shape.hpp"
+#include "tfckpt/tensor/tensor_values.hpp"
+
+namespace tfckpt {
+
+namespace detail {
+struct bundle;
+}
+
+/// One tensor of a checkpoint: metadata, and its bytes in a (lazily) mapped data shard.
+/// Entries are owned by their checkpoint and stay valid, at the same address, until it is
+/// destroyed (moving the checkpoint does not move them).
+class entry {
+ public:
+  std::string_view name() const { return name_; }
+  tfckpt::dtype dtype() const { return dtype_; }
+  /// Dimension sizes, outermost first; empty for a scalar.
+  shape_view shape() const { return shape_; }
+  std::int64_t num_elements() const { return num_elements_; }
+  /// The data shard holding the bytes (0 for a partitioned tensor, which has none of its own).
+  std::int32_t shard() const { return shard_; }
+  /// Byte offset of the payload in its shard.
+  std::uint64_t offset() const { return offset_; }
+  /// Payload bytes as stored (a partitioned tensor: the bytes of the assembled tensor).
+  std::uint64_t size() const { return size_; }
+  /// The masked CRC-32C stored in the index (TensorFlow stores every CRC masked).
+  std::uint32_t stored_crc32c() const { return masked_crc32c_; }
+  /// True for a partitioned variable: its value is assembled from slice entries that plain
+  /// iteration hides, as TensorFlow's reader does.
+  bool is_partitioned() const { return num_slices_ != 0; }
+  std::uint32_t num_slices() const { return num_slices_; }
+  /// Absolute offset of this entry's record in the index file (for messages).
+  std::uint64_t index_offset() const { return index_offset_; }
+
+  /// The payload, zero-copy: a span into the mapped shard (mapped now if needed). For a
+  /// partitioned tensor, the tensor assembled from its slices, built once and cached.
+  /// Errors: kNotFound (missing shard), kDataLoss (shard too short, bad slice), kUnimplemented.
+  absl::StatusOr<std::span<const std::byte>> bytes() const;
+
+  /// The elements as T (see tensor_values: zero-copy when aligned, else an aligned copy).
+  /// T must match dtype(): float for float32, Eigen::half for float16, Eigen::bfloat16, bool, ...
+  template <class T>
+  absl::StatusOr<tensor_values<T>> values() const;
+
+  /// The elements of a DT_STRING tensor, as views into the mapped shard (length checksum checked).
+  absl::StatusOr<std::vector<std::string_view>> strings() const;
+
+  /// Recomputes the payload's CRC-32C and compares it with the stored one.
+  absl::Status verify() const;
+
+ private:
+  friend struct detail::bundle;
+  absl::Status error_context(absl::Status s) const { return with_key(std::move(s), name_); }
+
+  const detail::bundle* owner_ = nullptr;
+  std::string_view name_;
+  shape_view shape_;
+  std::int64_t num_elements_ = 0;
+  std::uint64_t offset_ = 0;
+  std::uint64_t size_ = 0;
+  std::uint64_t index_offset_ = 0;
+  tfckpt::dtype dtype_ = tfckpt::dtype::invalid;
+  std::int32_t shard_ = 0;
+  std::uint32_t masked_crc32c_ = 0;
+  std::uint32_t first_slice_ = 0;  // into bundle::slices
+  std::uint32_t num_slices_ = 0;
+};
+
+/// Options for open().
+struct open_options {
+  /// For a directory whose state file names a path that does not exist here (written on another
+  /// machine), look for the same name inside the directory.
+  bool relocate_by_basename = true;
+};
+
+/// Progress and outcome of checkpoint::verify().
+struct verify_report {
+  std::vector<absl::Status> problems;  // one per bad tensor or missing shard
+  std::uint64_t tensors_checked = 0;
+  std::uint64_t bytes_checked = 0;
+  bool ok() const { return problems.empty(); }
+};
+
+struct verify_options {
+  /// Called after each tensor with (bytes done, bytes total).
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+};
+
+/// An open V2 checkpoint. Move-only; cheap to move.
+class checkpoint {
+ public:
+  /// Opens a checkpoint given its prefix (`dir/model.ckpt-1000`), its `.index` path, or a directory
+  /// holding a `checkpoint` state file (the newest prefix it names is opened). Reads and checks the
+  /// whole index; touches no tensor data. Errors name the file and byte offset, and say what to pass
+  /// instead for the usual mistakes (a `.data-*` path, a V1 checkpoint, a `.meta` file).
+  static absl::StatusOr<checkpoint> open(const std::filesystem::path& path, open_options options = {});
+
+  checkpoint(checkpoint&&) noexcept = default;
+  checkpoint& operator=(checkpoint&&) noexcept = default;
+  ~checkpoint();
+
+  /// Every tensor in key order (bytewise), slice entries of partitioned tensors hidden. A borrowed
+  /// range: valid until the checkpoint is destroyed, also across moves.
+  std::span<const entry> entries() const;
+  std::size_t size() const { return entries().size(); }
+
+  /// The entry named `name`, or nullptr. O(log n).
+  const entry* find(std::string_view name) const;
+  /// As find, but a kNotFound status naming the checkpoint when absent.
+  absl::StatusOr<const entry*> get(std::string_view name) const;
+
+  /// The prefix (path without `.index`).
+  const std::string& prefix() const;
+  std::string index_path() const { return prefix() + ".index"; }
+  /// The file name of data shard `shard`: `<prefix>.data-%05d-of-%05d`.
+  std::string data_path(std::int32_t shard) const;
+  std::int32_t num_shards() const;
+  /// Byte order of tensor payloads (TensorFlow writes the host's; big-endian is rare).
+  bool big_endian() const;
+
+  /// Checks every tensor: its shard is present and long enough, and the CRC-32C of its bytes
+  /// (for strings also the length checksum) matches the index. Reads all tensor data once.
+  verify_report verify(const verify_options& options = {}) const;
+
+ private:
+  explicit checkpoint(std::unique_ptr<detail::bundle> b);
+  std::unique_ptr<detail::bundle> bundle_;
+};
+
+/// Same as checkpoint::open.
+inline absl::StatusOr<checkpoint> open(const std::filesystem::path& path, open_options options = {}) {
+  return checkpoint::open(path, options);
+}
+
+/// `<prefix>.data-%05d-of-%05d`: the name TensorFlow gives data shard `shard` of `num_shards`.
+inline std::string data_file_name(std::string_view prefix, std::int32_t shard, std::int32_t num_shards) {
+  return absl::StrFormat("%s.data-%05d-of-%05d", prefix, shard, num_shards);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Implementation details follow. Clients should ignore them.
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+// Most shards a header may claim: each costs a small slot before any shard is touched.
+inline constexpr std::int32_t kMaxShards = 1 << 20;
+
+struct shard_slot {
+  std::once_flag once;
+  absl::Status status;
+  io::mapped_file file;
+  std::uint64_t required_size = 0;  // end of the last payload the index places in this shard
+  std::uint64_t num_entries = 0;
+};
+
+struct slice_ref {
+  std::uint32_t first_extent = 0;  // into bundle::extents; rank of the full tensor many
+  std::uint32_t stored_entry = 0;  // into bundle::all
+};
+
+struct bundle {
+  std::string prefix;
+  std::string index_file;
+  io::mapped_file index;
+  codec::bundle_header header;
+  std::string keys;                  // every key, back to back
+  std::vector<std::int64_t> dims;    // every shape, back to back
+  std::vector<entry> all;            // key order; slice entries (keys starting 0x00) first
+  std::size_t first_visible = 0;     // entries()[0] == all[first_visible]
+  std::vector<codec::slice_extent> extents;
+  std::vector<slice_ref> slices;
+  std::unique_ptr<shard_slot[]> shards;
+
+  mutable std::mutex assembled_mutex;
+  mutable std::map<const entry*, std::unique_ptr<std::byte[]>> assembled;
+
+  absl::StatusOr<std::span<const std::byte>> shard_bytes(std::int32_t shard) const;
+  absl::StatusOr<std::span<const std::byte>> payload(const entry& e) const;
+  absl::StatusOr<std::span<const std::byte>> assemble(const entry& e) const;
+  const entry* find_any(std::string_view key) const;
+  absl::Status missing_shard_status(std::int32_t shard) const;
+
+  // Maps `<prefix>.index` and decodes and checks every record.
+  static absl::StatusOr<std::unique_ptr<bundle>> load(std::string prefix);
+};
+
+inline bool has_suffix(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// True for names ending in ".data-DDDDD-of-DDDDD" (TensorFlow prints at least five digits).
+inline bool is_data_shard_name(std::string_view s, std::string_view* prefix) {
+  const auto at = s.rfind(".data-");
+  if (at == std::string_view::npos) return false;
+  const std::string_view rest = s.substr(at + 6);
+  const auto of = rest.find("-of-");
+  if (of == std::string_view::npos || of < 5 || rest.size() - of - 4 < 5) return false;
+  const auto digits = [](std::string_view d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(rest.substr(0, of)) || !digits(rest.substr(of + 4))) return false;
+  *prefix = s.substr(0, at);
+  return true;
+}
+
+// Data files present for `prefix` (for messages about missing shards).
+inline std::vector<std::string> list_data_files(const std::string& prefix) {
+  std::vector<std::string> found;
+  const std::filesystem::path p(prefix);
+  const std::string base = p.filename().string() + ".data-";
+  std::error_code ec;
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind(base, 0) == 0) found.push_back(name);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// Checkpoint prefixes (names of `*.index` files) in `dir`, for messages.
+inline std::vector<std::string> list_prefixes(const std::filesystem::path& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (has_suffix(name, ".index")) found.push_back(name.substr(0, name.size() - 6));
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+inline std::string join_names(const std::vector<std::string>& names, std::size_t max = 8) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < max; ++i) absl::StrAppendFormat(&out, "%s%s", i ? ", " : "", names[i]);
+  if (names.size() > max) absl::StrAppendFormat(&out, ", ... (%d in all)", names.size());
+  return out;
+}
+
+// True when `path` is a regular file ending in the SSTable magic: a V1 checkpoint, when it is
+// not an `.index`.
+inline bool looks_like_sstable(const std::filesystem::path& path) {
+  auto f = io::mapped_file::open(path.string());
+  if (!f.ok() || f->size() < codec::kFooterSize) return false;
+  return tfckpt::detail::load_le<std::uint64_t>(f->bytes().data() + f->size() - 8) == codec::kTableMagic;
+}
+
+inline absl::Status v1_error(const std::string& what) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "%s is a V1 checkpoint (one SSTable of tensor slices, written by TensorFlow's V1 Saver); this "
+      "version reads only V2 checkpoints (<prefix>.index + <prefix>.data-*)",
+      what));
+}
+
+// Turns what the user passed into a checkpoint prefix, or explains what it is instead.
+inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& path, const open_options& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string s = path.string();
+  std::string_view shard_prefix;
+  if (s.empty()) return absl::InvalidArgumentError("empty checkpoint path");
+  if (has_suffix(s, ".index")) return s.substr(0, s.size() - 6);
+  if (is_data_shard_name(s, &shard_prefix))
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s is a data shard, not a checkpoint: pass the prefix '%s' (or '%s.index')", s, shard_prefix, shard_prefix));
+  if (fs::is_directory(path, ec)) {
+    const fs::path state = path / kStateFileName;
+    if (!fs::exists(state, ec)) {
+      const auto prefixes = list_prefixes(path);
+      if (prefixes.empty())
+        return absl::NotFoundError(absl::StrFormat("%s: no '%s' state file and no *.index file in this directory", s,
+                                                   kStateFileName));
+      return absl::NotFoundError(absl::StrFormat(
+          "%s: no '%s' state file names the latest checkpoint; pass a prefix instead: %s", s, kStateFileName,
+          join_names(prefixes)));
+    }
+    TFCKPT_ASSIGN_OR_RETURN(std::string prefix,
+                            latest_checkpoint(path, {.relocate_by_basename = options.relocate_by_basename}));
+    if (!fs::exists(prefix + ".index", ec)) {
+      if (fs::is_regular_file(prefix, ec) && looks_like_sstable(prefix)) return v1_error(prefix);
+      const auto prefixes = list_prefixes(path);
+      return absl::NotFoundError(absl::StrFormat(
+          "%s names '%s' as the latest checkpoint, but %s.index does not exist%s", state.string(), prefix, prefix,
+          prefixes.empty() ? std::string() : "; prefixes present: " + join_names(prefixes)));
+    }
+    return prefix;
+  }
+  if (fs::exists(s + ".index", ec)) return s;
+  if (has_suffix(s, ".meta"))
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s is a MetaGraphDef (the graph), not a checkpoint: pass the prefix '%s'", s, s.substr(0, s.size() - 5)));
+  if (fs::is_regular_file(path, ec)) {
+    if (looks_like_sstable(path)) return v1_error(s);
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s is not a checkpoint: there is no %s.index and the file is not an SSTable", s, s));
+  }
+  // A sharded V1 checkpoint is `<prefix>-00000-of-0000N`.
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const std::string base = path.filename().string() + "-";
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind(base, 0) == 0 && name.find("-of-") != std::string::npos && looks_like_sstable(f.path()))
+      return v1_error(absl::StrFormat("%s (%s)", s, name));
+  }
+  const auto prefixes = list_prefixes(dir);
+  return absl::NotFoundError(absl::StrFormat("%s.index not found: no checkpoint with prefix %s%s", s, s,
+                                             prefixes.empty() ? std::string()
+                                                              : "; prefixes in that directory: " + join_names(prefixes)));
+}
+
+inline absl::Status bundle::missing_shard_status(std::int32_t shard) const {
+  const std::string path = data_file_name(prefix, shard, header.num_shards);
+  const auto present = list_data_files(prefix);
+  return absl::NotFoundError(absl::StrFormat(
+      "%s: data shard %d of %d is missing (%d tensors live there); data files present for this prefix: %s", path,
+      shard, header.num_shards, shards[shard].num_entries, present.empty() ? "none" : join_names(present)));
+}
+
+inline absl::StatusOr<std::span<const std::byte>> bundle::shard_bytes(std::int32_t shard) const {
+  shard_slot& slot = shards[shard];
+  std::call_once(slot.once, [&] {
+    const std::string path = data_file_name(prefix, shard, header.num_shards);
+    auto mapped = io::mapped_file::open(path);
+    if (!mapped.ok()) {
+      slot.status = mapped.status().code() == absl::StatusCode::kNotFound ? missing_shard_status(shard)
+                                                                           : mapped.status();
+      return;
+    }
+    if (mapped->size() < slot.required_size) {
+      slot.status = data_loss(path, mapped->size(),
+                              "data file is %d bytes, but the index places tensor bytes up to offset %d: the data "
+                              "file is truncated or belongs to another checkpoint",
+                              mapped->size(), slot.required_size);
+      return;
+    }
+    slot.file = *std::move(mapped);
+  });
+  if (!slot.status.ok()) return slot.status;
+  return slot.file.bytes();
+}
+
+inline absl::StatusOr<std::span<const std::byte>> bundle::payload(const entry& e) const {
+  if (e.is_partitioned()) return assemble(e);
+  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> shard, shard_bytes(e.shard()));
+  return shard.subspan(static_cast<std::size_t>(e.offset()), static_cast<std::size_t>(e.size()));
+}
+
+inline const entry* bundle::find_any(std::string_view key) const {
+  const auto it = std::lower_bound(all.begin(), all.end(), key,
+                                   [](const entry& e, std::string_view k) { return e.name() < k; });
+  return it != all.end() && it->name() == key ? &*it : nullptr;
+}
+
+// Copies each stored slice into its place in the full row-major tensor.
+inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& e) const {
+  std::lock_guard lock(assembled_mutex);
+  if (auto it = assembled.find(&e); it != assembled.end())
+    return std::span<const std::byte>(it->second.get(), static_cast<std::size_t>(e.size()));
+  if (!is_fixed_size(e.dtype()))
+    return absl::UnimplementedError(absl::StrFormat("%s: assembling partitioned %s tensors is not supported for key '%s'",
+                                                    index_file, dtype_name(e.dtype()), printable_key(e.name())));
+  const std::size_t elem = element_size(e.dtype());
+  const std::size_t rank = e.shape().size();
+  auto out = std::make_unique<std::byte[]>(static_cast<std::size_t>(e.size()));
+  // Row-major strides of the full tensor, in elements.
+  std::vector<std::uint64_t> stride(rank, 1);
+  for (std::size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * static_cast<std::uint64_t>(e.shape()[d]);
+  for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
+    const slice_ref& ref = slices[e.first_slice_ + s];
+    const entry& part = all[ref.stored_entry];
+    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> src, payload(part));
+    if (part.num_elements() == 0) continue;
+    const shape_view len = part.shape();
+    std::vector<std::uint64_t> start(rank);
+    for (std::size_t d = 0; d < rank; ++d) start[d] = static_cast<std::uint64_t>(extents[ref.first_extent + d].start);
+    // Walk every row of the slice (all dims but the last) and copy it as one run.
+    const std::uint64_t run = rank == 0 ? 1 : static_cast<std::uint64_t>(len[rank - 1]);
+    const std::uint64_t rows = static_cast<std::uint64_t>(part.num_elements()) / run;
+    std::vector<std::uint64_t> idx(rank, 0);
+    for (std::uint64_t r = 0; r < rows; ++r) {
+      std::uint64_t dst = 0;
+      for (std::size_t d = 0; d < rank; ++d) dst += (start[d] + idx[d]) * stride[d];
+      std::memcpy(out.get() + dst * elem, src.data() + r * run * elem, run * elem);
+      for (std::size_t d = rank - 1; d-- > 0;) {  // odometer over the outer dims
+        if (++idx[d] < static_cast<std::uint64_t>(len[d])) break;
+        idx[d] = 0;
+      }
+    }
+  }
+  const std::span<const std::byte> result(out.get(), static_cast<std::size_t>(e.size()));
+  assembled.emplace(&e, std::move(out));
+  return result;
+}
+
+inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) {
+  auto b = std::make_unique<bundle>();
+  b->prefix = std::move(prefix);
+  b->index_file = b->prefix + ".index";
+  const std::string& file = b->index_file;
+  TFCKPT_ASSIGN_OR_RETURN(b->index, io::mapped_file::open(file));
+  b->index.advise(io::access::sequential);
+  const std::span<const std::byte> bytes = b->index.bytes();
+  b->keys.reserve(bytes.size());
+
+  struct pending {
+    std::size_t key_pos, key_len, dims_pos;
+  };
+  std::vector<pending> positions;
+  std::vector<std::uint32_t> slice_ranks;
+  bool have_header = false;
+  codec::bundle_entry rec;
+  absl::Status walked = codec::for_each_table_entry(
+      file, bytes, [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
+        if (!have_header) {
+          if (!key.empty())
+            return data_loss(file, at, "the first key is '%s', not the bundle header (key \"\"): not a tensor bundle index",
+                             printable_key(key));
+          TFCKPT_ASSIGN_OR_RETURN(b->header, codec::decode_bundle_header(file, value, at));
+          have_header = true;
+          return absl::OkStatus();
+        }
+        const std::size_t dims_pos = b->dims.size();
+        const std::size_t ranks_before = slice_ranks.size();
+        const std::size_t extents_before = b->extents.size();
+        TFCKPT_RETURN_IF_ERROR(
+            with_key(codec::decode_bundle_entry(file, value, at, &rec, &b->dims, &b->extents, &slice_ranks), key));
+        entry e;
+        e.index_offset_ = at;
+        e.dtype_ = static_cast<tfckpt::dtype>(rec.dtype);
+        e.shard_ = rec.shard_id;
+        e.offset_ = static_cast<std::uint64_t>(rec.offset);
+        e.size_ = static_cast<std::uint64_t>(rec.size);
+        e.masked_crc32c_ = rec.masked_crc32c;
+        const shape_view dims(b->dims.data() + dims_pos, rec.rank);
+        auto fail = [&](const absl::FormatSpec<std::string, std::string>& fmt, const std::string& a,
+                        const std::string& c) { return with_key(data_loss(file, at, fmt, a, c), key); };
+        if (!is_known_dtype(rec.dtype) || e.dtype_ == tfckpt::dtype::resource)
+          return fail("unknown or unstorable dtype %s%s", std::to_string(rec.dtype), "");
+        const auto n = checked_num_elements(dims);
+        if (!n) return fail("the element count of shape %s overflows%s", shape_string(dims), "");
+        e.num_elements_ = *n;
+        if (rec.num_slices == 0) {
+          if (rec.shard_id >= b->header.num_shards)
+            return fail("entry is in shard %s, but the header declares %s shards", std::to_string(rec.shard_id),
+                        std::to_string(b->header.num_shards));
+          if (e.offset_ > static_cast<std::uint64_t>(INT64_MAX) - e.size_)
+            return fail("offset %s + size %s overflows", std::to_string(e.offset_), std::to_string(e.size_));
+          if (is_fixed_size(e.dtype_)) {
+            const auto need = checked_mul(*n, static_cast<std::int64_t>(element_size(e.dtype_)));
+            if (!need || static_cast<std::uint64_t>(*need) != e.size_)
+              return fail("size %s does not match %s", std::to_string(e.size_),
+                          absl::StrFormat("shape %s of %s (%s bytes)", shape_string(dims), dtype_name(e.dtype_),
+                                          need ? std::to_string(*need) : std::string("overflow")));
+          } else if (e.dtype_ == tfckpt::dtype::string &&
+                     (e.size_ < 4 || static_cast<std::uint64_t>(*n) > e.size_ - 4)) {
+            return fail("string tensor of %s elements cannot fit in %s bytes", std::to_string(*n), std::to_string(e.size_));
+          }
+          if (!rec.has_crc32c) e.masked_crc32c_ = 0;  // proto3 omits a zero field
+        } else {
+          e.first_slice_ = static_cast<std::uint32_t>(b->slices.size());
+          e.num_slices_ = rec.num_slices;
+          e.shard_ = 0;
+          e.offset_ = 0;
+          const auto bytes_needed = checked_mul(*n, static_cast<std::int64_t>(element_size(e.dtype_)));
+          if (!bytes_needed) return fail("shape %s is too large%s", shape_string(dims), "");
+          e.size_ = static_cast<std::uint64_t>(*bytes_needed);
+          std::size_t extent = extents_before;
+          for (std::size_t s = ranks_before; s < slice_ranks.size(); ++s) {
+            if (slice_ranks[s] != rec.rank)
+              return fail("a slice has %s extents, but the tensor has rank %s", std::to_string(slice_ranks[s]),
+                          std::to_string(rec.rank));
+            for (std::uint32_t d = 0; d < rec.rank; ++d) {
+              codec::slice_extent& x = b->extents[extent + d];
+              if (x.full()) continue;
+              if (x.start > dims[d] || x.length > dims[d] - x.start)
+                return fail("slice extent %s lies outside shape %s",
+                            absl::StrFormat("(%d, %d) of dimension %d", x.start, x.length, d), shape_string(dims));
+            }
+            b->slices.push_back(slice_ref{static_cast<std::uint32_t>(extent), 0});
+            extent += rec.rank;
+          }
+        }
+        positions.push_back({b->keys.size(), key.size(), dims_pos});
+        b->keys.append(key);
+        b->all.push_back(e);
+        return absl::OkStatus();
+      });
+  TFCKPT_RETURN_IF_ERROR(walked);
+  if (!have_header) return data_loss(file, 0, "the index has no bundle header (key \"\"): not a tensor bundle index");
+  if (b->header.num_shards > kMaxShards)
+    return data_loss(file, 0, "the bundle header claims %d shards (more than %d)", b->header.num_shards, kMaxShards);
+
+  // The arenas are complete: point names and shapes into them.
+  for (std::size_t i = 0; i < b->all.size(); ++i) {
+    entry& e = b->all[i];
+    e.owner_ = b.get();
+    e.name_ = std::string_view(b->keys.data() + positions[i].key_pos, positions[i].key_len);
+    const std::size_t rank = (i + 1 < b->all.size() ? positions[i + 1].dims_pos : b->dims.size()) - positions[i].dims_pos;
+    e.shape_ = shape_view(b->dims.data() + positions[i].dims_pos, rank);
+  }
+  b->first_visible = static_cast<std::size_t>(
+      std::find_if(b->all.begin(), b->all.end(), [](const entry& e) { return e.name().empty() || e.name()[0] != '\0'; }) -
+      b->all.begin());
+
+  // Shard slots and the extent each shard must cover.
+  b->shards = std::make_unique<shard_slot[]>(static_cast<std::size_t>(b->header.num_shards));
+  for (const entry& e : b->all) {
+    if (e.is_partitioned()) continue;
+    shard_slot& slot = b->shards[e.shard()];
+    slot.required_size = std::max(slot.required_size, e.offset() + e.size());
+    ++slot.num_entries;
+  }
+
+  // Link every slice of a partitioned tensor to its stored entry.
+  for (entry& e : b->all) {
+    if (!e.is_partitioned()) continue;
+    std::int64_t covered = 0;
+    for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
+      slice_ref& ref = b->slices[e.first_slice_ + s];
+      const std::span<const codec::slice_extent> ext(b->extents.data() + ref.first_extent, e.shape().size());
+      std::vector<codec::slice_extent> concrete(ext.begin(), ext.end());
+      std::int64_t count = 1;
+      for (std::size_t d = 0; d < concrete.size(); ++d) {
+        if (concrete[d].full()) concrete[d] = {0, e.shape()[d]};
+        count *= concrete[d].length;
+      }
+      const std::string key = codec::encode_tensor_slice_key(e.name(), ext);
+      const entry* part = b->find_any(key);
+      if (part == nullptr)
+        return with_key(data_loss(file, e.index_offset(), "slice %d of this partitioned tensor has no stored entry", s),
+                        e.name());
+      bool same_shape = part->shape().size() == concrete.size();
+      for (std::size_t d = 0; same_shape && d < concrete.size(); ++d) same_shape = part->shape()[d] == concrete[d].length;
+      if (part->dtype() != e.dtype() || !same_shape)
+        return with_key(data_loss(file, part->index_offset(), "slice entry is %s %s, expected %s %s",
+                                  dtype_name(part->dtype()), shape_string(part->shape()), dtype_name(e.dtype()),
+                                  shape_string(e.shape())),
+                        e.name());
+      ref.stored_entry = static_cast<std::uint32_t>(part - b->all.data());
+      // Write back the concrete extents: assembly needs real starts.
+      for (std::size_t d = 0; d < concrete.size(); ++d) b->extents[ref.first_extent + d] = concrete[d];
+      covered += count;
+    }
+    if (covered != e.num_elements())
+      return with_key(data_loss(file, e.index_offset(), "slices hold %d elements, but shape %s has %d", covered,
+                                shape_string(e.shape()), e.num_elements()),
+                      e.name());
+  }
+  return b;
+}
+
+}  // namespace detail
+
+// --- entry ---
+
+inline absl::StatusOr<std::span<const std::byte>> entry::bytes() const {
+  auto p = owner_->payload(*this);
+  if (!p.ok()) return error_context(p.status());
+  return p;
+}
+
+template <class T>
+absl::StatusOr<tensor_values<T>> entry::values() const {
+  if (!element_type_matches<T>(dtype_) || sizeof(T) != element_size(dtype_))
+    return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s; values<T>() was asked for another type",
+                                                      owner_->index_file, printable_key(name_), dtype_name(dtype_)));
+  if (owner_->header.big_endian && sizeof(T) > 1)
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: tensor '%s' is stored big-endian; byte-swapping reads are not supported yet", owner_->index_file,
+        printable_key(name_)));
+  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
+  if constexpr (std::is_same_v<T, bool>) {
+    // Only 0 and 1 are valid bool object representations; anything else would be undefined behaviour.
+    for (std::size_t i = 0; i < raw.size(); ++i)
+      if (static_cast<std::uint8_t>(raw[i]) > 1)
+        return with_key(data_loss(owner_->prefix, offset_ + i, "bool element %d has byte value %d", i,
+                                  static_cast<int>(raw[i])),
+                        name_);
+  }
+  return tensor_values<T>::from_bytes(raw, shape_);
+}
+
+inline absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
+  if (dtype_ != tfckpt::dtype::string)
+    return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s, not string", owner_->index_file,
+                                                      printable_key(name_), dtype_name(dtype_)));
+  if (owner_->header.big_endian)
+    return absl::UnimplementedError(absl::StrFormat("%s: string tensor '%s' is in a big-endian bundle; not supported yet",
+                                                    owner_->index_file, printable_key(name_)));
+  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
+  TFCKPT_ASSIGN_OR_RETURN(codec::decoded_strings s,
+                          codec::decode_string_tensor(data_file_name(owner_->prefix, shard_, owner_->header.num_shards),
+                                                      name_, offset_, raw, static_cast<std::uint64_t>(num_elements_)));
+  return std::move(s.elements);
+}
+
+inline absl::Status entry::verify() const {
+  if (is_partitioned()) {
+    for (std::uint32_t s = 0; s < num_slices_; ++s)
+      TFCKPT_RETURN_IF_ERROR(owner_->all[owner_->slices[first_slice_ + s].stored_entry].verify());
+    return absl::OkStatus();
+  }
+  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
+  const std::string shard_file = data_file_name(owner_->prefix, shard_, owner_->header.num_shards);
+  std::uint32_t crc = 0;
+  if (dtype_ == tfckpt::dtype::string && !owner_->header.big_endian) {
+    // Decoding checks the length checksum and computes the payload CRC the same way TensorFlow does.
+    TFCKPT_ASSIGN_OR_RETURN(const codec::decoded_strings s,
+                            codec::decode_string_tensor(shard_file, name_, offset_, raw,
+                                                        static_cast<std::uint64_t>(num_elements_)));
+    crc = s.crc32c;
+  } else {
+    crc = codec::crc32c(raw);
+  }
+  if (codec::crc32c_mask(crc) != masked_crc32c_)
+    return with_key(data_loss(shard_file, offset_,
+                              "checksum mismatch over %d bytes: index has crc32c 0x%08x, data has 0x%08x (corrupt data, "
+                              "or a data file from another checkpoint step than the index)",
+                              size_, codec::crc32c_unmask(masked_crc32c_), crc),
+                    name_);
+  return absl::OkStatus();
+}
+
+// --- checkpoint ---
+
+inline checkpoint::checkpoint(std::unique_ptr<detail::bundle> b) : bundle_(std::move(b)) {}
+inline checkpoint::~checkpoint() = default;
+
+inline absl::StatusOr<checkpoint> checkpoint::open(const std::filesystem::path& path, open_options options) {
+  TFCKPT_ASSIGN_OR_RETURN(std::string prefix, detail::resolve_prefix(path, options));
+  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::bundle::load(std::move(prefix)));
+  return checkpoint(std::move(b));
+}
+
+inline std::span<const entry> checkpoint::entries() const {
+  return std::span<const entry>(bundle_->all).subspan(bundle_->first_visible);
+}
+
+inline const entry* checkpoint::find(std::string_view name) const {
+  if (!name.empty() && name[0] == '\0') return nullptr;  // slice keys are not names
+  return bundle_->find_any(name);
+}
+
+inline absl::StatusOr<const entry*> checkpoint::get(std::string_view name) const {
+  if (const entry* e = find(name)) return e;
+  return absl::NotFoundError(absl::StrFormat("%s: no tensor named '%s' (the checkpoint has %d tensors)",
+                                             bundle_->index_file, printable_key(name), size()));
+}
+
+inline const std::string& checkpoint::prefix() const { return bundle_->prefix; }
+inline std::int32_t checkpoint::num_shards() const { return bundle_->header.num_shards; }
+inline bool checkpoint::big_endian() const { return bundle_->header.big_endian; }
+inline std::string checkpoint::data_path(std::int32_t shard) const {
+  return data_file_name(bundle_->prefix, shard, bundle_->header.num_shards);
+}
+
+inline verify_report checkpoint::verify(const verify_options& options) const {
+  verify_report report;
+  std::uint64_t total = 0;
+  for (const entry& e : bundle_->all)
+    if (!e.is_partitioned()) total += e.size();
+  // Report a bad shard once, not once per tensor in it.
+  std::vector<bool> shard_reported(static_cast<std::size_t>(bundle_->header.num_shards), false);
+  std::uint64_t done = 0;
+  for (const entry& e : bundle_->all) {  // slice entries included: they hold the data
+    if (e.is_partitioned()) continue;
+    const auto shard = bundle_->shard_bytes(e.shard());
+    if (!shard.ok()) {
+      if (!shard_reported[static_cast<std::size_t>(e.shard())]) report.problems.push_back(shard.status());
+      shard_reported[static_cast<std::size_t>(e.shard())] = true;
+    } else {
+      if (absl::Status s = e.verify(); !s.ok()) report.problems.push_back(std::move(s));
+      ++report.tensors_checked;
+      report.bytes_checked += e.size();
+    }
+    done += e.size();
+    if (options.progress) options.progress(done, total);
+  }
+  return report;
+}
+
+}  // namespace tfckpt
+
+#endif  // TFCKPT_CHECKPOINT_CHECKPOINT_HPP_

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/codec/bundle_entry.hpp
+//
+// The two record kinds of a V2 checkpoint's `.index` table (spec/FORMAT.md §3.1-3.2), decoded by
+// hand from the wire format so that opening a checkpoint makes no heap allocation per tensor:
+//
+//   key ""      BundleHeaderProto  { 1 num_shards:int32  2 endianness:enum  3 version:VersionDef }
+//   other keys  BundleEntryProto   { 1 dtype:enum  2 shape:TensorShapeProto  3 shard_id:int32
+//                                    4 offset:int64  5 size:int64  6 crc32c:fixed32 (masked)
+//                                    7 slices:TensorSliceProto* }
+//   VersionDef        { 1 producer:int32  2 min_consumer:int32  3 bad_consumers:int32* }
+//   TensorShapeProto  { 2 dim:Dim* { 1 size:int64  2 name:string }  3 unknown_rank:bool }
+//   TensorSliceProto  { 1 extent:Extent* { 1 start:int64  2 length:int64 (oneof: absent = full) } }
+//
+// Fields may come in any order and unknown fields are skipped, as any protobuf parser does; a known
+// field with the wrong wire type is an error. tests/codec/bundle_entry_test.cpp checks these
+// decoders against the protobuf-generated classes.
+//
+// Example:
+//   codec::bundle_entry e;
+//   TFCKPT_RETURN_IF_ERROR(codec::decode_bundle_entry(file, value, at, &e, &dims, &extents, &ranks));
+#ifndef TFCKPT_CODEC_BUNDLE_ENTRY_HPP_
+#define TFCKPT_CODEC_BUNDLE_ENTRY_HPP_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tfckpt/codec/proto_wire.hpp"
+#include "tfckpt/status.hpp"
+
+namespace tfckpt::codec {
+
+/// kTensorBundleVersion: the version this reader implements (tensor_bundle.h); a file whose
+/// min_consumer exceeds it, or that lists it in bad_consumers, must be refused.
+inline constexpr std::int32_t kTensorBundleVersion = 1;
+
+/// One dimension of a slice: rows [start, start + length); length -1 means the whole dimension.
+struct slice_extent {
+  std::int64_t start = 0;
+  std::int64_t length = -1;
+  bool full() const { return length == -1; }
+  friend bool operator==(const slice_extent&, const slice_extent&) = default;
+};
+
+struct bundle_header {
+  std::int32_t num_shards = 0;
+  bool big_endian = false;
+  std::int32_t producer = 0;
+  std::int32_t min_consumer = 0;
+};
+
+struct bundle_entry {
+  std::int32_t dtype = 0;
+  bool has_shape = false;
+  std::uint32_t rank = 0;        // dims appended to the caller's vector
+  std::int32_t shard_id = 0;
+  std::int64_t offset = 0;
+  std::int64_t size = 0;
+  std::uint32_t masked_crc32c = 0;
+  bool has_crc32c = false;
+  std::uint32_t num_slices = 0;  // slices appended to the caller's vectors
+};
+
+namespace detail {
+
+inline absl::Status expect_type(const proto_reader& in, const proto_field& f, wire_type t) {
+  return f.type == t ? absl::OkStatus() : in.wrong_type(f);
+}
+
+// VersionDef: checks it against kTensorBundleVersion as TensorFlow's CheckVersions does.
+inline absl::Status decode_version(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                   bundle_header* h) {
+  proto_reader in(file, bytes, at, "bundle header version");
+  while (!in.done()) {
+    TFCKPT_ASSIGN_OR_RETURN(const proto_field f, in.next());
+    if (f.number == 1 || f.number == 2) {
+      TFCKPT_RETURN_IF_ERROR(expect_type(in, f, wire_type::varint));
+      (f.number == 1 ? h->producer : h->min_consumer) = f.as_int32();
+    } else if (f.number == 3) {
+      auto check = [&](std::int64_t bad) -> absl::Status {
+        if (bad == kTensorBundleVersion)
+          return absl::UnimplementedError(absl::StrFormat(
+              "%s @%d: this bundle lists version %d, the one this reader implements, as a bad consumer",
+              file, f.offset, kTensorBundleVersion));
+        return absl::OkStatus();
+      };
+      if (f.type == wire_type::varint) {
+        TFCKPT_RETURN_IF_ERROR(check(f.as_int32()));
+      } else if (f.type == wire_type::length_delimited) {  // packed
+        byte_reader packed(file, f.bytes, at + static_cast<std::uint64_t>(f.bytes.data() - bytes.data()));
+        while (!packed.empty()) {
+          TFCKPT_ASSIGN_OR_RETURN(const std::uint64_t v, packed.varint64("bad_consumers"));
+          TFCKPT_RETURN_IF_ERROR(check(static_cast<std::int32_t>(v)));
+        }
+      } else {
+        return in.wrong_type(f);
+      }
+    }
+  }
+  if (h->producer < 0)
+    return data_loss(file, at, "bundle version has negative producer %d", h->producer);
+  if (h->min_consumer > kTensorBundleVersion)
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s @%d: bundle requires reader version >= %d; this reader implements version %d (written by a "
+        "newer TensorFlow)",
+        file, at, h->min_consumer, kTensorBundleVersion));
+  return absl::OkStatus();
+}
+
+inline absl::Status decode_shape(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                 bundle_entry* e, std::vector<std::int64_t>* dims) {
+  proto_reader in(file, bytes, at, "tensor shape");
+  while (!in.done()) {
+    TFCKPT_ASSIGN_OR_RETURN(const proto_field f, in.next());
+    if (f.number == 2) {
+      TFCKPT_RETURN_IF_ERROR(expect_type(in, f, wire_type::length_delimited));
+      const std::uint64_t dim_at = at + static_cast<std::uint64_t>(f.bytes.data() - bytes.data());
+      proto_reader dim(file, f.bytes, dim_at, "shape dimension");
+      std::int64_t size = 0;
+      while (!dim.done()) {
+        TFCKPT_ASSIGN_OR_RETURN(const proto_field d, dim.next());
+        if (d.number == 1) {
+          TFCKPT_RETURN_IF_ERROR(expect_type(dim, d, wire_type::varint));
+          size = d.as_int64();
+        }
+      }
+      if (size < 0) return data_loss(file, dim_at, "shape dimension %d has size %d", e->rank, size);
+      dims->push_back(size);
+      ++e->rank;
+    } else if (f.number == 3) {
+      TFCKPT_RETURN_IF_ERROR(expect_type(in, f, wire_type::varint));
+      if (f.value != 0) return data_loss(file, f.offset, "stored tensor has a shape of unknown rank");
+    }
+  }
+  return absl::OkStatus();
+}
+
+inline absl::Status decode_slice(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                 std::vector<slice_extent>* extents, std::vector<std::uint32_t>* ranks) {
+  proto_reader in(file, bytes, at, "tensor slice");
+  std::uint32_t rank = 0;
+  while (!in.done()) {
+    TFCKPT_ASSIGN_OR_RETURN(const proto_field f, in.next());
+    if (f.number != 1) continue;
+    TFCKPT_RETURN_IF_ERROR(expect_type(in, f, wire_type::length_delimited));
+    const std::uint64_t extent_at = at + static_cast<std::uint64_t>(f.bytes.data() - bytes.data());
+    proto_reader ex(file, f.bytes, extent_at, "slice extent");
+    slice_extent e;
+    while (!ex.done()) {
+      TFCKPT_ASSIGN_OR_RETURN(const proto_field x, ex.next());
+      if (x.number == 1 || x.number == 2) {
+        TFCKPT_RETURN_IF_ERROR(expect_type(ex, x, wire_type::varint));
+        (x.number == 1 ? e.start : e.length) = x.as_int64();
+      }
+    }
+    if (e.start < 0 || e.length < -1)
+      return data_loss(file, extent_at, "slice extent (%d, %d) is negative", e.start, e.length);
+    extents->push_back(e);
+    ++rank;
+  }
+  ranks->push_back(rank);
+  return absl::OkStatus();
+}
+
+}  // namespace detail
+
+/// Decodes the header record (key "") and checks its version, endianness and shard count.
+inline absl::StatusOr<bundle_header> decode_bundle_header(std::string_view file, std::span<const std::byte> value,
+                                                          std::uint64_t at) {
+  bundle_header h;
+  proto_reader in(file, value, at, "bundle header");
+  while (!in.done()) {
+    TFCKPT_ASSIGN_OR_RETURN(const proto_field f, in.next());
+    if (f.number == 1) {
+      if (f.type == wire_type::length_delimited)  // SavedTensorSlices.meta: a V1 table of contents
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s @%d: the header record is a V1 checkpoint's table of contents, not a V2 bundle header", file,
+            f.offset));
+      TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::varint));
+      if (!f.fits_int32()) return data_loss(file, f.offset, "bundle header num_shards %d overflows int32", f.as_int64());
+      h.num_shards = f.as_int32();
+    } else if (f.number == 2) {
+      TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::varint));
+      if (f.value > 1) return data_loss(file, f.offset, "bundle header has unknown endianness %d", f.value);
+      h.big_endian = f.value == 1;
+    } else if (f.number == 3) {
+      TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::length_delimited));
+      TFCKPT_RETURN_IF_ERROR(detail::decode_version(file, f.bytes, in.payload_offset(f, value, at), &h));
+    }
+  }
+  if (h.num_shards < 0) return data_loss(file, at, "bundle header has %d shards", h.num_shards);
+  return h;
+}
+
+/// Decodes one entry record. Appends its dimensions to `dims`, and for a partitioned tensor each
+/// slice's extents to `extents` and its extent count to `slice_ranks`. Checks wire structure and
+/// non-negative numbers only; the caller checks the entry against the header and the shard files.
+inline absl::Status decode_bundle_entry(std::string_view file, std::span<const std::byte> value, std::uint64_t at,
+                                        bundle_entry* e, std::vector<std::int64_t>* dims,
+                                        std::vector<slice_extent>* extents, std::vector<std::uint32_t>* slice_ranks) {
+  *e = bundle_entry{};
+  proto_reader in(file, value, at, "bundle entry");
+  while (!in.done()) {
+    TFCKPT_ASSIGN_OR_RETURN(const proto_field f, in.next());
+    switch (f.number) {
+      case 1:
+        TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::varint));
+        e->dtype = f.as_int32();
+        break;
+      case 2: {
+        TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::length_delimited));
+        // A repeated embedded message merges into the first, appending its dims, as protobuf does.
+        e->has_shape = true;
+        TFCKPT_RETURN_IF_ERROR(detail::decode_shape(file, f.bytes, in.payload_offset(f, value, at), e, dims));
+        break;
+      }
+      case 3:
+        TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::varint));
+        if (!f.fits_int32() || f.as_int64() < 0)
+          return data_loss(file, f.offset, "bad shard id %d", f.as_int64());
+        e->shard_id = f.as_int32();
+        break;
+      case 4:
+      case 5:
+        TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::varint));
+        if (f.as_int64() < 0)
+          return data_loss(file, f.offset, "negative %s %d", f.number == 4 ? "offset" : "size", f.as_int64());
+        (f.number == 4 ? e->offset : e->size) = f.as_int64();
+        break;
+      case 6:
+        TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::fixed32));
+        e->masked_crc32c = static_cast<std::uint32_t>(f.value);
+        e->has_crc32c = true;
+        break;
+      case 7:
+        TFCKPT_RETURN_IF_ERROR(detail::expect_type(in, f, wire_type::length_delimited));
+        TFCKPT_RETURN_IF_ERROR(
+            detail::decode_slice(file, f.bytes, in.payload_offset(f, value, at), extents, slice_ranks));
+        ++e->num_slices;
+        break;
+      default:
+        break;  // unknown field: skipped, as protobuf does
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tfckpt::codec
+
+#endif  // TFCKPT_CODEC_BUNDLE_ENTRY_HPP_

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/io/mapped_file.hpp
+//
+// A read-only memory mapping of a whole file. Move-only; the bytes stay valid until the object is
+// destroyed. Contract: the file must not be truncated or rewritten in place while it is mapped
+// (reading a page past a truncated end raises SIGBUS). TensorFlow and this library both replace
+// checkpoints by renaming new files over old ones, which leaves existing mappings intact.
+//
+// Example:
+//   TFCKPT_ASSIGN_OR_RETURN(io::mapped_file f, io::mapped_file::open("model.ckpt.index"));
+//   f.advise(io::access::sequential);
+//   std::span<const std::byte> bytes = f.bytes();
+#ifndef TFCKPT_IO_MAPPED_FILE_HPP_
+#define TFCKPT_IO_MAPPED_FILE_HPP_
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/base/attributes.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+
+namespace tfckpt::io {
+
+/// Access-pattern hints passed to madvise.
+enum class access { normal, sequential, random, will_need };
+
+/// An absl::Status for a failed system call on `path`, with the errno text; ENOENT is kNotFound.
+inline absl::Status errno_status(std::string_view path, std::string_view what, int err) {
+  const std::string msg = absl::StrFormat("%s: cannot %s: %s", path, what, std::strerror(err));
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR: return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM: return absl::PermissionDeniedError(msg);
+    default: return absl::UnavailableError(msg);
+  }
+}
+
+class mapped_file {
+ public:
+  mapped_file() = default;
+  mapped_file(mapped_file&& other) noexcept { swap(other); }
+  mapped_file& operator=(mapped_file&& other) noexcept {
+    mapped_file(std::move(other)).swap(*this);
+    return *this;
+  }
+  mapped_file(const mapped_file&) = delete;
+  mapped_file& operator=(const mapped_file&) = delete;
+  ~mapped_file() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+
+  /// Maps `path` read-only. Errors: kNotFound (no such file), kPermissionDenied, kInvalidArgument
+  /// (a directory or other non-regular file), kUnavailable (other I/O errors).
+  static absl::StatusOr<mapped_file> open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_status(path, "open", errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return errno_status(path, "stat", err);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return absl::InvalidArgumentError(absl::StrFormat("%s: not a regular file", path));
+    }
+    mapped_file f;
+    f.path_ = path;
+    f.size_ = static_cast<std::size_t>(st.st_size);
+    if (f.size_ > 0) {  // mmap of zero bytes fails; an empty file maps to an empty span
+      void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        const int err = errno;
+        ::close(fd);
+        return errno_status(path, "mmap", err);
+      }
+      f.data_ = p;
+    }
+    ::close(fd);  // the mapping keeps the file alive
+    return f;
+  }
+
+  std::span<const std::byte> bytes() const ABSL_ATTRIBUTE_LIFETIME_BOUND {
+    return {static_cast<const std::byte*>(data_), size_};
+  }
+  std::size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+  /// Hints the kernel about the coming access pattern for [offset, offset + length) (the whole file
+  /// by default). Best effort: errors are ignored.
+  void advise(access a, std::size_t offset = 0, std::size_t length = SIZE_MAX) const {
+    if (data_ == nullptr || offset >= size_) return;
+    const int advice = a == access::sequential ? MADV_SEQUENTIAL
+                       : a == access::random   ? MADV_RANDOM
+                       : a == access::will_need ? MADV_WILLNEED
+                                                : MADV_NORMAL;
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t start = offset / page * page;  // madvise wants a page-aligned address
+    const std::size_t end = length > size_ - offset ? size_ : offset + length;
+    ::madvise(static_cast<char*>(data_) + start, end - start, advice);
+  }
+
+  void swap(mapped_file& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(path_, other.path_);
+  }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::string path_;
+};
+
+}  // namespace tfckpt::io
+
+#endif  // TFCKPT_IO_MAPPED_FILE_HPP_

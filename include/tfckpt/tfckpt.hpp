@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/tfckpt.hpp
+//
+// Umbrella header: includes every public header of the library and declares nothing itself.
+#ifndef TFCKPT_TFCKPT_HPP_
+#define TFCKPT_TFCKPT_HPP_
+
+// IWYU pragma: begin_exports
+#include "tfckpt/version.hpp"
+#include "tfckpt/status.hpp"
+#include "tfckpt/codec/varint.hpp"
+#include "tfckpt/codec/crc32c.hpp"
+#include "tfckpt/codec/proto_wire.hpp"
+#include "tfckpt/codec/block.hpp"
+#include "tfckpt/codec/table.hpp"
+#include "tfckpt/codec/bundle_entry.hpp"
+#include "tfckpt/codec/slice_key.hpp"
+#include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/io/mapped_file.hpp"
+#include "tfckpt/tensor/dtype.hpp"
+#include "tfckpt/tensor/shape.hpp"
+#include "tfckpt/tensor/tensor_values.hpp"
+#include "tfckpt/tensor/eigen.hpp"
+#include "tfckpt/tensor/xtensor.hpp"
+#include "tfckpt/checkpoint/state_file.hpp"
+#include "tfckpt/checkpoint/checkpoint.hpp"
+// IWYU pragma: end_exports
+
+#endif  // TFCKPT_TFCKPT_HPP_
