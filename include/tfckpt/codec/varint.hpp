@@ -120,13 +120,13 @@ class byte_reader {
   }
   absl::StatusOr<std::uint32_t> fixed32(std::string_view what) {
     if (remaining() < 4) return truncated(what, 4);
-    const auto v = detail::load_le<std::uint32_t>(p_);
+    const auto v = tfckpt::detail::load_le<std::uint32_t>(p_);
     p_ += 4;
     return v;
   }
   absl::StatusOr<std::uint64_t> fixed64(std::string_view what) {
     if (remaining() < 8) return truncated(what, 8);
-    const auto v = detail::load_le<std::uint64_t>(p_);
+    const auto v = tfckpt::detail::load_le<std::uint64_t>(p_);
     p_ += 8;
     return v;
   }

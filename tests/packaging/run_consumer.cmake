@@ -1,0 +1,74 @@
+# Builds and runs one consumer project of tests/packaging (cmake -P script).
+#   -DMODE=find_package|add_subdirectory|fetch_content
+#   -DTFCKPT_SRC=<tfckpt source tree>  -DCONSUMER_DIR=<consumer project>  -DWORK_DIR=<scratch dir>
+#   -DCXX_COMPILER=<compiler to use, optional>
+# find_package mode first configures, builds and installs tfckpt (tests, bench, CLI and examples
+# off) into WORK_DIR/prefix and deletes that build tree, so the consumer can only see the install.
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var IN ITEMS MODE TFCKPT_SRC CONSUMER_DIR WORK_DIR)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run_consumer.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+if(NOT MODE MATCHES "^(find_package|add_subdirectory|fetch_content)$")
+  message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
+endif()
+
+set(common_args -G Ninja -DCMAKE_BUILD_TYPE=Release)
+if(CXX_COMPILER)
+  list(APPEND common_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+endif()
+
+function(run step)
+  message(STATUS "[${MODE}] ${step}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc COMMAND_ECHO STDOUT)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "[${MODE}] ${step} failed (${rc})")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+set(consumer_args ${common_args} -DTFCKPT_SRC=${TFCKPT_SRC})
+
+if(MODE STREQUAL "find_package")
+  set(lib_build ${WORK_DIR}/tfckpt-build)
+  set(prefix ${WORK_DIR}/prefix)
+  run("configure tfckpt" ${CMAKE_COMMAND} -S ${TFCKPT_SRC} -B ${lib_build} ${common_args}
+      -DTFCKPT_BUILD_TESTS=OFF -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_BUILD_CLI=OFF
+      -DTFCKPT_BUILD_EXAMPLES=OFF -DTFCKPT_INSTALL=ON -DCMAKE_INSTALL_PREFIX=${prefix})
+  run("build tfckpt" ${CMAKE_COMMAND} --build ${lib_build} -j2)
+  run("install tfckpt" ${CMAKE_COMMAND} --install ${lib_build} --prefix ${prefix})
+
+  # The install must be self-contained: headers, generated proto headers, library, package files.
+  foreach(pattern IN ITEMS include/tfckpt/status.hpp include/tfckpt/proto/tensor_bundle.pb.h
+                           lib*/libtfckpt_proto.a lib*/cmake/tfckpt/tfckpt-config.cmake
+                           lib*/cmake/tfckpt/tfckpt-config-version.cmake lib*/cmake/tfckpt/tfckpt-targets.cmake)
+    file(GLOB found ${prefix}/${pattern})
+    if(NOT found)
+      message(FATAL_ERROR "[${MODE}] install is missing ${pattern} (under ${prefix})")
+    endif()
+  endforeach()
+  file(REMOVE_RECURSE ${lib_build})
+  list(APPEND consumer_args -DCMAKE_PREFIX_PATH=${prefix})
+endif()
+
+set(consumer_build ${WORK_DIR}/consumer-build)
+run("configure consumer" ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${consumer_build} ${consumer_args})
+
+if(MODE STREQUAL "find_package")
+  # Make sure the package came from our prefix and not from somewhere else on the system.
+  file(STRINGS ${consumer_build}/CMakeCache.txt tfckpt_dir_line REGEX "^tfckpt_DIR:")
+  string(REGEX REPLACE "^tfckpt_DIR:[A-Z]+=" "" tfckpt_dir "${tfckpt_dir_line}")
+  file(REAL_PATH "${tfckpt_dir}" tfckpt_dir)
+  file(REAL_PATH "${prefix}" real_prefix)
+  string(FIND "${tfckpt_dir}" "${real_prefix}/" at)
+  if(NOT at EQUAL 0)
+    message(FATAL_ERROR "[${MODE}] tfckpt was found at '${tfckpt_dir}', not under ${prefix}")
+  endif()
+endif()
+
+run("build consumer" ${CMAKE_COMMAND} --build ${consumer_build} -j2)
+run("run consumer" ${consumer_build}/app)
+message(STATUS "[${MODE}] OK")
