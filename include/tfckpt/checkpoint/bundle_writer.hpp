@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/checkpoint/bundle_writer.hpp
+//
+// Writing a V2 checkpoint that TensorFlow reads with no surprise: for the same tensors added in the
+// same order, the `.index` and `.data-*` files are byte-identical to what TensorFlow's BundleWriter
+// produces (spec/FORMAT.md §2-3): an uncompressed index table with TensorFlow's options, the header
+// under key "", one canonical BundleEntryProto per tensor, payloads appended in the order added with
+// their masked CRC-32C computed as the bytes stream past.
+//
+// Streaming: a tensor's bytes come from a byte_source (a span, e.g. straight from another mapped
+// checkpoint, or a producer emitting chunks); the writer never holds a whole tensor unless the
+// source already does. Atomic: every file is written under a temporary name next to its target,
+// fsynced, and renamed into place only by finish(); an error, or destroying the writer before
+// finish(), removes the temporaries and leaves any existing checkpoint untouched.
+//
+// Example:
+//   TFCKPT_ASSIGN_OR_RETURN(auto w, tfckpt::bundle_writer::create("out/model.ckpt"));
+//   TFCKPT_RETURN_IF_ERROR(w.add("w", tfckpt::dtype::float32, shape, tfckpt::byte_source::from_span(bytes)));
+//   TFCKPT_RETURN_IF_ERROR(w.add_strings("vocab", {3}, {"a", "b", "c"}));
+//   TFCKPT_RETURN_IF_ERROR(w.finish());
+#ifndef TFCKPT_CHECKPOINT_BUNDLE_WRITER_HPP_
+#define TFCKPT_CHECKPOINT_BUNDLE_WRITER_HPP_
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/codec/bundle_entry.hpp"
+#include "tfckpt/codec/crc32c.hpp"
+#include "tfckpt/codec/slice_key.hpp"
+#include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/codec/table_builder.hpp"
+#include "tfckpt/io/atomic_file.hpp"
+#include "tfckpt/proto/tensor_bundle.pb.h"
+#include "tfckpt/status.hpp"
+#include "tfckpt/tensor/byte_source.hpp"
+#include "tfckpt/tensor/dtype.hpp"
+#include "tfckpt/tensor/shape.hpp"
+
+namespace tfckpt {
+
+struct bundle_writer_options {
+  /// Number of data shards when no size budget is set; add(..., shard) chooses one (default 0).
+  /// Every shard file is written, even an empty one, so the checkpoint is complete.
+  std::int32_t num_shards = 1;
+  /// When > 0, shards are filled in order and a new one starts when the next tensor would push the
+  /// current shard past this many bytes (a tensor larger than the budget gets a shard of its own).
+  std::uint64_t max_shard_bytes = 0;
+  /// Zero padding after each tensor up to a multiple of this (TensorFlow's default is 1: none).
+  std::size_t data_alignment = 1;
+  /// The index table's options; TensorFlow's by default (needed for byte-identical output).
+  codec::table_options index_options{};
+  /// fsync files and the directory (off only for throwaway output).
+  bool sync = true;
+  /// Replace an existing checkpoint at the prefix. When false, finish() refuses with
+  /// kAlreadyExists if `<prefix>.index` exists.
+  bool overwrite = false;
+  /// Fault injection for tests: called before every write to a data or index file.
+  io::write_hook write_hook;
+};
+
+/// Writes one checkpoint. Move-only. Not thread-safe.
+class bundle_writer {
+ public:
+  /// Prepares to write `<prefix>.index` and `<prefix>.data-*`; creates the prefix's directory.
+  static absl::StatusOr<bundle_writer> create(const std::filesystem::path& prefix, bundle_writer_options options = {}) {
+    if (options.num_shards < 1 || options.num_shards > detail::kMaxShards)
+      return absl::InvalidArgumentError(absl::StrFormat("num_shards must be in [1, %d], got %d", detail::kMaxShards,
+                                                        options.num_shards));
+    if (options.data_alignment == 0) return absl::InvalidArgumentError("data_alignment must be >= 1");
+    if (options.max_shard_bytes > 0) options.num_shards = 1;
+    bundle_writer w;
+    w.prefix_ = prefix.string();
+    w.options_ = std::move(options);
+    std::error_code ec;
+    if (prefix.has_parent_path()) std::filesystem::create_directories(prefix.parent_path(), ec);
+    if (ec) return io::errno_status(prefix.parent_path().string(), "create directory", ec.value());
+    for (std::int32_t i = 0; i < w.options_.num_shards; ++i) TFCKPT_RETURN_IF_ERROR(w.open_shard());
+    return w;
+  }
+
+  bundle_writer(bundle_writer&&) noexcept = default;
+  bundle_writer& operator=(bundle_writer&&) noexcept = default;
+  ~bundle_writer() = default;  // unfinished temporaries remove themselves
+
+  /// Adds a tensor whose stored payload is `bytes` (for DT_STRING, the encoded form of spec §3.5, as
+  /// entry::bytes() returns it). Checks the name, dtype, shape and byte count before writing
+  /// anything: such errors leave the writer usable. An error while streaming (the source or the
+  /// disk failing) is final: later calls return it, and nothing is committed.
+  absl::Status add(std::string_view name, dtype type, shape_view shape, const byte_source& bytes,
+                   std::optional<std::int32_t> shard = std::nullopt) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    TFCKPT_RETURN_IF_ERROR(check_name(name));
+    return add_payload(std::string(name), type, shape, bytes, shard);
+  }
+
+  /// Adds a DT_STRING tensor from its elements (any bytes).
+  absl::Status add_strings(std::string_view name, shape_view shape, std::span<const std::string_view> elements,
+                           std::optional<std::int32_t> shard = std::nullopt) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    TFCKPT_RETURN_IF_ERROR(check_name(name));
+    const auto n = checked_num_elements(shape);
+    if (!n || static_cast<std::uint64_t>(*n) != elements.size())
+      return absl::InvalidArgumentError(absl::StrFormat("string tensor '%s': shape %s does not hold %d elements",
+                                                        printable_key(name), shape_string(shape), elements.size()));
+    return add_payload(std::string(name), dtype::string, shape, byte_source::from_bytes(encode_strings(elements)), shard);
+  }
+  absl::Status add_strings(std::string_view name, shape_view shape, std::initializer_list<std::string_view> elements) {
+    return add_strings(name, shape, std::span<const std::string_view>(elements.begin(), elements.size()));
+  }
+
+  /// Adds one slice of a partitioned tensor, as TensorFlow's BundleWriter::AddSlice: the full
+  /// tensor's entry gains the slice, and the slice's bytes (shape = the slice's extent lengths)
+  /// are stored under the slice key. A slice covering the whole tensor is a plain add().
+  absl::Status add_slice(std::string_view full_name, shape_view full_shape, std::span<const codec::slice_extent> slice,
+                         dtype type, const byte_source& bytes, std::optional<std::int32_t> shard = std::nullopt) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    if (full_name.empty() || full_name[0] == '\0')
+      return absl::InvalidArgumentError("a partitioned tensor needs a name that does not start with a NUL byte");
+    if (slice.size() != full_shape.size())
+      return absl::InvalidArgumentError(absl::StrFormat("slice of '%s' has %d extents for rank %d", printable_key(full_name),
+                                                        slice.size(), full_shape.size()));
+    std::vector<std::int64_t> slice_shape;
+    bool whole = true;
+    for (std::size_t d = 0; d < slice.size(); ++d) {
+      const codec::slice_extent& x = slice[d];
+      const std::int64_t len = x.full() ? full_shape[d] : x.length;
+      if (!x.full() && (x.start < 0 || x.length < 0 || x.start > full_shape[d] || x.length > full_shape[d] - x.start))
+        return absl::InvalidArgumentError(absl::StrFormat("slice (%d, %d) of '%s' lies outside dimension %d of %s", x.start,
+                                                          x.length, printable_key(full_name), d, shape_string(full_shape)));
+      whole = whole && (x.full() || (x.start == 0 && x.length == full_shape[d]));
+      slice_shape.push_back(len);
+    }
+    if (whole) return add(full_name, type, full_shape, bytes, shard);
+    auto it = records_.find(std::string(full_name));
+    if (it != records_.end() && it->second.slices.empty())
+      return absl::InvalidArgumentError(absl::StrFormat("'%s' was added whole; it cannot also get slices", printable_key(full_name)));
+    if (it != records_.end() && (it->second.type != type || it->second.shape != std::vector<std::int64_t>(full_shape.begin(), full_shape.end())))
+      return absl::InvalidArgumentError(absl::StrFormat("slices of '%s' disagree on dtype or shape", printable_key(full_name)));
+    TFCKPT_RETURN_IF_ERROR(add_payload(codec::encode_tensor_slice_key(full_name, slice), type, slice_shape, bytes, shard));
+    record& full = records_[std::string(full_name)];
+    full.type = type;
+    full.shape.assign(full_shape.begin(), full_shape.end());
+    full.slices.emplace_back(slice.begin(), slice.end());
+    return absl::OkStatus();
+  }
+
+  /// Writes the index, flushes everything and renames all files into place (data shards first, the
+  /// index last: the index is what makes a checkpoint visible). On error nothing is renamed.
+  absl::Status finish() {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    finished_ = true;
+    const std::string index_path = prefix_ + ".index";
+    std::error_code ec;
+    if (!options_.overwrite && std::filesystem::exists(index_path, ec))
+      return fail(absl::AlreadyExistsError(absl::StrFormat(
+          "%s already exists; choose another prefix or allow overwriting", index_path)));
+    const auto num_shards = static_cast<std::int32_t>(shards_.size());
+    for (std::int32_t i = 0; i < num_shards; ++i) {
+      shard_file& s = shards_[static_cast<std::size_t>(i)];
+      s.file.set_final_path(data_file_name(prefix_, i, num_shards));
+      if (absl::Status st = s.file.finish(options_.sync); !st.ok()) return fail(std::move(st));
+    }
+    auto index = io::temp_file::create(index_path, options_.write_hook);
+    if (!index.ok()) return fail(index.status());
+    codec::table_builder table(options_.index_options, [&](std::string_view b) { return index->append(b); });
+    tensorflow::BundleHeaderProto header;
+    header.set_num_shards(num_shards);
+    header.mutable_version()->set_producer(codec::kTensorBundleVersion);
+    if (absl::Status st = table.add("", header.SerializeAsString()); !st.ok()) return fail(std::move(st));
+    tensorflow::BundleEntryProto proto;
+    for (const auto& [key, r] : records_) {
+      serialize(r, &proto);
+      if (absl::Status st = table.add(key, proto.SerializeAsString()); !st.ok()) return fail(std::move(st));
+    }
+    if (absl::Status st = table.finish(); !st.ok()) return fail(std::move(st));
+    if (absl::Status st = index->finish(options_.sync); !st.ok()) return fail(std::move(st));
+    // Commit: data files, then the index.
+    for (shard_file& s : shards_)
+      if (absl::Status st = s.file.commit(); !st.ok()) return fail(std::move(st));
+    if (absl::Status st = index->commit(); !st.ok()) return fail(std::move(st));
+    const std::filesystem::path dir = std::filesystem::path(prefix_).parent_path();
+    if (options_.sync) TFCKPT_RETURN_IF_ERROR(io::sync_directory(dir));
+    remove_stale_shards(num_shards);
+    return absl::OkStatus();
+  }
+
+  /// Drops everything written so far (also what the destructor does before finish()).
+  void abort() {
+    shards_.clear();
+    if (status_.ok()) status_ = absl::CancelledError("bundle_writer aborted");
+  }
+
+  const std::string& prefix() const { return prefix_; }
+  /// Tensor payload bytes written so far (padding included).
+  std::uint64_t data_bytes() const {
+    std::uint64_t n = 0;
+    for (const shard_file& s : shards_) n += s.file.size();
+    return n;
+  }
+  std::size_t num_entries() const { return records_.size(); }
+
+  /// The stored form of a string tensor (spec §3.5).
+  static std::string encode_strings(std::span<const std::string_view> elements) {
+    std::string out;
+    std::uint32_t length_crc = 0;
+    for (std::string_view s : elements) {
+      codec::put_varint64(out, s.size());
+      length_crc = codec::detail::extend_with_length(length_crc, s.size());
+    }
+    char masked[4];
+    tfckpt::detail::store_le(reinterpret_cast<std::byte*>(masked), codec::crc32c_mask(length_crc));
+    out.append(masked, 4);
+    for (std::string_view s : elements) out.append(s);
+    return out;
+  }
+
+ private:
+  struct record {
+    tfckpt::dtype type = tfckpt::dtype::invalid;
+    std::vector<std::int64_t> shape;
+    std::int32_t shard = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+    std::uint32_t masked_crc32c = 0;
+    std::vector<std::vector<codec::slice_extent>> slices;
+  };
+  struct shard_file {
+    io::temp_file file;
+  };
+
+  bundle_writer() = default;
+
+  absl::Status usable() const {
+    if (!status_.ok()) return status_;
+    if (finished_) return absl::FailedPreconditionError(absl::StrFormat("%s: writer already finished", prefix_));
+    return absl::OkStatus();
+  }
+  absl::Status fail(absl::Status s) {
+    status_ = s;
+    shards_.clear();  // removes the temporaries
+    return s;
+  }
+
+  absl::Status check_name(std::string_view name) const {
+    if (name.empty()) return absl::InvalidArgumentError("tensor name is empty (the empty key holds the bundle header)");
+    if (name[0] == '\0') return absl::InvalidArgumentError("tensor names may not start with a NUL byte (reserved for slice keys)");
+    return absl::OkStatus();
+  }
+
+  absl::Status open_shard() {
+    const auto id = static_cast<std::int32_t>(shards_.size());
+    TFCKPT_ASSIGN_OR_RETURN(io::temp_file f,
+                            io::temp_file::create(data_file_name(prefix_, id, options_.num_shards), options_.write_hook));
+    shards_.push_back(shard_file{std::move(f)});
+    return absl::OkStatus();
+  }
+
+  absl::Status add_payload(std::string key, dtype type, shape_view shape, const byte_source& bytes,
+                           std::optional<std::int32_t> shard) {
+    if (records_.count(key))
+      return absl::AlreadyExistsError(absl::StrFormat("%s: duplicate tensor '%s'", prefix_, printable_key(key)));
+    if (!is_known_dtype(static_cast<std::int32_t>(type)) || type == dtype::resource || type == dtype::variant)
+      return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': dtype %s cannot be written", printable_key(key),
+                                                        dtype_name(type)));
+    const auto n = checked_num_elements(shape);
+    if (!n) return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': bad shape %s", printable_key(key), shape_string(shape)));
+    if (is_fixed_size(type)) {
+      const auto need = checked_mul(*n, static_cast<std::int64_t>(element_size(type)));
+      if (!need || static_cast<std::uint64_t>(*need) != bytes.size())
+        return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': shape %s of %s needs %s bytes, the source has %d",
+                                                          printable_key(key), shape_string(shape), dtype_name(type),
+                                                          need ? std::to_string(*need) : "too many", bytes.size()));
+    }
+    // Which shard.
+    std::int32_t target = 0;
+    if (options_.max_shard_bytes > 0) {
+      if (shard) return absl::InvalidArgumentError("a shard cannot be chosen when a size budget is set");
+      const std::uint64_t used = shards_.back().file.size();
+      if (used > 0 && bytes.size() > options_.max_shard_bytes - std::min(used, options_.max_shard_bytes))
+        TFCKPT_RETURN_IF_ERROR(open_shard());
+      target = static_cast<std::int32_t>(shards_.size()) - 1;
+    } else {
+      target = shard.value_or(0);
+      if (target < 0 || target >= options_.num_shards)
+        return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': shard %d is outside [0, %d)", printable_key(key),
+                                                          target, options_.num_shards));
+    }
+    record r;
+    r.type = type;
+    r.shape.assign(shape.begin(), shape.end());
+    r.shard = target;
+    io::temp_file& file = shards_[static_cast<std::size_t>(target)].file;
+    r.offset = file.size();
+    r.size = bytes.size();
+    std::uint32_t crc = 0;
+    if (type == dtype::string) {
+      // TensorFlow's string CRC covers the lengths as fixed-width integers, not the stored varints:
+      // decode the payload (strings are small) to compute it, checking it on the way.
+      std::string copy;
+      copy.reserve(static_cast<std::size_t>(bytes.size()));
+      TFCKPT_RETURN_IF_ERROR(bytes.stream([&](std::span<const std::byte> c) {
+        copy.append(reinterpret_cast<const char*>(c.data()), c.size());
+        return absl::OkStatus();
+      }));
+      auto decoded = codec::decode_string_tensor(prefix_, key, 0, codec::as_bytes(copy), static_cast<std::uint64_t>(*n));
+      if (!decoded.ok())
+        return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': not a valid string tensor payload: %s",
+                                                          printable_key(key), decoded.status().message()));
+      crc = decoded->crc32c;
+      if (absl::Status st = file.append(codec::as_bytes(copy)); !st.ok()) return fail(std::move(st));
+    } else {
+      absl::Status st = bytes.stream([&](std::span<const std::byte> chunk) {
+        crc = codec::crc32c_extend(crc, chunk);
+        return file.append(chunk);
+      });
+      if (!st.ok()) return fail(with_key(std::move(st), key));
+    }
+    r.masked_crc32c = codec::crc32c_mask(crc);
+    if (options_.data_alignment > 1) {
+      static constexpr std::byte kZeros[64] = {};
+      std::uint64_t pad = (options_.data_alignment - file.size() % options_.data_alignment) % options_.data_alignment;
+      while (pad > 0) {
+        const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(pad, sizeof kZeros));
+        if (absl::Status st = file.append(std::span<const std::byte>(kZeros, k)); !st.ok()) return fail(std::move(st));
+        pad -= k;
+      }
+    }
+    records_.emplace(std::move(key), std::move(r));
+    return absl::OkStatus();
+  }
+
+  static void serialize(const record& r, tensorflow::BundleEntryProto* p) {
+    p->Clear();
+    p->set_dtype(static_cast<tensorflow::DataType>(r.type));
+    auto* shape = p->mutable_shape();  // always present, even for a scalar (TensorFlow's bytes)
+    for (std::int64_t d : r.shape) shape->add_dim()->set_size(d);
+    if (!r.slices.empty()) {
+      for (const auto& slice : r.slices) {
+        auto* s = p->add_slices();
+        for (const codec::slice_extent& x : slice) {
+          auto* e = s->add_extent();
+          if (!x.full()) {
+            e->set_start(x.start);
+            e->set_length(x.length);
+          }
+        }
+      }
+      return;
+    }
+    p->set_shard_id(r.shard);
+    p->set_offset(static_cast<std::int64_t>(r.offset));
+    p->set_size(static_cast<std::int64_t>(r.size));
+    p->set_crc32c(r.masked_crc32c);
+  }
+
+  // A checkpoint previously written at this prefix with another shard count leaves data files the
+  // new index does not name; they belong to nothing now.
+  void remove_stale_shards(std::int32_t num_shards) const {
+    const std::filesystem::path p(prefix_);
+    const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+    const std::string base = p.filename().string() + ".data-";
+    const std::string keep_suffix = absl::StrFormat("-of-%05d", num_shards);
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string name = f.path().filename().string();
+      std::string_view shard_prefix;
+      if (name.rfind(base, 0) == 0 && detail::is_data_shard_name(name, &shard_prefix) &&
+          shard_prefix == p.filename().string() && !detail::has_suffix(name, keep_suffix))
+        std::filesystem::remove(f.path(), ec);
+    }
+  }
+
+  std::string prefix_;
+  bundle_writer_options options_;
+  std::vector<shard_file> shards_;
+  std::map<std::string, record> records_;  // key order, as the index needs
+  absl::Status status_;
+  bool finished_ = false;
+};
+
+}  // namespace tfckpt
+
+#endif  // TFCKPT_CHECKPOINT_BUNDLE_WRITER_HPP_

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/io/atomic_file.hpp
+//
+// Files that appear whole or not at all: bytes go to `<final>.tempstate<random u64>` in the target
+// directory (TensorFlow's naming, spec/FORMAT.md §1.1), are flushed with fsync, and only then renamed
+// over the final name. A temp_file that is destroyed without commit() removes its temporary, so an
+// error anywhere leaves the final path as it was.
+//
+// Example:
+//   TFCKPT_ASSIGN_OR_RETURN(io::temp_file f, io::temp_file::create("ckpt/model.index"));
+//   TFCKPT_RETURN_IF_ERROR(f.append(bytes));
+//   TFCKPT_RETURN_IF_ERROR(f.finish());   // flush + fsync + close
+//   TFCKPT_RETURN_IF_ERROR(f.commit());   // rename into place
+#ifndef TFCKPT_IO_ATOMIC_FILE_HPP_
+#define TFCKPT_IO_ATOMIC_FILE_HPP_
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "tfckpt/io/mapped_file.hpp"
+#include "tfckpt/status.hpp"
+
+namespace tfckpt::io {
+
+/// Called before every write with (file, offset, bytes): a non-OK status fails the write as if the
+/// system call had. For tests that simulate a full disk or a dying device.
+using write_hook = std::function<absl::Status(std::string_view path, std::uint64_t offset, std::size_t n)>;
+
+/// fsync of a directory, so that renames inside it survive a crash.
+inline absl::Status sync_directory(const std::filesystem::path& dir) {
+  const std::string d = dir.empty() ? std::string(".") : dir.string();
+  const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status(d, "open directory", errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : errno_status(d, "fsync directory", err);
+}
+
+/// A random unsigned 64-bit number for temporary names.
+inline std::uint64_t random_u64() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)};
+  return rng();
+}
+
+class temp_file {
+ public:
+  temp_file(temp_file&& o) noexcept { swap(o); }
+  temp_file& operator=(temp_file&& o) noexcept {
+    temp_file(std::move(o)).swap(*this);
+    return *this;
+  }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  ~temp_file() { discard(); }
+
+  /// Creates `<final_path>.tempstate<random>` next to `final_path` (whose directory must exist).
+  static absl::StatusOr<temp_file> create(std::string final_path, write_hook hook = {}) {
+    temp_file f;
+    f.final_path_ = std::move(final_path);
+    f.hook_ = std::move(hook);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      f.temp_path_ = absl::StrFormat("%s.tempstate%d", f.final_path_, random_u64());
+      f.fd_ = ::open(f.temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (f.fd_ >= 0) break;
+      if (errno != EEXIST) return errno_status(f.temp_path_, "create", errno);
+    }
+    if (f.fd_ < 0) return errno_status(f.temp_path_, "create", EEXIST);
+    f.buffer_ = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
+    return f;
+  }
+
+  /// Appends bytes (buffered; large chunks go straight to the file).
+  absl::Status append(std::span<const std::byte> bytes) {
+    if (fd_ < 0) return absl::FailedPreconditionError(absl::StrFormat("%s: append after close", temp_path_));
+    if (bytes.size() >= kBufferSize) {
+      TFCKPT_RETURN_IF_ERROR(flush());
+      return write_all(bytes);
+    }
+    if (bytes.size() > kBufferSize - buffered_) TFCKPT_RETURN_IF_ERROR(flush());
+    std::memcpy(buffer_.get() + buffered_, bytes.data(), bytes.size());
+    buffered_ += bytes.size();
+    return absl::OkStatus();
+  }
+  absl::Status append(std::string_view s) { return append({reinterpret_cast<const std::byte*>(s.data()), s.size()}); }
+
+  /// Bytes appended so far.
+  std::uint64_t size() const { return written_ + buffered_; }
+
+  /// Flushes, fsyncs (when `sync`) and closes the temporary.
+  absl::Status finish(bool sync = true) {
+    TFCKPT_RETURN_IF_ERROR(flush());
+    if (sync && ::fsync(fd_) != 0) return errno_status(temp_path_, "fsync", errno);
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return errno_status(temp_path_, "close", errno);
+    return absl::OkStatus();
+  }
+
+  /// Renames the finished temporary over the final path. REQUIRES: finish() succeeded.
+  absl::Status commit() {
+    if (fd_ >= 0) return absl::FailedPreconditionError(absl::StrFormat("%s: commit before finish", temp_path_));
+    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) return errno_status(final_path_, "rename into place", errno);
+    committed_ = true;
+    return absl::OkStatus();
+  }
+
+  /// Closes and removes the temporary unless it was committed. Idempotent.
+  void discard() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+    temp_path_.clear();
+  }
+
+  /// Changes the name commit() will give the file (e.g. once the shard count is known).
+  void set_final_path(std::string path) { final_path_ = std::move(path); }
+
+  const std::string& temp_path() const { return temp_path_; }
+  const std::string& final_path() const { return final_path_; }
+
+ private:
+  static constexpr std::size_t kBufferSize = 1 << 20;
+  temp_file() = default;
+
+  absl::Status flush() {
+    if (buffered_ == 0) return absl::OkStatus();
+    const std::size_t n = buffered_;
+    buffered_ = 0;
+    return write_all({buffer_.get(), n});
+  }
+
+  absl::Status write_all(std::span<const std::byte> bytes) {
+    if (hook_) TFCKPT_RETURN_IF_ERROR(hook_(temp_path_, written_, bytes.size()));
+    while (!bytes.empty()) {
+      const ssize_t n = ::write(fd_, bytes.data(), std::min<std::size_t>(bytes.size(), 1 << 30));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        if (err == ENOSPC || err == EDQUOT)
+          return absl::ResourceExhaustedError(absl::StrFormat("%s @%d: no space left to write %d bytes", temp_path_,
+                                                              written_, bytes.size()));
+        return errno_status(temp_path_, "write", err);
+      }
+      written_ += static_cast<std::uint64_t>(n);
+      bytes = bytes.subspan(static_cast<std::size_t>(n));
+    }
+    return absl::OkStatus();
+  }
+
+  void swap(temp_file& o) noexcept {
+    std::swap(fd_, o.fd_);
+    std::swap(temp_path_, o.temp_path_);
+    std::swap(final_path_, o.final_path_);
+    std::swap(buffer_, o.buffer_);
+    std::swap(buffered_, o.buffered_);
+    std::swap(written_, o.written_);
+    std::swap(committed_, o.committed_);
+    std::swap(hook_, o.hook_);
+  }
+
+  int fd_ = -1;
+  std::string temp_path_;
+  std::string final_path_;
+  std::unique_ptr<std::byte[]> buffer_;
+  std::size_t buffered_ = 0;
+  std::uint64_t written_ = 0;
+  bool committed_ = false;
+  write_hook hook_;
+};
+
+/// Writes `contents` to `path` atomically (temp + fsync + rename + directory fsync).
+inline absl::Status write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync = true) {
+  TFCKPT_ASSIGN_OR_RETURN(temp_file f, temp_file::create(path.string()));
+  TFCKPT_RETURN_IF_ERROR(f.append(contents));
+  TFCKPT_RETURN_IF_ERROR(f.finish(sync));
+  TFCKPT_RETURN_IF_ERROR(f.commit());
+  return sync ? sync_directory(path.parent_path()) : absl::OkStatus();
+}
+
+}  // namespace tfckpt::io
+
+#endif  // TFCKPT_IO_ATOMIC_FILE_HPP_
