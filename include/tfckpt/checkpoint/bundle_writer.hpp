@@ -64,7 +64,7 @@ struct bundle_writer_options {
   /// kAlreadyExists if `<prefix>.index` exists.
   bool overwrite = false;
   /// Fault injection for tests: called before every write to a data or index file.
-  io::write_hook write_hook;
+  io::write_hook write_hook{};
 };
 
 /// Writes one checkpoint. Move-only. Not thread-safe.

@@ -127,7 +127,7 @@ struct verify_report {
 
 struct verify_options {
   /// Called after each tensor with (bytes done, bytes total).
-  std::function<void(std::uint64_t, std::uint64_t)> progress;
+  std::function<void(std::uint64_t, std::uint64_t)> progress{};
 };
 
 /// An open V2 checkpoint. Move-only; cheap to move.
@@ -574,22 +574,43 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
       if (part == nullptr)
         return with_key(data_loss(file, e.index_offset(), "slice %d of this partitioned tensor has no stored entry", s),
                         e.name());
-      bool same_shape = part->shape().size() == concrete.size();
-      for (std::size_t d = 0; same_shape && d < concrete.size(); ++d) same_shape = part->shape()[d] == concrete[d].length;
-      if (part->dtype() != e.dtype() || !same_shape)
+      std::vector<std::int64_t> slice_shape(concrete.size());
+      for (std::size_t d = 0; d < concrete.size(); ++d) slice_shape[d] = concrete[d].length;
+      if (part->dtype() != e.dtype() || !std::ranges::equal(part->shape(), slice_shape))
         return with_key(data_loss(file, part->index_offset(), "slice entry is %s %s, expected %s %s",
                                   dtype_name(part->dtype()), shape_string(part->shape()), dtype_name(e.dtype()),
-                                  shape_string(e.shape())),
+                                  shape_string(slice_shape)),
                         e.name());
       ref.stored_entry = static_cast<std::uint32_t>(part - b->all.data());
       // Write back the concrete extents: assembly needs real starts.
       for (std::size_t d = 0; d < concrete.size(); ++d) b->extents[ref.first_extent + d] = concrete[d];
+      // Each count is at most num_elements (extents lie inside the shape); compare before adding so
+      // that many slices cannot overflow the sum.
+      if (count > e.num_elements() - covered)
+        return with_key(data_loss(file, e.index_offset(), "slices hold more than the %d elements of shape %s",
+                                  e.num_elements(), shape_string(e.shape())),
+                        e.name());
       covered += count;
     }
     if (covered != e.num_elements())
       return with_key(data_loss(file, e.index_offset(), "slices hold %d elements, but shape %s has %d", covered,
                                 shape_string(e.shape()), e.num_elements()),
                       e.name());
+    // Slices inside the shape whose counts add up to the whole cover it exactly only if no two of them
+    // overlap (rows 0-5 and 4-7 of 10 rows also hold 40 of 40 elements). Pairwise: partitions are few.
+    const std::size_t rank = e.shape().size();
+    for (std::uint32_t s = 1; s < e.num_slices_; ++s) {
+      const codec::slice_extent* x = b->extents.data() + b->slices[e.first_slice_ + s].first_extent;
+      for (std::uint32_t t = 0; t < s; ++t) {
+        const codec::slice_extent* y = b->extents.data() + b->slices[e.first_slice_ + t].first_extent;
+        bool overlap = true;
+        for (std::size_t d = 0; overlap && d < rank; ++d)
+          overlap = x[d].start < y[d].start + y[d].length && y[d].start < x[d].start + x[d].length;
+        if (overlap)
+          return with_key(data_loss(file, e.index_offset(), "slices %d and %d of this partitioned tensor overlap", t, s),
+                          e.name());
+      }
+    }
   }
   return b;
 }
@@ -616,11 +637,17 @@ absl::StatusOr<tensor_values<T>> entry::values() const {
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
   if constexpr (std::is_same_v<T, bool>) {
     // Only 0 and 1 are valid bool object representations; anything else would be undefined behaviour.
-    for (std::size_t i = 0; i < raw.size(); ++i)
-      if (static_cast<std::uint8_t>(raw[i]) > 1)
-        return with_key(data_loss(owner_->prefix, offset_ + i, "bool element %d has byte value %d", i,
-                                  static_cast<int>(raw[i])),
+    // Name the file the byte is in: the data shard, or for a tensor assembled from slices its index entry.
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (static_cast<std::uint8_t>(raw[i]) <= 1) continue;
+      if (is_partitioned())
+        return with_key(data_loss(owner_->index_file, index_offset_,
+                                  "bool element %d of the assembled tensor has byte value %d", i, static_cast<int>(raw[i])),
                         name_);
+      return with_key(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + i,
+                                "bool element %d has byte value %d", i, static_cast<int>(raw[i])),
+                      name_);
+    }
   }
   return tensor_values<T>::from_bytes(raw, shape_);
 }
