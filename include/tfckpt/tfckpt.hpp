@@ -16,14 +16,18 @@
 #include "tfckpt/codec/bundle_entry.hpp"
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/io/mapped_file.hpp"
+#include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
+#include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/tensor_values.hpp"
 #include "tfckpt/tensor/eigen.hpp"
 #include "tfckpt/tensor/xtensor.hpp"
 #include "tfckpt/checkpoint/state_file.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/checkpoint/bundle_writer.hpp"
 // IWYU pragma: end_exports
 
 #endif  // TFCKPT_TFCKPT_HPP_
