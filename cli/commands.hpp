@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// The tfckpt tool's subcommands and exit codes.
+//
+// Adding a subcommand: write cli/cmd_<name>.cpp defining `command add_<name>(CLI::App& parent)`
+// (declare its options on a subcommand of `parent`, return the code that runs it), declare it
+// below, append it to kCommands, and list the file in cli/CMakeLists.txt. A subcommand should be a
+// few library calls plus formatting (output.hpp); anything more belongs in include/tfckpt/.
+#ifndef TFCKPT_CLI_COMMANDS_HPP_
+#define TFCKPT_CLI_COMMANDS_HPP_
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace tfckpt_cli {
+
+/// The tool's exit codes.
+enum exit_code : int {
+  kExitOk = 0,           // success; for verify: every check held
+  kExitCheckFailed = 1,  // verify found a problem
+  kExitUsage = 2,        // bad command line
+  kExitError = 3,        // I/O or format error (message on stderr, prefixed "tfckpt: ")
+};
+
+/// A registered subcommand: its CLI11 app (owned by the parent) and what runs it after a parse.
+struct command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+command add_ls(CLI::App& parent);
+command add_cat(CLI::App& parent);
+command add_verify(CLI::App& parent);
+
+/// Help text of the CKPT argument every subcommand takes (resolved by tfckpt::open).
+inline constexpr const char* kCheckpointHelp =
+    "Checkpoint prefix, its .index file, or a directory with a 'checkpoint' file";
+
+/// Every subcommand, in the order `tfckpt --help` lists them.
+inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_verify};
+
+}  // namespace tfckpt_cli
+
+#endif  // TFCKPT_CLI_COMMANDS_HPP_

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+// Output helpers shared by the tfckpt subcommands: buffered stdout, error reporting, and the
+// rendering of element values as text or JSON.
+//
+// Conventions: values render the same way in text and JSON where JSON allows it. Floats (and the
+// 16-bit float types, widened to float) print in the shortest form that reads back to the same
+// value, with ".0" added to integral ones; non-finite floats are "nan"/"inf"/"-inf" in text and the
+// strings "NaN"/"Infinity"/"-Infinity" in JSON (protobuf's JSON mapping; JSON has no such numbers).
+// Integers print exactly (also 64-bit ones). Strings are arbitrary bytes: text output quotes them
+// with C hex escapes (lossless); JSON output replaces invalid UTF-8 with U+FFFD (always valid JSON).
+#ifndef TFCKPT_CLI_OUTPUT_HPP_
+#define TFCKPT_CLI_OUTPUT_HPP_
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_format.h"
+#include "commands.hpp"
+#include "tfckpt/tensor/dtype.hpp"
+
+namespace tfckpt_cli {
+
+/// Prints "tfckpt: <message>" on stderr and returns kExitError.
+inline int report_error(std::string_view message) {
+  std::fprintf(stderr, "tfckpt: %.*s\n", static_cast<int>(message.size()), message.data());
+  return kExitError;
+}
+/// absl::string_view as std::string_view (they are distinct types in this Abseil build).
+inline std::string_view to_std(absl::string_view s) { return {s.data(), s.size()}; }
+
+inline int report_error(const absl::Status& status) { return report_error(to_std(status.message())); }
+
+/// Buffered writes to stdout; call finish() last to flush and detect write errors (full disk, ...).
+class stdout_writer {
+ public:
+  stdout_writer() { buf_.reserve(kFlushAt + 4096); }
+  stdout_writer(const stdout_writer&) = delete;
+  stdout_writer& operator=(const stdout_writer&) = delete;
+
+  /// The pending output; append to it, then call maybe_flush() now and then.
+  std::string& buf() { return buf_; }
+  void maybe_flush() {
+    if (buf_.size() >= kFlushAt) flush();
+  }
+  void flush() {
+    if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size()) failed_ = true;
+    buf_.clear();
+  }
+  /// Flushes everything; returns `code`, or kExitError (with a message) if writing failed.
+  int finish(int code) {
+    flush();
+    if (std::fflush(stdout) != 0 || failed_ || std::ferror(stdout)) {
+      const int err = errno;
+      return report_error(absl::StrFormat("error writing to standard output: %s", std::strerror(err)));
+    }
+    return code;
+  }
+
+ private:
+  static constexpr std::size_t kFlushAt = 1 << 16;
+  std::string buf_;
+  bool failed_ = false;
+};
+
+enum class style { text, json };
+
+/// `s` as a JSON string literal; invalid UTF-8 becomes U+FFFD.
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// `s` as a double-quoted C string with \xHH escapes for every non-printable or non-ASCII byte.
+inline void append_quoted_bytes(std::string& out, std::string_view s) {
+  out += '"';
+  out += absl::CHexEscape(absl::string_view(s.data(), s.size()));
+  out += '"';
+}
+
+namespace detail {
+template <class T>
+void append_chars(std::string& out, T v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, r.ptr);
+}
+
+template <class F>
+void append_float(std::string& out, F v, style st) {
+  if (std::isnan(v)) {
+    out += st == style::json ? "\"NaN\"" : "nan";
+  } else if (std::isinf(v)) {
+    out += st == style::json ? (v < 0 ? "\"-Infinity\"" : "\"Infinity\"") : (v < 0 ? "-inf" : "inf");
+  } else {
+    const std::size_t start = out.size();
+    append_chars(out, v);  // shortest representation that round-trips
+    if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
+  }
+}
+
+template <class T>
+inline constexpr bool is_complex = false;
+template <class F>
+inline constexpr bool is_complex<std::complex<F>> = true;
+}  // namespace detail
+
+/// Appends one element value (see the conventions at the top of this file).
+template <class T>
+void append_value(std::string& out, const T& v, style st) {
+  if constexpr (std::is_same_v<T, bool>) {
+    out += v ? "true" : "false";
+  } else if constexpr (std::is_integral_v<T>) {
+    detail::append_chars(out, v);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    detail::append_float(out, v, st);
+  } else if constexpr (std::is_same_v<T, Eigen::half> || std::is_same_v<T, Eigen::bfloat16>) {
+    detail::append_float(out, static_cast<float>(v), st);
+  } else if constexpr (detail::is_complex<T>) {
+    out += st == style::json ? "[" : "(";
+    detail::append_float(out, v.real(), st);
+    out += ',';
+    detail::append_float(out, v.imag(), st);
+    out += st == style::json ? "]" : ")";
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    if (st == style::json) {
+      append_json_string(out, v);
+    } else {
+      append_quoted_bytes(out, v);
+    }
+  } else {
+    static_assert(sizeof(T) == 0, "no rendering for this element type");
+  }
+}
+
+/// "1.5 GiB"-style byte counts for humans (exact counts go to scripts).
+inline std::string human_bytes(std::uint64_t n) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (n < 1024) return absl::StrFormat("%d B", n);
+  double v = static_cast<double>(n);
+  std::size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  return absl::StrFormat("%.1f %s", v, kUnits[u]);
+}
+
+}  // namespace tfckpt_cli
+
+#endif  // TFCKPT_CLI_OUTPUT_HPP_
