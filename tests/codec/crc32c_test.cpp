@@ -277,3 +277,23 @@ TEST(Crc32c, MatchesPython3Crc32c) {
 }
 
 }  // namespace
+
+namespace {
+TEST(Crc32cCombine, EqualsExtendingForAnySplit) {
+  std::mt19937_64 rng(99);
+  for (int iter = 0; iter < 300; ++iter) {
+    std::vector<std::byte> data(rng() % 5000);
+    for (auto& b : data) b = static_cast<std::byte>(rng());
+    const std::size_t cut = data.empty() ? 0 : rng() % (data.size() + 1);
+    const std::span<const std::byte> all(data), a = all.first(cut), b = all.subspan(cut);
+    EXPECT_EQ(tfckpt::codec::crc32c_combine(tfckpt::codec::crc32c(a), tfckpt::codec::crc32c(b), b.size()),
+              tfckpt::codec::crc32c(all));
+  }
+  // Long lengths: combining with n zero bytes equals extending over them.
+  std::vector<std::byte> zeros(3 << 20);
+  const std::uint32_t start = tfckpt::codec::crc32c(std::string_view("prefix"));
+  EXPECT_EQ(tfckpt::codec::crc32c_combine(start, tfckpt::codec::crc32c(zeros), zeros.size()),
+            tfckpt::codec::crc32c_extend(start, zeros));
+  static_assert(tfckpt::codec::crc32c_combine(0x12345678u, 0, 0) == 0x12345678u);
+}
+}  // namespace

@@ -237,6 +237,8 @@ class bundle_writer {
     io::temp_file file;
   };
 
+  static constexpr std::size_t kCrcPiece = 1 << 20;
+
   bundle_writer() = default;
 
   absl::Status usable() const {
@@ -318,9 +320,16 @@ class bundle_writer {
       crc = decoded->crc32c;
       if (absl::Status st = file.append(codec::as_bytes(copy)); !st.ok()) return fail(std::move(st));
     } else {
-      absl::Status st = bytes.stream([&](std::span<const std::byte> chunk) {
-        crc = codec::crc32c_extend(crc, chunk);
-        return file.append(chunk);
+      absl::Status st = bytes.stream([&](std::span<const std::byte> chunk) -> absl::Status {
+        // CRC and write in pieces of the file buffer's size: the write then copies bytes the CRC
+        // just brought into cache, and pieces this large bypass the buffer.
+        while (!chunk.empty()) {
+          const auto piece = chunk.first(std::min(chunk.size(), kCrcPiece));
+          crc = codec::crc32c_extend(crc, piece);
+          TFCKPT_RETURN_IF_ERROR(file.append(piece));
+          chunk = chunk.subspan(piece.size());
+        }
+        return absl::OkStatus();
       });
       if (!st.ok()) return fail(with_key(std::move(st), key));
     }

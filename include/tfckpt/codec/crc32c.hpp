@@ -246,6 +246,45 @@ inline std::uint32_t crc32c(std::string_view data) {
   return crc32c_extend(0, data.data(), data.size());
 }
 
+namespace detail {
+// Polynomial arithmetic modulo the CRC-32C polynomial, in the reflected bit order the CRC uses
+// (bit 31 is x^0). Multiplying a register by x^(8n) is what n zero bytes do to it.
+constexpr std::uint32_t crc32c_multiply_mod_p(std::uint32_t a, std::uint32_t b) {
+  std::uint32_t product = 0;
+  for (std::uint32_t m = 1u << 31; m != 0; m >>= 1) {
+    if (a & m) product ^= b;
+    b = (b & 1) ? (b >> 1) ^ 0x82F63B78u : b >> 1;
+  }
+  return product;
+}
+
+struct crc32c_power_table {
+  std::uint32_t x_2k[64] = {};  // x^(2^k) mod P
+};
+constexpr crc32c_power_table make_crc32c_power_table() {
+  crc32c_power_table t;
+  t.x_2k[0] = 1u << 30;  // x^1
+  for (int k = 1; k < 64; ++k) t.x_2k[k] = crc32c_multiply_mod_p(t.x_2k[k - 1], t.x_2k[k - 1]);
+  return t;
+}
+inline constexpr crc32c_power_table kCrc32cPowers = make_crc32c_power_table();
+
+// x^(8n) mod P, by squaring: O(log n).
+constexpr std::uint32_t crc32c_x8n_mod_p(std::uint64_t n) {
+  std::uint32_t p = 1u << 31;  // x^0
+  for (int k = 3; n != 0 && k < 64; n >>= 1, ++k)
+    if (n & 1) p = crc32c_multiply_mod_p(kCrc32cPowers.x_2k[k], p);
+  return p;
+}
+}  // namespace detail
+
+/// The CRC of A ++ B from crc_a = crc32c(A), crc_b = crc32c(B) and the length of B, in O(log |B|):
+/// crc32c_extend(crc_a, B) == crc32c_combine(crc_a, crc_b, |B|). Lets independent pieces be
+/// checksummed in parallel.
+constexpr std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t length_b) {
+  return detail::crc32c_multiply_mod_p(detail::crc32c_x8n_mod_p(length_b), crc_a) ^ crc_b;
+}
+
 }  // namespace tfckpt::codec
 
 #endif  // TFCKPT_CODEC_CRC32C_HPP_
