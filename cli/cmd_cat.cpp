@@ -22,53 +22,6 @@ struct cat_options {
   bool json = false;
 };
 
-template <class T, class F>
-absl::Status typed(const tfckpt::entry& e, F& f) {
-  auto v = e.values<T>();
-  if (!v.ok()) return v.status();
-  f(v->span());
-  return absl::OkStatus();
-}
-
-// Calls f(std::span<const T>) with the tensor's elements as the C++ type of its dtype. Quantized
-// dtypes read as their storage integers.
-template <class F>
-absl::Status visit_values(const tfckpt::entry& e, const std::string& index_file, F&& f) {
-  using tfckpt::dtype;
-  switch (e.dtype()) {
-    case dtype::float32: return typed<float>(e, f);
-    case dtype::float64: return typed<double>(e, f);
-    case dtype::float16: return typed<Eigen::half>(e, f);
-    case dtype::bfloat16: return typed<Eigen::bfloat16>(e, f);
-    case dtype::int8:
-    case dtype::qint8: return typed<std::int8_t>(e, f);
-    case dtype::int16:
-    case dtype::qint16: return typed<std::int16_t>(e, f);
-    case dtype::int32:
-    case dtype::qint32: return typed<std::int32_t>(e, f);
-    case dtype::int64: return typed<std::int64_t>(e, f);
-    case dtype::uint8:
-    case dtype::quint8: return typed<std::uint8_t>(e, f);
-    case dtype::uint16:
-    case dtype::quint16: return typed<std::uint16_t>(e, f);
-    case dtype::uint32: return typed<std::uint32_t>(e, f);
-    case dtype::uint64: return typed<std::uint64_t>(e, f);
-    case dtype::boolean: return typed<bool>(e, f);
-    case dtype::complex64: return typed<std::complex<float>>(e, f);
-    case dtype::complex128: return typed<std::complex<double>>(e, f);
-    case dtype::string: {
-      auto s = e.strings();
-      if (!s.ok()) return s.status();
-      f(std::span<const std::string_view>(*s));
-      return absl::OkStatus();
-    }
-    default:
-      return absl::UnimplementedError(absl::StrFormat(
-          "%s: tensor '%s' has dtype %s, which cat does not support (it has no C++ element type)", index_file,
-          tfckpt::printable_key(e.name()), tfckpt::dtype_name(e.dtype())));
-  }
-}
-
 // Text: the values, one row of the last dimension per line (a scalar: one line).
 template <class T>
 void print_text_values(std::span<const T> values, tfckpt::shape_view shape, stdout_writer& out) {
@@ -110,7 +63,8 @@ int run_cat(const cat_options& opt) {
     absl::StrAppendFormat(&buf, "%s %s %s\n", tfckpt::printable_key(e.name()), tfckpt::dtype_name(e.dtype()),
                           tfckpt::shape_string(e.shape()));
   }
-  const absl::Status s = visit_values(e, ckpt->index_path(), [&](auto values) {
+  const absl::Status s = e.visit_values([&](const auto& typed) {
+    const std::span values(typed.begin(), typed.end());
     if (opt.json) {
       print_json_values(values, out);
     } else {

@@ -80,10 +80,10 @@ int run_verify(const verify_options& opt) {
                                            report.bytes_checked, human_bytes(report.bytes_checked)));
     return out.finish(kExitOk);
   }
-  append_line(out.buf(), absl::StrFormat("FAILED: %s: %d problem%s; %d tensor%s, %d bytes checked (%s)",
+  append_line(out.buf(), absl::StrFormat("FAILED: %s: %d problem%s; %d of %d tensors, %d of %d bytes checked (%s)",
                                          ckpt->prefix(), report.problems.size(), plural(report.problems.size()),
-                                         report.tensors_checked, plural(report.tensors_checked),
-                                         report.bytes_checked, human_bytes(report.bytes_checked)));
+                                         report.tensors_checked, report.tensors_total, report.bytes_checked,
+                                         report.bytes_total, human_bytes(report.bytes_checked)));
   return out.finish(kExitCheckFailed);
 }
 

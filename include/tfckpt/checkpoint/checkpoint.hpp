@@ -89,8 +89,16 @@ class entry {
   /// The elements of a DT_STRING tensor, as views into the mapped shard (length checksum checked).
   absl::StatusOr<std::vector<std::string_view>> strings() const;
 
-  /// Recomputes the payload's CRC-32C and compares it with the stored one.
-  absl::Status verify() const;
+  /// Calls f(const tensor_values<T>&) with T the C++ element type of dtype() (see
+  /// visit_element_type), or f(const std::vector<std::string_view>&) for a string tensor.
+  /// kUnimplemented for dtypes with no C++ element type (float8, int4, variant); read errors pass
+  /// through.
+  template <class F>
+  absl::Status visit_values(F&& f) const;
+
+  /// Recomputes the payload's CRC-32C and compares it with the stored one. `on_progress`, if set,
+  /// is called with the bytes checked so far as the check proceeds (every 64 MiB).
+  absl::Status verify(const std::function<void(std::uint64_t)>& on_progress = {}) const;
 
  private:
   friend struct detail::bundle;
@@ -120,13 +128,16 @@ struct open_options {
 /// Progress and outcome of checkpoint::verify().
 struct verify_report {
   std::vector<absl::Status> problems;  // one per bad tensor or missing shard
-  std::uint64_t tensors_checked = 0;
+  std::uint64_t tensors_checked = 0;   // tensors whose bytes could be read and checked
   std::uint64_t bytes_checked = 0;
+  std::uint64_t tensors_total = 0;     // stored tensors (slices of partitioned tensors count each)
+  std::uint64_t bytes_total = 0;
   bool ok() const { return problems.empty(); }
 };
 
 struct verify_options {
-  /// Called after each tensor with (bytes done, bytes total).
+  /// Called as the check proceeds (after each tensor, and every 64 MiB inside large ones) with
+  /// (bytes done, bytes total).
   std::function<void(std::uint64_t, std::uint64_t)> progress{};
 };
 
@@ -652,6 +663,28 @@ absl::StatusOr<tensor_values<T>> entry::values() const {
   return tensor_values<T>::from_bytes(raw, shape_);
 }
 
+template <class F>
+absl::Status entry::visit_values(F&& f) const {
+  if (dtype_ == tfckpt::dtype::string) {
+    TFCKPT_ASSIGN_OR_RETURN(const std::vector<std::string_view> s, strings());
+    f(s);
+    return absl::OkStatus();
+  }
+  absl::Status status = absl::OkStatus();
+  const bool typed = visit_element_type(dtype_, [&]<class T>(std::type_identity<T>) {
+    auto v = values<T>();
+    if (v.ok()) {
+      f(*v);
+    } else {
+      status = v.status();
+    }
+  });
+  if (!typed)
+    return absl::UnimplementedError(absl::StrFormat("%s: tensor '%s' has dtype %s, which typed reads do not support (it has no C++ element type)",
+                                                    owner_->index_file, printable_key(name_), dtype_name(dtype_)));
+  return status;
+}
+
 inline absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
   if (dtype_ != tfckpt::dtype::string)
     return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s, not string", owner_->index_file,
@@ -666,10 +699,16 @@ inline absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
   return std::move(s.elements);
 }
 
-inline absl::Status entry::verify() const {
+inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_progress) const {
   if (is_partitioned()) {
-    for (std::uint32_t s = 0; s < num_slices_; ++s)
-      TFCKPT_RETURN_IF_ERROR(owner_->all[owner_->slices[first_slice_ + s].stored_entry].verify());
+    std::uint64_t done = 0;
+    for (std::uint32_t s = 0; s < num_slices_; ++s) {
+      const entry& part = owner_->all[owner_->slices[first_slice_ + s].stored_entry];
+      TFCKPT_RETURN_IF_ERROR(part.verify([&](std::uint64_t n) {
+        if (on_progress) on_progress(done + n);
+      }));
+      done += part.size();
+    }
     return absl::OkStatus();
   }
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
@@ -682,7 +721,12 @@ inline absl::Status entry::verify() const {
                                                         static_cast<std::uint64_t>(num_elements_)));
     crc = s.crc32c;
   } else {
-    crc = codec::crc32c(raw);
+    constexpr std::size_t kProgressStep = std::size_t{64} << 20;
+    for (std::size_t at = 0; at < raw.size(); at += kProgressStep) {
+      const auto piece = raw.subspan(at, std::min(kProgressStep, raw.size() - at));
+      crc = codec::crc32c_extend(crc, piece);
+      if (on_progress && at + piece.size() < raw.size()) on_progress(at + piece.size());
+    }
   }
   if (codec::crc32c_mask(crc) != masked_crc32c_)
     return with_key(data_loss(shard_file, offset_,
@@ -731,17 +775,22 @@ inline verify_report checkpoint::verify(const verify_options& options) const {
   std::uint64_t total = 0;
   for (const entry& e : bundle_->all)
     if (!e.is_partitioned()) total += e.size();
+  report.bytes_total = total;
   // Report a bad shard once, not once per tensor in it.
   std::vector<bool> shard_reported(static_cast<std::size_t>(bundle_->header.num_shards), false);
   std::uint64_t done = 0;
   for (const entry& e : bundle_->all) {  // slice entries included: they hold the data
     if (e.is_partitioned()) continue;
+    ++report.tensors_total;
     const auto shard = bundle_->shard_bytes(e.shard());
     if (!shard.ok()) {
       if (!shard_reported[static_cast<std::size_t>(e.shard())]) report.problems.push_back(shard.status());
       shard_reported[static_cast<std::size_t>(e.shard())] = true;
     } else {
-      if (absl::Status s = e.verify(); !s.ok()) report.problems.push_back(std::move(s));
+      absl::Status s = e.verify([&](std::uint64_t n) {
+        if (options.progress) options.progress(done + n, total);
+      });
+      if (!s.ok()) report.problems.push_back(std::move(s));
       ++report.tensors_checked;
       report.bytes_checked += e.size();
     }

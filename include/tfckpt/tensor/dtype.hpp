@@ -207,6 +207,39 @@ constexpr bool element_type_matches(dtype t) {
   }
 }
 
+/// Calls f(std::type_identity<T>{}) with T the C++ element type that stores `t` (quantized dtypes as
+/// their storage integers) and returns true; returns false, calling nothing, for dtypes without one
+/// (string, variant, resource, the float8/int4/int2/float4 families).
+///
+/// Example:
+///   visit_element_type(entry.dtype(), [&]<class T>(std::type_identity<T>) { sum<T>(entry); });
+template <class F>
+constexpr bool visit_element_type(dtype t, F&& f) {
+  switch (t) {
+    case dtype::float32: f(std::type_identity<float>{}); return true;
+    case dtype::float64: f(std::type_identity<double>{}); return true;
+    case dtype::float16: f(std::type_identity<Eigen::half>{}); return true;
+    case dtype::bfloat16: f(std::type_identity<Eigen::bfloat16>{}); return true;
+    case dtype::int8:
+    case dtype::qint8: f(std::type_identity<std::int8_t>{}); return true;
+    case dtype::int16:
+    case dtype::qint16: f(std::type_identity<std::int16_t>{}); return true;
+    case dtype::int32:
+    case dtype::qint32: f(std::type_identity<std::int32_t>{}); return true;
+    case dtype::int64: f(std::type_identity<std::int64_t>{}); return true;
+    case dtype::uint8:
+    case dtype::quint8: f(std::type_identity<std::uint8_t>{}); return true;
+    case dtype::uint16:
+    case dtype::quint16: f(std::type_identity<std::uint16_t>{}); return true;
+    case dtype::uint32: f(std::type_identity<std::uint32_t>{}); return true;
+    case dtype::uint64: f(std::type_identity<std::uint64_t>{}); return true;
+    case dtype::boolean: f(std::type_identity<bool>{}); return true;
+    case dtype::complex64: f(std::type_identity<std::complex<float>>{}); return true;
+    case dtype::complex128: f(std::type_identity<std::complex<double>>{}); return true;
+    default: return false;
+  }
+}
+
 }  // namespace tfckpt
 
 #endif  // TFCKPT_TENSOR_DTYPE_HPP_
