@@ -25,25 +25,6 @@ struct verify_options {
   bool quiet = false;
 };
 
-// A progress line on stderr, redrawn in place when the whole percentage changes.
-class progress_line {
- public:
-  void update(std::uint64_t done, std::uint64_t total) {
-    const int percent = total == 0 ? 100 : static_cast<int>(done * 100 / total);
-    if (percent == last_percent_) return;
-    last_percent_ = percent;
-    std::fprintf(stderr, "\rverifying: %s / %s (%d%%)\x1b[K", human_bytes(done).c_str(), human_bytes(total).c_str(),
-                 percent);
-    std::fflush(stderr);
-  }
-  ~progress_line() {
-    if (last_percent_ >= 0) std::fputs("\r\x1b[K", stderr);  // leave the terminal clean
-  }
-
- private:
-  int last_percent_ = -1;
-};
-
 const char* plural(std::uint64_t n) { return n == 1 ? "" : "s"; }
 
 void append_line(std::string& buf, std::string_view line) {
@@ -68,7 +49,7 @@ int run_verify(const verify_options& opt) {
   {
     progress_line progress;
     tfckpt::verify_options vopt;
-    if (!opt.quiet && ::isatty(STDERR_FILENO))
+    if (show_progress(opt.quiet))
       vopt.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
     report = ckpt->verify(vopt);
   }

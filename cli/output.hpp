@@ -22,6 +22,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -155,6 +157,30 @@ inline std::string human_bytes(std::uint64_t n) {
   }
   return absl::StrFormat("%.1f %s", v, kUnits[u]);
 }
+
+// A progress line on stderr, redrawn in place when the whole percentage changes.
+class progress_line {
+ public:
+  explicit progress_line(const char* what = "verifying") : what_(what) {}
+  void update(std::uint64_t done, std::uint64_t total) {
+    const int percent = total == 0 ? 100 : static_cast<int>(done * 100 / total);
+    if (percent == last_percent_) return;
+    last_percent_ = percent;
+    std::fprintf(stderr, "\r%s: %s / %s (%d%%)\x1b[K", what_, human_bytes(done).c_str(), human_bytes(total).c_str(),
+                 percent);
+    std::fflush(stderr);
+  }
+  ~progress_line() {
+    if (last_percent_ >= 0) std::fputs("\r\x1b[K", stderr);  // leave the terminal clean
+  }
+
+ private:
+  const char* what_;
+  int last_percent_ = -1;
+};
+
+/// True when progress should be shown: stderr is a terminal and the user did not ask for quiet.
+inline bool show_progress(bool quiet) { return !quiet && ::isatty(STDERR_FILENO); }
 
 }  // namespace tfckpt_cli
 

@@ -34,6 +34,7 @@ TEST(Cli, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configure w
 #include <unistd.h>
 
 #include "testing/bundle_builder.hpp"
+#include "testing/cli_runner.hpp"
 #include "tfckpt/version.hpp"
 
 extern char** environ;
@@ -52,64 +53,12 @@ using tfckpt_testing::float_tensor;
 using tfckpt_testing::string_tensor;
 using tfckpt_testing::typed_tensor;
 
-// --- running the tool -----------------------------------------------------------------------
+// --- running the tool (tests/testing/cli_runner.hpp) ----------------------------------------
 
-struct cli_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const cli_result& r) {
-  return os << "exit code " << r.exit_code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// Runs the tool with stdin from /dev/null and stdout in a file. stderr goes to a file too, unless
-// `stderr_fd` is given (then the child's stderr is that descriptor).
-cli_result run_cli(const std::vector<std::string>& args, int stderr_fd = -1) {
-  tfckpt_testing::scratch_dir io;
-  const std::string out_path = (io / "stdout").string();
-  const std::string err_path = (io / "stderr").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (stderr_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  }
-  std::vector<char*> argv{const_cast<char*>(TFCKPT_CLI_PATH)};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, TFCKPT_CLI_PATH, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  cli_result r;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot run " << TFCKPT_CLI_PATH << ": " << std::strerror(rc);
-    return r;
-  }
-  r.exit_code = wait_for(pid);
-  r.out = slurp(out_path);
-  if (stderr_fd < 0) r.err = slurp(err_path);
-  return r;
-}
+using tfckpt_testing::cli_result;
+using tfckpt_testing::run_cli;
+using tfckpt_testing::slurp;
+using tfckpt_testing::wait_for;
 
 // As run_cli, with stderr on a pseudo-terminal; `err` is what the terminal received.
 cli_result run_cli_with_terminal_stderr(const std::vector<std::string>& args) {

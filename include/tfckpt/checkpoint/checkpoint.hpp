@@ -76,6 +76,13 @@ class entry {
   /// Absolute offset of this entry's record in the index file (for messages).
   std::uint64_t index_offset() const { return index_offset_; }
 
+  /// For a partitioned tensor: slice `i`'s extents, one per dimension ((0, -1) = the whole
+  /// dimension, as TensorFlow stores it). REQUIRES: i < num_slices().
+  std::span<const codec::slice_extent> slice_extents(std::uint32_t i) const;
+  /// For a partitioned tensor: the hidden entry holding slice `i`'s bytes (its name is the encoded
+  /// slice key, its shape the slice's). REQUIRES: i < num_slices().
+  const entry& slice_entry(std::uint32_t i) const;
+
   /// The payload, zero-copy: a span into the mapped shard (mapped now if needed). For a
   /// partitioned tensor, the tensor assembled from its slices, built once and cached.
   /// Errors: kNotFound (missing shard), kDataLoss (shard too short, bad slice), kUnimplemented.
@@ -159,6 +166,14 @@ class checkpoint {
   std::span<const entry> entries() const;
   std::size_t size() const { return entries().size(); }
 
+  /// Every stored record in key order, including the slice entries that entries() hides (their
+  /// names are encoded slice keys starting with a NUL byte). What a byte-exact copy needs.
+  std::span<const entry> stored_entries() const;
+
+  /// True when the index's data blocks were stored snappy-compressed (some TensorFlow builds do;
+  /// pip builds do not). A byte-exact rewrite compresses likewise.
+  bool index_compressed() const;
+
   /// The entry named `name`, or nullptr. O(log n).
   const entry* find(std::string_view name) const;
   /// As find, but a kNotFound status naming the checkpoint when absent.
@@ -219,6 +234,7 @@ struct bundle {
   std::string index_file;
   io::mapped_file index;
   codec::bundle_header header;
+  codec::table_stats index_stats;
   std::string keys;                  // every key, back to back
   std::vector<std::int64_t> dims;    // every shape, back to back
   std::vector<entry> all;            // key order; slice entries (keys starting 0x00) first
@@ -417,6 +433,12 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& 
                                                     index_file, dtype_name(e.dtype()), printable_key(e.name())));
   const std::size_t elem = element_size(e.dtype());
   const std::size_t rank = e.shape().size();
+  // Map every slice's bytes before allocating: a tensor whose slice data is missing or short (an
+  // index claiming a terabyte, say) fails here instead of in a huge allocation.
+  std::vector<std::span<const std::byte>> sources(e.num_slices_);
+  for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
+    TFCKPT_ASSIGN_OR_RETURN(sources[s], payload(all[slices[e.first_slice_ + s].stored_entry]));
+  }
   auto out = std::make_unique<std::byte[]>(static_cast<std::size_t>(e.size()));
   // Row-major strides of the full tensor, in elements.
   std::vector<std::uint64_t> stride(rank, 1);
@@ -424,7 +446,7 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& 
   for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
     const slice_ref& ref = slices[e.first_slice_ + s];
     const entry& part = all[ref.stored_entry];
-    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> src, payload(part));
+    const std::span<const std::byte> src = sources[s];
     if (part.num_elements() == 0) continue;
     const shape_view len = part.shape();
     std::vector<std::uint64_t> start(rank);
@@ -540,7 +562,8 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
         b->keys.append(key);
         b->all.push_back(e);
         return absl::OkStatus();
-      });
+      },
+      &b->index_stats);
   TFCKPT_RETURN_IF_ERROR(walked);
   if (!have_header) return data_loss(file, 0, "the index has no bundle header (key \"\"): not a tensor bundle index");
   if (b->header.num_shards > kMaxShards)
@@ -585,6 +608,10 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
       if (part == nullptr)
         return with_key(data_loss(file, e.index_offset(), "slice %d of this partitioned tensor has no stored entry", s),
                         e.name());
+      // TensorFlow never nests slices; following such a chain would re-enter assemble() under its lock.
+      if (part->is_partitioned())
+        return with_key(data_loss(file, part->index_offset(), "the stored entry of slice %d is itself partitioned", s),
+                        e.name());
       std::vector<std::int64_t> slice_shape(concrete.size());
       for (std::size_t d = 0; d < concrete.size(); ++d) slice_shape[d] = concrete[d].length;
       if (part->dtype() != e.dtype() || !std::ranges::equal(part->shape(), slice_shape))
@@ -593,8 +620,8 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
                                   shape_string(slice_shape)),
                         e.name());
       ref.stored_entry = static_cast<std::uint32_t>(part - b->all.data());
-      // Write back the concrete extents: assembly needs real starts.
-      for (std::size_t d = 0; d < concrete.size(); ++d) b->extents[ref.first_extent + d] = concrete[d];
+      // The stored extents keep TensorFlow's encoding (a full dimension is (0, -1)): the slice key
+      // and a byte-exact rewrite depend on it. A full dimension starts at 0, which is all assembly needs.
       // Each count is at most num_elements (extents lie inside the shape); compare before adding so
       // that many slices cannot overflow the sum.
       if (count > e.num_elements() - covered)
@@ -610,13 +637,14 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
     // Slices inside the shape whose counts add up to the whole cover it exactly only if no two of them
     // overlap (rows 0-5 and 4-7 of 10 rows also hold 40 of 40 elements). Pairwise: partitions are few.
     const std::size_t rank = e.shape().size();
+    const auto length = [&](const codec::slice_extent& x, std::size_t d) { return x.full() ? e.shape()[d] : x.length; };
     for (std::uint32_t s = 1; s < e.num_slices_; ++s) {
       const codec::slice_extent* x = b->extents.data() + b->slices[e.first_slice_ + s].first_extent;
       for (std::uint32_t t = 0; t < s; ++t) {
         const codec::slice_extent* y = b->extents.data() + b->slices[e.first_slice_ + t].first_extent;
         bool overlap = true;
         for (std::size_t d = 0; overlap && d < rank; ++d)
-          overlap = x[d].start < y[d].start + y[d].length && y[d].start < x[d].start + x[d].length;
+          overlap = x[d].start < y[d].start + length(y[d], d) && y[d].start < x[d].start + length(x[d], d);
         if (overlap)
           return with_key(data_loss(file, e.index_offset(), "slices %d and %d of this partitioned tensor overlap", t, s),
                           e.name());
@@ -747,6 +775,15 @@ inline absl::StatusOr<checkpoint> checkpoint::open(const std::filesystem::path& 
   TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::bundle::load(std::move(prefix)));
   return checkpoint(std::move(b));
 }
+
+inline std::span<const codec::slice_extent> entry::slice_extents(std::uint32_t i) const {
+  return {owner_->extents.data() + owner_->slices[first_slice_ + i].first_extent, shape_.size()};
+}
+inline const entry& entry::slice_entry(std::uint32_t i) const {
+  return owner_->all[owner_->slices[first_slice_ + i].stored_entry];
+}
+inline std::span<const entry> checkpoint::stored_entries() const { return bundle_->all; }
+inline bool checkpoint::index_compressed() const { return bundle_->index_stats.snappy_blocks > 0; }
 
 inline std::span<const entry> checkpoint::entries() const {
   return std::span<const entry>(bundle_->all).subspan(bundle_->first_visible);

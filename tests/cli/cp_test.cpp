@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+// `tfckpt cp` and `tfckpt latest`, end to end.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "testing/paths.hpp"
+
+#ifndef TFCKPT_CLI_PATH
+TEST(CliCp, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configure with -DTFCKPT_BUILD_CLI=ON)"; }
+#else
+
+#include "testing/bundle_builder.hpp"
+#include "testing/cli_runner.hpp"
+#include "tfckpt/checkpoint/checkpoint.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using tfckpt_testing::run_cli;
+using tfckpt_testing::slurp;
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> v;
+  for (const auto& f : fs::directory_iterator(dir)) v.push_back(f.path().filename().string());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+TEST(CliCp, EveryCompleteFixtureCopiesByteForByte) {
+  TFCKPT_REQUIRE_FIXTURES();
+  int copied = 0;
+  for (const auto& f : fs::recursive_directory_iterator(tfckpt_testing::fixtures_dir())) {
+    if (f.path().extension() != ".index") continue;
+    const std::string prefix = f.path().string().substr(0, f.path().string().size() - 6);
+    auto src = tfckpt::open(prefix);
+    ASSERT_TRUE(src.ok());
+    if (!src->verify().ok()) continue;  // index-only fixtures
+    SCOPED_TRACE(prefix);
+    tfckpt_testing::scratch_dir out;
+    const auto r = run_cli({"cp", prefix, (out / "copy").string()});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(slurp(out / "copy.index"), slurp(f.path()));
+    for (std::int32_t i = 0; i < src->num_shards(); ++i)
+      EXPECT_EQ(slurp(tfckpt::data_file_name((out / "copy").string(), i, src->num_shards())), slurp(src->data_path(i)));
+    ++copied;
+  }
+  EXPECT_GE(copied, 12);
+}
+
+TEST(CliCp, ReshardsRefusesToClobberAndForces) {
+  tfckpt_testing::scratch_dir dir;
+  std::vector<tfckpt_testing::tensor_spec> tensors;
+  for (int i = 0; i < 6; ++i)
+    tensors.push_back(tfckpt_testing::float_tensor(absl::StrFormat("t%d", i), {100}, std::vector<float>(100, static_cast<float>(i))));
+  tfckpt_testing::write_bundle(dir / "src", tensors);
+  auto r = run_cli({"cp", (dir / "src").string(), (dir / "dst").string(), "--shards", "3", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto dst = tfckpt::open(dir / "dst");
+  ASSERT_TRUE(dst.ok());
+  EXPECT_EQ(dst->num_shards(), 3);
+  EXPECT_EQ(dst->find("t0")->shard(), 0);
+  EXPECT_EQ(dst->find("t5")->shard(), 2);
+  EXPECT_TRUE(dst->verify().ok());
+  // The destination exists now: refused without --force, nothing touched.
+  const auto before = names_in(dir.path());
+  r = run_cli({"cp", (dir / "src").string(), (dir / "dst").string()});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("already exists"));
+  EXPECT_THAT(r.err, HasSubstr("--force"));
+  EXPECT_EQ(names_in(dir.path()), before);
+  // --force onto itself with one shard: works while reading from the files it replaces.
+  r = run_cli({"cp", (dir / "dst").string(), (dir / "dst").string(), "--shards", "1", "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  dst = tfckpt::open(dir / "dst");
+  ASSERT_TRUE(dst.ok());
+  EXPECT_EQ(dst->num_shards(), 1);
+  EXPECT_TRUE(dst->verify().ok());
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"dst.data-00000-of-00001", "dst.index",
+                                                             "src.data-00000-of-00001", "src.index"}));
+}
+
+TEST(CliCp, ErrorsAndUsage) {
+  tfckpt_testing::scratch_dir dir;
+  auto r = run_cli({"cp", (dir / "missing").string(), (dir / "x").string()});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("missing.index not found"));
+  r = run_cli({"cp", (dir / "missing").string()});
+  EXPECT_EQ(r.exit_code, 2) << r;
+  r = run_cli({"cp", "a", "b", "--shards", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_TRUE(names_in(dir.path()).empty());
+}
+
+TEST(CliLatest, PrintsTheNewestPrefix) {
+  TFCKPT_REQUIRE_FIXTURES();
+  const fs::path dir = tfckpt_testing::fixtures_dir() / "a2c_tf2_checkpoint_manager/training_checkpoints";
+  auto r = run_cli({"latest", dir.string()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, (dir / "ckpt-9").string() + "\n");
+  tfckpt_testing::scratch_dir empty;
+  r = run_cli({"latest", empty.path().string()});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("checkpoint"));
+}
+}  // namespace
+#endif  // TFCKPT_CLI_PATH
