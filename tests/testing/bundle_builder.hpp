@@ -53,7 +53,7 @@ struct build_options {
   int restart_interval = 16;
   bool snappy = false;
   std::size_t data_alignment = 1;       // zero padding after each tensor, as BundleWriter's option
-  std::optional<std::string> raw_header;  // serialized header to store instead of the usual one
+  std::optional<std::string> raw_header{};  // serialized header to store instead of the usual one
   bool omit_header = false;
 };
 

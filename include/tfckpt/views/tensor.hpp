@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/views/tensor.hpp
+//
+// What flows through a pipeline: a `tensor` is a name, a dtype, a shape — plain values, cheap to
+// read and change — and a byte_source that stays lazy until a sink streams it. A tensor taken
+// straight from a checkpoint points at its stored entry (zero-copy, byte-exact rewrites); computed
+// tensors (a concatenation, an average) carry a producer instead. An adaptor that finds a problem
+// (shapes that do not concatenate, a rename naming an absent key) yields a tensor whose `status`
+// says so; sinks and plan() gather every such status and write nothing when there is one.
+//
+// `entries(ckpt)` starts a pipeline; `entries({&a, &b, ...})` joins several checkpoints, each tensor
+// knowing which one it came from.
+//
+// Example:
+//   TFCKPT_ASSIGN_OR_RETURN(auto ckpt, tfckpt::open("train/model.ckpt-1000"));
+//   for (const tfckpt::tensor& t : tfckpt::entries(ckpt))
+//     std::printf("%s from %s\n", t.name.c_str(), t.origins[0].checkpoint.c_str());
+#ifndef TFCKPT_VIEWS_TENSOR_HPP_
+#define TFCKPT_VIEWS_TENSOR_HPP_
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <ranges>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/pipeable.hpp"
+#include "tfckpt/tensor/byte_source.hpp"
+#include "tfckpt/tensor/dtype.hpp"
+#include "tfckpt/tensor/shape.hpp"
+
+namespace tfckpt {
+
+/// Where (part of) a pipeline tensor comes from.
+struct tensor_origin {
+  std::string checkpoint;            // the source checkpoint's prefix
+  std::size_t checkpoint_index = 0;  // its position among the joined checkpoints
+  std::string name;                  // the tensor's name there
+  friend bool operator==(const tensor_origin&, const tensor_origin&) = default;
+};
+
+/// A tensor in a pipeline (see the file comment).
+struct tensor {
+  std::string name;
+  tfckpt::dtype dtype = tfckpt::dtype::invalid;
+  std::vector<std::int64_t> shape;
+  byte_source source;
+  std::vector<tensor_origin> origins;  // one for a stored tensor; one per member for computed ones
+  const entry* stored = nullptr;       // the checkpoint entry whose bytes these are, unchanged
+  absl::Status status;                 // non-OK: an adaptor's finding about this tensor
+
+  /// Payload bytes (as stored: for strings, the encoded form).
+  std::uint64_t size() const { return source.size(); }
+  std::int64_t num_elements() const { return checked_num_elements(shape).value_or(-1); }
+};
+
+/// A pipeline tensor for a checkpoint entry: its bytes are fetched (zero-copy) only when streamed.
+inline tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, std::size_t checkpoint_index = 0) {
+  tensor t;
+  t.name = std::string(e.name());
+  t.dtype = e.dtype();
+  t.shape.assign(e.shape().begin(), e.shape().end());
+  const entry* p = &e;
+  t.source = byte_source::from_producer(e.size(), [p](const byte_source::emit_fn& emit) -> absl::Status {
+    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, p->bytes());
+    return bytes.empty() ? absl::OkStatus() : emit(bytes);
+  });
+  t.origins.push_back({checkpoint_prefix, checkpoint_index, t.name});
+  t.stored = &e;
+  return t;
+}
+
+/// The tensors of `ckpt` in key order, as a lazy view (nothing is read until a sink asks).
+/// The checkpoint must outlive the view.
+inline auto entries(const checkpoint& ckpt) {
+  const std::string* prefix = &ckpt.prefix();
+  return ckpt.entries() | std::views::transform([prefix](const entry& e) { return to_tensor(e, *prefix, 0); });
+}
+
+/// The tensors of several checkpoints, one after the other (each in key order); every tensor's
+/// origin records which checkpoint it came from. The checkpoints must outlive the view.
+inline auto entries(std::initializer_list<const checkpoint*> checkpoints) {
+  std::vector<tensor> all;
+  std::size_t index = 0;
+  for (const checkpoint* c : checkpoints) {
+    for (const entry& e : c->entries()) all.push_back(to_tensor(e, c->prefix(), index));
+    ++index;
+  }
+  return std::views::all(std::move(all));
+}
+inline auto entries(std::span<const checkpoint> checkpoints) {
+  std::vector<tensor> all;
+  for (std::size_t index = 0; index < checkpoints.size(); ++index)
+    for (const entry& e : checkpoints[index].entries()) all.push_back(to_tensor(e, checkpoints[index].prefix(), index));
+  return std::views::all(std::move(all));
+}
+
+/// A range whose elements are pipeline tensors.
+template <class R>
+concept tensor_range = std::ranges::input_range<R> && std::convertible_to<std::ranges::range_reference_t<R>, tensor>;
+
+}  // namespace tfckpt
+
+#endif  // TFCKPT_VIEWS_TENSOR_HPP_

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/views/transform_names.hpp
+//
+// Renaming tensors in a pipeline (bytes untouched, still lazy):
+//
+//   views::transform_names(fn)         fn(std::string_view old) -> std::string new, every tensor
+//   views::transform_names(regex_rename(R"(^out(\d+)/)", "head_$1/"))
+//   views::rename({{"v1", "other-v1"}})  TensorFlow Saver semantics: only the listed checkpoint
+//                                      names, under their new names; a listed name the input lacks is
+//                                      an error (reported with all others) unless allow_missing
+//   views::select({"w", "b"})          rename with identity: keep only these
+//   views::assignment_map({{"old_scope/", "new_scope/"}, {"/", "root_copy/"}})
+//                                      init_from_checkpoint's map: scope prefixes ending in '/'
+//                                      ('/' alone is the root) or exact names; only mapped tensors
+//                                      pass; a key that matches nothing is an error
+//   views::ema_restore()               `x/ExponentialMovingAverage` becomes `x` (replacing the raw
+//                                      `x`), as ExponentialMovingAverage.variables_to_restore() does
+//
+// rename, select, assignment_map and ema_restore look at the whole input's names first (metadata
+// only: no tensor byte is read) and hold the planned tensors.
+#ifndef TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
+#define TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <ranges>
+#include <regex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "tfckpt/detail/pipeable.hpp"
+#include "tfckpt/status.hpp"
+#include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/tensor.hpp"
+
+namespace tfckpt {
+
+/// A name function: replaces every match of `pattern` (ECMAScript) with `format` ($1, $2, ... for
+/// groups, as std::regex_replace). Throws std::regex_error for a bad pattern.
+inline auto regex_rename(const std::string& pattern, std::string format) {
+  auto re = std::make_shared<const std::regex>(pattern);
+  return [re, format = std::move(format)](std::string_view name) {
+    return std::regex_replace(std::string(name), *re, format);
+  };
+}
+
+/// Suffix TensorFlow's ExponentialMovingAverage gives the shadow of variable `x`.
+inline constexpr std::string_view kEmaSuffix = "/ExponentialMovingAverage";
+
+struct rename_options {
+  /// A listed name the input lacks is skipped instead of reported.
+  bool allow_missing = false;
+};
+
+namespace detail {
+
+// An error tensor: carries a finding through the pipeline to the sink or plan.
+inline tensor problem(absl::Status status, std::string name = {}) {
+  tensor t;
+  t.name = std::move(name);
+  t.status = std::move(status);
+  return t;
+}
+
+inline std::vector<tensor> rename_planned(std::vector<tensor> in, const std::map<std::string, std::string>& map,
+                                          const rename_options& options, std::string_view what) {
+  std::vector<tensor> out;
+  std::set<std::string_view> seen;
+  for (tensor& t : in) {
+    const auto it = map.find(t.name);
+    if (it == map.end()) continue;
+    seen.insert(it->first);
+    t.name = it->second;
+    out.push_back(std::move(t));
+  }
+  if (!options.allow_missing)
+    for (const auto& [from, to] : map)
+      if (!seen.count(from))
+        out.push_back(problem(absl::NotFoundError(absl::StrFormat("%s: '%s' is not in the input", what, printable_key(from))), to));
+  return out;
+}
+
+}  // namespace detail
+
+namespace views {
+
+/// Renames every tensor with fn(std::string_view) -> std::string.
+template <class Fn>
+auto transform_names(Fn fn) {
+  return std::views::transform([fn = std::move(fn)](tensor t) {
+    t.name = std::string(fn(std::string_view(t.name)));
+    return t;
+  });
+}
+
+/// TensorFlow Saver's name map: keeps only the listed (old) names, renamed to their new names.
+inline auto rename(std::map<std::string, std::string> map, rename_options options = {}) {
+  return detail::pipeable{[map = std::move(map), options]<class R>(R&& r) {
+    return std::views::all(detail::rename_planned(collect(std::forward<R>(r)), map, options, "rename"));
+  }};
+}
+
+/// Keeps only the listed names (in input order).
+inline auto select(const std::vector<std::string>& names, rename_options options = {}) {
+  std::map<std::string, std::string> map;
+  for (const std::string& n : names) map.emplace(n, n);
+  return detail::pipeable{[map = std::move(map), options]<class R>(R&& r) {
+    return std::views::all(detail::rename_planned(collect(std::forward<R>(r)), map, options, "select"));
+  }};
+}
+
+/// init_from_checkpoint's assignment_map (see the file comment). The longest matching key wins.
+inline auto assignment_map(std::map<std::string, std::string> map) {
+  return detail::pipeable{[map = std::move(map)]<class R>(R&& r) {
+    std::vector<tensor> out;
+    std::set<std::string_view> used;
+    for (tensor& t : collect(std::forward<R>(r))) {
+      const std::string* best_key = nullptr;
+      for (const auto& [key, value] : map) {
+        const bool scope = !key.empty() && key.back() == '/';
+        const bool matches = scope ? (key == "/" || t.name.rfind(key, 0) == 0) : t.name == key;
+        if (matches && (best_key == nullptr || key.size() > best_key->size())) best_key = &key;
+      }
+      if (best_key == nullptr) continue;
+      used.insert(*best_key);
+      const std::string& value = map.at(*best_key);
+      const bool scope = best_key->back() == '/';
+      if (!scope) {
+        t.name = value;
+      } else {
+        const std::string rest = *best_key == "/" ? t.name : t.name.substr(best_key->size());
+        t.name = (value == "/" ? std::string() : value) + rest;
+      }
+      out.push_back(std::move(t));
+    }
+    for (const auto& [key, value] : map)
+      if (!used.count(key))
+        out.push_back(detail::problem(
+            absl::NotFoundError(absl::StrFormat("assignment_map: '%s' matches no tensor of the input", printable_key(key))), value));
+    return std::views::all(std::move(out));
+  }};
+}
+
+/// Restores exponential moving averages: `x/ExponentialMovingAverage` is output as `x` in place of
+/// the raw `x`; tensors without a shadow pass unchanged.
+inline auto ema_restore() {
+  return detail::pipeable{[]<class R>(R&& r) {
+    std::vector<tensor> in = collect(std::forward<R>(r));
+    std::set<std::string> shadowed;
+    for (const tensor& t : in)
+      if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix))
+        shadowed.insert(t.name.substr(0, t.name.size() - kEmaSuffix.size()));
+    std::vector<tensor> out;
+    for (tensor& t : in) {
+      if (shadowed.count(t.name)) continue;  // replaced by its average
+      if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix)) t.name.resize(t.name.size() - kEmaSuffix.size());
+      out.push_back(std::move(t));
+    }
+    return std::views::all(std::move(out));
+  }};
+}
+
+}  // namespace views
+}  // namespace tfckpt
+
+#endif  // TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
