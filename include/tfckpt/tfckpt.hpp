@@ -28,6 +28,14 @@
 #include "tfckpt/checkpoint/state_file.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
+#include "tfckpt/checkpoint/copy.hpp"
+#include "tfckpt/checkpoint/manager.hpp"
+#include "tfckpt/checkpoint/merge.hpp"
+#include "tfckpt/views/tensor.hpp"
+#include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/filter.hpp"
+#include "tfckpt/views/transform_names.hpp"
+#include "tfckpt/sinks/write_bundle.hpp"
 // IWYU pragma: end_exports
 
 #endif  // TFCKPT_TFCKPT_HPP_

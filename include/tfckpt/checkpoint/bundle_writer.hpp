@@ -154,7 +154,11 @@ class bundle_writer {
   }
 
   /// Writes the index, flushes everything and renames all files into place (data shards first, the
-  /// index last: the index is what makes a checkpoint visible). On error nothing is renamed.
+  /// index last: the index is what makes a checkpoint visible). An error before the renames changes
+  /// nothing at the prefix. The renames themselves are not one atomic step: should one fail (or the
+  /// process die) after a data file replaced an older checkpoint's at the same prefix, that older
+  /// checkpoint no longer verifies. Writing each checkpoint to a new prefix (checkpoint_manager)
+  /// avoids the window entirely.
   absl::Status finish() {
     TFCKPT_RETURN_IF_ERROR(usable());
     finished_ = true;
