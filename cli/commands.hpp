@@ -33,13 +33,14 @@ command add_cat(CLI::App& parent);
 command add_verify(CLI::App& parent);
 command add_cp(CLI::App& parent);
 command add_latest(CLI::App& parent);
+command add_prune(CLI::App& parent);
 
 /// Help text of the CKPT argument every subcommand takes (resolved by tfckpt::open).
 inline constexpr const char* kCheckpointHelp =
     "Checkpoint prefix, its .index file, or a directory with a 'checkpoint' file";
 
 /// Every subcommand, in the order `tfckpt --help` lists them.
-inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_verify, add_cp, add_latest};
+inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_verify, add_cp, add_latest, add_prune};
 
 }  // namespace tfckpt_cli
 

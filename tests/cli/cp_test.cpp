@@ -12,6 +12,7 @@ TEST(CliCp, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configure
 #include "testing/bundle_builder.hpp"
 #include "testing/cli_runner.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/checkpoint/manager.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -101,6 +102,31 @@ TEST(CliLatest, PrintsTheNewestPrefix) {
   r = run_cli({"latest", empty.path().string()});
   EXPECT_EQ(r.exit_code, 3) << r;
   EXPECT_THAT(r.err, HasSubstr("checkpoint"));
+}
+TEST(CliPrune, KeepsTheNewestAndDeletesOnlyTheirFiles) {
+  tfckpt_testing::scratch_dir dir;
+  auto manager = tfckpt::checkpoint_manager::open(dir.path(), {});
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  for (int i = 0; i < 4; ++i) {
+    auto saved = manager->save([&](tfckpt::bundle_writer& w) {
+      return w.add("step", tfckpt::dtype::int32, std::vector<std::int64_t>{},
+                   tfckpt::byte_source::from_bytes(std::string(reinterpret_cast<const char*>(&i), 4)));
+    });
+    ASSERT_TRUE(saved.ok()) << saved.status();
+  }
+  std::ofstream(dir / "ckpt-1.meta") << "graph";  // TensorFlow's manager never deletes .meta files
+  std::ofstream(dir / "notes.txt") << "mine";
+  auto r = run_cli({"prune", dir.path().string(), "--max-to-keep", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("removed " + (dir / "ckpt-1").string() + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("2 checkpoints kept, 2 removed, 4 files deleted"));
+  EXPECT_EQ(names_in(dir.path()),
+            (std::vector<std::string>{"checkpoint", "ckpt-1.meta", "ckpt-3.data-00000-of-00001", "ckpt-3.index",
+                                      "ckpt-4.data-00000-of-00001", "ckpt-4.index", "notes.txt"}));
+  r = run_cli({"latest", dir.path().string()});
+  EXPECT_EQ(r.out, (dir / "ckpt-4").string() + "\n");
+  EXPECT_EQ(run_cli({"prune", dir.path().string(), "--max-to-keep", "0"}).exit_code, 2);
+  EXPECT_EQ(run_cli({"prune", dir.path().string()}).exit_code, 2);
 }
 }  // namespace
 #endif  // TFCKPT_CLI_PATH
