@@ -478,12 +478,17 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
   TFCKPT_ASSIGN_OR_RETURN(b->index, io::mapped_file::open(file));
   b->index.advise(io::access::sequential);
   const std::span<const std::byte> bytes = b->index.bytes();
+  // Entries point into the key and dims arenas as they are decoded. Reserving is cheap (untouched
+  // pages cost nothing); should an arena still grow, the views are rebased onto the new buffer.
   b->keys.reserve(bytes.size());
-
-  struct pending {
-    std::size_t key_pos, key_len, dims_pos;
+  b->dims.reserve(bytes.size() / 8);
+  b->all.reserve(bytes.size() / 24);  // a record with its key takes ~30 bytes of index
+  const auto rebase = [&b](const char* old_keys, const std::int64_t* old_dims) {
+    for (entry& e : b->all) {
+      if (old_keys != nullptr) e.name_ = std::string_view(b->keys.data() + (e.name_.data() - old_keys), e.name_.size());
+      if (old_dims != nullptr) e.shape_ = shape_view(b->dims.data() + (e.shape_.data() - old_dims), e.shape_.size());
+    }
   };
-  std::vector<pending> positions;
   std::vector<std::uint32_t> slice_ranks;
   bool have_header = false;
   codec::bundle_entry rec;
@@ -498,6 +503,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
           return absl::OkStatus();
         }
         const std::size_t dims_pos = b->dims.size();
+        const std::int64_t* const dims_before = b->dims.data();
         const std::size_t ranks_before = slice_ranks.size();
         const std::size_t extents_before = b->extents.size();
         TFCKPT_RETURN_IF_ERROR(
@@ -558,8 +564,14 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
             extent += rec.rank;
           }
         }
-        positions.push_back({b->keys.size(), key.size(), dims_pos});
+        const char* const keys_before = b->keys.data();
+        const std::size_t key_pos = b->keys.size();
         b->keys.append(key);
+        if (b->keys.data() != keys_before || b->dims.data() != dims_before)  // an arena moved
+          rebase(b->keys.data() != keys_before ? keys_before : nullptr, b->dims.data() != dims_before ? dims_before : nullptr);
+        e.owner_ = b.get();
+        e.name_ = std::string_view(b->keys.data() + key_pos, key.size());
+        e.shape_ = shape_view(b->dims.data() + dims_pos, rec.rank);
         b->all.push_back(e);
         return absl::OkStatus();
       },
@@ -569,14 +581,6 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
   if (b->header.num_shards > kMaxShards)
     return data_loss(file, 0, "the bundle header claims %d shards (more than %d)", b->header.num_shards, kMaxShards);
 
-  // The arenas are complete: point names and shapes into them.
-  for (std::size_t i = 0; i < b->all.size(); ++i) {
-    entry& e = b->all[i];
-    e.owner_ = b.get();
-    e.name_ = std::string_view(b->keys.data() + positions[i].key_pos, positions[i].key_len);
-    const std::size_t rank = (i + 1 < b->all.size() ? positions[i + 1].dims_pos : b->dims.size()) - positions[i].dims_pos;
-    e.shape_ = shape_view(b->dims.data() + positions[i].dims_pos, rank);
-  }
   b->first_visible = static_cast<std::size_t>(
       std::find_if(b->all.begin(), b->all.end(), [](const entry& e) { return e.name().empty() || e.name()[0] != '\0'; }) -
       b->all.begin());

@@ -53,6 +53,13 @@ struct block_location {
   }
 };
 
+/// The key being rebuilt while walking entries. Passing the same cursor to the walks of consecutive
+/// blocks extends the strictly-increasing check across block boundaries.
+struct block_cursor {
+  std::string key;       // the last key seen
+  bool has_key = false;  // false before the first entry of the table
+};
+
 /// A parsed, bounds-checked view of one block's contents (trailer already removed).
 class block_view {
  public:
@@ -91,10 +98,13 @@ class block_view {
 
   /// Calls fn(std::string_view key, std::span<const std::byte> value, std::uint64_t position) for
   /// every entry in order; `position` is the entry's offset inside the block. The key view is valid
-  /// only during the call. Stops at the first non-OK status, from the block or from `fn`.
+  /// only during the call. Checks that keys strictly increase (bytewise), continuing from `cursor`'s
+  /// last key when one is given. Stops at the first non-OK status, from the block or from `fn`.
   template <class Fn>
-  absl::Status for_each(Fn&& fn) const {
-    std::string key;
+  absl::Status for_each(Fn&& fn, block_cursor* cursor = nullptr) const {
+    block_cursor local;
+    block_cursor& c = cursor != nullptr ? *cursor : local;
+    std::string& key = c.key;
     const std::byte* const base = contents_.data();
     const std::byte* p = base;
     const std::byte* const limit = base + restarts_at_;
@@ -130,8 +140,16 @@ class block_view {
           ++next_restart;
         }
       }
+      // The new key shares key[0, shared), so it is greater exactly when its suffix is greater than
+      // the rest of the previous key: no copy of the previous key is needed.
+      const std::string_view suffix(reinterpret_cast<const char*>(q), non_shared);
+      if (c.has_key && suffix <= std::string_view(key).substr(shared))
+        return where_.error(pos, "key '%s' is not greater than the previous key '%s'",
+                            printable_key(std::string(std::string_view(key).substr(0, shared)) + std::string(suffix)),
+                            printable_key(key));
       key.resize(shared);
-      key.append(reinterpret_cast<const char*>(q), non_shared);
+      key.append(suffix);
+      c.has_key = true;
       q += non_shared;
       TFCKPT_RETURN_IF_ERROR(fn(std::string_view(key), std::span<const std::byte>(q, value_length), pos));
       p = q + value_length;

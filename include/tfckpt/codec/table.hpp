@@ -192,8 +192,7 @@ absl::Status for_each_table_entry(std::string_view file, std::span<const std::by
   TFCKPT_ASSIGN_OR_RETURN(block_contents index_contents, read_block(file, bytes, footer.index, "index block"));
   TFCKPT_ASSIGN_OR_RETURN(const block_view index, block_view::parse(index_contents.bytes(), index_contents.location()));
 
-  std::string last_key;          // the previous entry's key, for the ordering check
-  bool have_last = false;
+  block_cursor cursor;           // the key walk continues across blocks: order is checked throughout
   std::string prev_separator;    // keys of a block must exceed the previous block's separator
   bool have_separator = false;
   std::uint64_t next_block_min = 0;  // data blocks are laid out in order and do not overlap
@@ -217,23 +216,23 @@ absl::Status for_each_table_entry(std::string_view file, std::span<const std::by
     const block_location where = data.location();
     ++local.data_blocks;
     if (data.decompressed()) ++local.snappy_blocks;
-    TFCKPT_RETURN_IF_ERROR(block.for_each([&](std::string_view key, std::span<const std::byte> v,
-                                              std::uint64_t entry_pos) -> absl::Status {
-      const std::uint64_t at = where.decompressed ? where.file_offset : where.file_offset + entry_pos;
-      if (have_last && key <= std::string_view(last_key))
-        return data_loss(file, at, "key '%s' is not greater than the previous key '%s'", printable_key(key),
-                         printable_key(last_key));
-      if (have_separator && key <= std::string_view(prev_separator))
-        return data_loss(file, at, "key '%s' is not above the index separator of the previous block",
-                         printable_key(key));
-      if (key > separator)
-        return data_loss(file, at, "key '%s' is above its block's index separator '%s'", printable_key(key),
-                         printable_key(separator));
-      last_key.assign(key);
-      have_last = true;
-      ++local.entries;
-      return fn(key, v, at);
-    }));
+    bool first_in_block = true;
+    TFCKPT_RETURN_IF_ERROR(block.for_each(
+        [&](std::string_view key, std::span<const std::byte> v, std::uint64_t entry_pos) -> absl::Status {
+          const std::uint64_t at = where.decompressed ? where.file_offset : where.file_offset + entry_pos;
+          // Keys increase within the walk, so bounding the first key below and the last above
+          // bounds them all.
+          if (first_in_block && have_separator && key <= std::string_view(prev_separator))
+            return data_loss(file, at, "key '%s' is not above the index separator of the previous block",
+                             printable_key(key));
+          first_in_block = false;
+          ++local.entries;
+          return fn(key, v, at);
+        },
+        &cursor));
+    if (!block.empty() && std::string_view(cursor.key) > separator)
+      return data_loss(file, h.offset, "%s ends with key '%s', above its index separator '%s'", what,
+                       printable_key(cursor.key), printable_key(separator));
     prev_separator.assign(separator);
     have_separator = true;
     next_block_min = h.offset + h.size + kBlockTrailerSize;
