@@ -817,16 +817,21 @@ inline verify_report checkpoint::verify(const verify_options& options) const {
   for (const entry& e : bundle_->all)
     if (!e.is_partitioned()) total += e.size();
   report.bytes_total = total;
-  // Report a bad shard once, not once per tensor in it.
-  std::vector<bool> shard_reported(static_cast<std::size_t>(bundle_->header.num_shards), false);
+  // Each shard is advised (when present) or reported (when not) once, not once per tensor in it.
+  std::vector<bool> shard_seen(static_cast<std::size_t>(bundle_->header.num_shards), false);
   std::uint64_t done = 0;
   for (const entry& e : bundle_->all) {  // slice entries included: they hold the data
     if (e.is_partitioned()) continue;
     ++report.tensors_total;
     const auto shard = bundle_->shard_bytes(e.shard());
+    if (shard.ok() && !shard_seen[static_cast<std::size_t>(e.shard())]) {
+      // The whole shard is about to be read front to back: ask for read-ahead.
+      bundle_->shards[e.shard()].file.advise(io::access::sequential);
+      shard_seen[static_cast<std::size_t>(e.shard())] = true;
+    }
     if (!shard.ok()) {
-      if (!shard_reported[static_cast<std::size_t>(e.shard())]) report.problems.push_back(shard.status());
-      shard_reported[static_cast<std::size_t>(e.shard())] = true;
+      if (!shard_seen[static_cast<std::size_t>(e.shard())]) report.problems.push_back(shard.status());
+      shard_seen[static_cast<std::size_t>(e.shard())] = true;
     } else {
       absl::Status s = e.verify([&](std::uint64_t n) {
         if (options.progress) options.progress(done + n, total);
