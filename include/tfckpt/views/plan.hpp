@@ -26,6 +26,17 @@
 
 namespace tfckpt {
 
+namespace detail {
+// An error tensor: carries an adaptor's finding through the pipeline to the sink or plan, which
+// report every such finding at once.
+inline tensor problem(absl::Status status, std::string name = {}) {
+  tensor t;
+  t.name = std::move(name);
+  t.status = std::move(status);
+  return t;
+}
+}  // namespace detail
+
 /// Walks the pipeline and keeps its tensors' metadata (sources stay lazy). Adaptors do their
 /// metadata work here (grouping, matching); no tensor byte is read.
 template <tensor_range R>

@@ -59,14 +59,6 @@ struct rename_options {
 
 namespace detail {
 
-// An error tensor: carries a finding through the pipeline to the sink or plan.
-inline tensor problem(absl::Status status, std::string name = {}) {
-  tensor t;
-  t.name = std::move(name);
-  t.status = std::move(status);
-  return t;
-}
-
 inline std::vector<tensor> rename_planned(std::vector<tensor> in, const std::map<std::string, std::string>& map,
                                           const rename_options& options, std::string_view what) {
   std::vector<tensor> out;
