@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Packaging smoke test (fetch_content): our headers and the generated proto headers are reachable through
+// Packaging smoke test, shared by the three consumer projects (find_package, add_subdirectory,
+// fetch_content): our headers and the generated proto headers are reachable through
 // tfckpt::tfckpt, and the proto library links and works.
 #include <string>
 
