@@ -31,7 +31,7 @@ int run_cp(const cp_options& opt) {
     copy.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
   if (absl::Status s = tfckpt::copy_checkpoint(*src, opt.destination, copy); !s.ok()) {
     if (s.code() == absl::StatusCode::kAlreadyExists)
-      return report_error(absl::StrFormat("%s (pass --force to replace it)", to_std(s.message())));
+      return report_error(absl::StrFormat("%s already exists (pass --force to replace it)", opt.destination + ".index"));
     return report_error(s);
   }
   return kExitOk;

@@ -166,7 +166,7 @@ class bundle_writer {
     std::error_code ec;
     if (!options_.overwrite && std::filesystem::exists(index_path, ec))
       return fail(absl::AlreadyExistsError(absl::StrFormat(
-          "%s already exists; choose another prefix or allow overwriting", index_path)));
+          "%s already exists (bundle_writer_options::overwrite replaces it)", index_path)));
     const auto num_shards = static_cast<std::int32_t>(shards_.size());
     for (std::int32_t i = 0; i < num_shards; ++i) {
       shard_file& s = shards_[static_cast<std::size_t>(i)];
