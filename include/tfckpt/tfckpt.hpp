@@ -35,6 +35,7 @@
 #include "tfckpt/views/plan.hpp"
 #include "tfckpt/views/filter.hpp"
 #include "tfckpt/views/transform_names.hpp"
+#include "tfckpt/views/match.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 // IWYU pragma: end_exports
 
