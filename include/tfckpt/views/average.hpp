@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/views/average.hpp
+//
+// Averaging checkpoints (checkpoint averaging, "model soup"): views::average() groups the
+// same-named tensors of several checkpoints joined with entries({&a, &b, ...}) — a tensor's
+// origins[0].checkpoint_index says which checkpoint it is from — and yields one tensor per name:
+//
+//  - float16, bfloat16, float32, float64 (and complex64/complex128): the element-wise weighted mean
+//    sum(w_i * x_i) / sum(w_i), accumulated in float64 (complex<double>), written back in the input
+//    dtype rounded once to nearest even (float16/bfloat16 correctly, through float32 rounded to odd).
+//  - every other dtype (int64 global_step, iteration counters, bool, strings such as TF2's
+//    _CHECKPOINTABLE_OBJECT_GRAPH): not averaged; by default the tensor of the LAST checkpoint that
+//    has it passes unchanged (zero-copy); average_options::unaveraged picks the first instead, or
+//    makes each such tensor an error.
+//
+// Planning, like rename: the adaptor walks the whole input's metadata once (no tensor byte is read)
+// and holds the planned tensors. Problems become error tensors, which check_pipeline() and the sinks
+// report all at once: a name missing from some checkpoints (kNotFound, naming them; unless
+// allow_partial, see below), dtypes or shapes that differ (kInvalidArgument, naming every
+// checkpoint with its dtype and shape), a name twice in one checkpoint, bad weights.
+//
+// Streaming: an averaged tensor's producer walks its elements in chunks of chunk_elements (16384):
+// for each chunk it reads that element range of every member straight from the member's stored
+// bytes (a zero-copy sub-span of the mapped shard; copied into a small buffer only when misaligned),
+// accumulates, converts and emits. Peak memory is a few chunk-sized buffers, whatever the tensor's
+// size. Members must be stored tensors (entries(), possibly renamed or filtered) or hold their bytes
+// in memory; a member computed by a producer (e.g. a cast) is a kUnimplemented error tensor.
+//
+// Example:
+//   TFCKPT_RETURN_IF_ERROR(tfckpt::write_bundle(
+//       tfckpt::entries({&a, &b, &c}) | tfckpt::views::average(), "avg/model.ckpt"));
+//   tfckpt::entries({&a, &b}) | tfckpt::views::average({.weights = {0.25, 0.75}})
+#ifndef TFCKPT_VIEWS_AVERAGE_HPP_
+#define TFCKPT_VIEWS_AVERAGE_HPP_
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <ranges>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "tfckpt/detail/pipeable.hpp"
+#include "tfckpt/status.hpp"
+#include "tfckpt/tensor/byte_source.hpp"
+#include "tfckpt/tensor/dtype.hpp"
+#include "tfckpt/views/cast.hpp"
+#include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/tensor.hpp"
+#include "tfckpt/views/transform_names.hpp"
+
+namespace tfckpt {
+
+/// What views::average does with tensors it does not average (integers, bool, strings, ...).
+enum class unaveraged_policy {
+  last,   // the tensor of the last checkpoint that has it (the default: the newest step counter)
+  first,  // the tensor of the first checkpoint that has it
+  error,  // an error tensor (kInvalidArgument) for each
+};
+
+struct average_options {
+  /// One weight per checkpoint (finite, >= 0, not all zero); empty: uniform. The mean is
+  /// sum(w_i * x_i) / sum(w_i), so weights need not sum to 1.
+  std::vector<double> weights{};
+  unaveraged_policy unaveraged = unaveraged_policy::last;
+  /// A name that only some checkpoints have: averaged over those that have it (their weights
+  /// renormalised), or for unaveraged dtypes taken from the last/first of them. Off: an error.
+  bool allow_partial = false;
+  /// Number of joined checkpoints; 0: one more than the largest origins[0].checkpoint_index seen.
+  std::size_t num_checkpoints = 0;
+  /// Elements per step of an averaged tensor's producer (bounds its buffers).
+  std::size_t chunk_elements = 16384;
+};
+
+/// True for the dtypes views::average averages: float16, bfloat16, float32, float64, complex64,
+/// complex128.
+constexpr bool is_averaged_dtype(dtype t) {
+  return is_floating_point(t) || t == dtype::complex64 || t == dtype::complex128;
+}
+
+// Implementation details follow.
+namespace detail {
+
+// One member of an averaged tensor, as its producer needs it.
+struct average_member {
+  const entry* stored = nullptr;  // read through entry::bytes() when set
+  byte_source source;             // else: bytes already in memory (contiguous())
+  std::string label;              // "<checkpoint>:<name>" for messages
+  double weight = 1;
+};
+
+template <class In>
+using average_accumulator = std::conditional_t<std::is_same_v<In, std::complex<float>> || std::is_same_v<In, std::complex<double>>,
+                                               std::complex<double>, double>;
+
+template <class In>
+In from_accumulator(average_accumulator<In> a) {
+  if constexpr (std::is_same_v<In, std::complex<float>>) {
+    return {static_cast<float>(a.real()), static_cast<float>(a.imag())};
+  } else if constexpr (std::is_same_v<In, std::complex<double>>) {
+    return a;
+  } else {
+    return narrow_float<In>(a);
+  }
+}
+
+// The chunked mean of `members` (all n elements of type In, bytes as spans).
+template <class In>
+absl::Status stream_average(std::span<const std::span<const std::byte>> spans, std::span<const double> weights,
+                            double weight_sum, std::size_t n, std::size_t chunk, const byte_source::emit_fn& emit) {
+  using Acc = average_accumulator<In>;
+  using acc_array = Eigen::Array<Acc, Eigen::Dynamic, 1>;
+  using in_array = Eigen::Array<In, Eigen::Dynamic, 1>;
+  acc_array acc(static_cast<Eigen::Index>(chunk));  // the fixed buffers, allocated once
+  in_array staged(static_cast<Eigen::Index>(chunk));
+  std::vector<In> out(chunk);
+  for (std::size_t start = 0; start < n; start += chunk) {
+    const std::size_t m = std::min(chunk, n - start);
+    const auto mi = static_cast<Eigen::Index>(m);
+    auto a = acc.head(mi);
+    a.setZero();
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      const std::byte* p = spans[i].data() + start * sizeof(In);
+      const In* x = reinterpret_cast<const In*>(p);
+      if (reinterpret_cast<std::uintptr_t>(p) % alignof(In) != 0) {  // packed shards: realign
+        std::memcpy(staged.data(), p, m * sizeof(In));
+        x = staged.data();
+      }
+      const Eigen::Map<const in_array> xs(x, mi);
+      if (weights[i] == 1.0) {
+        a += xs.template cast<Acc>();
+      } else {
+        a += Acc(weights[i]) * xs.template cast<Acc>();
+      }
+    }
+    for (std::size_t j = 0; j < m; ++j) out[j] = from_accumulator<In>(acc[static_cast<Eigen::Index>(j)] / weight_sum);
+    TFCKPT_RETURN_IF_ERROR(emit(std::span<const std::byte>(reinterpret_cast<const std::byte*>(out.data()), m * sizeof(In))));
+  }
+  return absl::OkStatus();
+}
+
+inline byte_source::producer_fn average_producer(std::string name, dtype type, std::uint64_t num_elements,
+                                                 std::vector<average_member> members, std::size_t chunk) {
+  return [name = std::move(name), type, num_elements, members = std::move(members),
+          chunk](const byte_source::emit_fn& emit) -> absl::Status {
+    const std::uint64_t size = num_elements * element_size(type);
+    std::vector<std::span<const std::byte>> spans;
+    std::vector<double> weights;
+    double weight_sum = 0;
+    for (const average_member& m : members) {
+      weight_sum += m.weight;
+      if (m.weight == 0) continue;  // contributes nothing: not even read
+      std::span<const std::byte> bytes;
+      if (m.stored != nullptr) {
+        TFCKPT_ASSIGN_OR_RETURN(bytes, m.stored->bytes());
+      } else {
+        bytes = m.source.contiguous().value_or(std::span<const std::byte>());
+      }
+      if (bytes.size() != size)
+        return absl::DataLossError(absl::StrFormat("average of '%s': %s holds %d bytes, expected %d", printable_key(name),
+                                                   m.label, bytes.size(), size));
+      spans.push_back(bytes);
+      weights.push_back(m.weight);
+    }
+    absl::Status status = absl::OkStatus();
+    visit_element_type(type, [&]<class In>(std::type_identity<In>) {
+      if constexpr (std::is_floating_point_v<In> || is_half_like<In> || std::is_same_v<In, std::complex<float>> ||
+                    std::is_same_v<In, std::complex<double>>) {
+        status = stream_average<In>(spans, weights, weight_sum, static_cast<std::size_t>(num_elements), chunk, emit);
+      } else {
+        status = absl::InternalError(absl::StrFormat("average of '%s': %s is not averaged", printable_key(name), dtype_name(type)));
+      }
+    });
+    return status;
+  };
+}
+
+inline std::string checkpoint_label(const std::vector<std::string>& labels, std::size_t i) {
+  return i < labels.size() && !labels[i].empty() ? labels[i] : absl::StrFormat("checkpoint #%d", i);
+}
+
+inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_options& options) {
+  std::vector<tensor> out;
+  // How many checkpoints, and what to call them in messages.
+  std::size_t n = options.num_checkpoints;
+  if (n == 0)
+    for (const tensor& t : in)
+      if (t.status.ok() && !t.origins.empty()) n = std::max(n, t.origins[0].checkpoint_index + 1);
+  std::vector<std::string> labels(n);
+  for (const tensor& t : in)
+    if (!t.origins.empty() && t.origins[0].checkpoint_index < n) labels[t.origins[0].checkpoint_index] = t.origins[0].checkpoint;
+
+  std::vector<double> weights = options.weights.empty() ? std::vector<double>(n, 1.0) : options.weights;
+  bool weights_ok = true;
+  if (weights.size() != n) {
+    out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+        "average: %d weights for %d checkpoints (give one weight per checkpoint)", weights.size(), n))));
+    weights_ok = false;
+  }
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    if (!std::isfinite(weights[i]) || weights[i] < 0) {
+      out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+          "average: the weight of %s is %g; weights must be finite and >= 0", checkpoint_label(labels, i), weights[i]))));
+      weights_ok = false;
+    }
+
+  // Group by name, in order of first appearance; members indexed by checkpoint.
+  struct group {
+    std::string name;
+    std::vector<const tensor*> members;  // [checkpoint index], nullptr where absent
+  };
+  std::vector<group> groups;
+  std::map<std::string, std::size_t, std::less<>> group_of;
+  for (const tensor& t : in) {
+    if (!t.status.ok()) {
+      out.push_back(t);  // an earlier adaptor's finding: passed on
+      continue;
+    }
+    if (t.origins.empty() || t.origins[0].checkpoint_index >= n) {
+      out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+                                "average: '%s' does not come from one of the %d joined checkpoints (use entries({&a, &b, ...}))",
+                                printable_key(t.name), n)),
+                            t.name));
+      continue;
+    }
+    auto [it, fresh] = group_of.try_emplace(t.name, groups.size());
+    if (fresh) groups.push_back({t.name, std::vector<const tensor*>(n, nullptr)});
+    const tensor*& slot = groups[it->second].members[t.origins[0].checkpoint_index];
+    if (slot != nullptr) {
+      out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+                                "average: '%s' occurs twice in %s", printable_key(t.name),
+                                checkpoint_label(labels, t.origins[0].checkpoint_index))),
+                            t.name));
+      continue;
+    }
+    slot = &t;
+  }
+
+  for (const group& g : groups) {
+    std::vector<std::size_t> present, absent;
+    for (std::size_t i = 0; i < n; ++i) (g.members[i] != nullptr ? present : absent).push_back(i);
+    const tensor& first = *g.members[present.front()];
+    const tensor& last = *g.members[present.back()];
+    const std::string key = printable_key(g.name);
+    if (!absent.empty() && !options.allow_partial) {
+      std::string missing;
+      for (std::size_t i : absent) absl::StrAppendFormat(&missing, "%s%s", missing.empty() ? "" : ", ", checkpoint_label(labels, i));
+      out.push_back(problem(absl::NotFoundError(absl::StrFormat(
+                                "average: '%s' is in %d of %d checkpoints, missing from %s (allow_partial averages over "
+                                "those that have it)", key, present.size(), n, missing)),
+                            g.name));
+      continue;
+    }
+    bool same = true;
+    for (std::size_t i : present)
+      same = same && g.members[i]->dtype == first.dtype && g.members[i]->shape == first.shape;
+    if (!same) {
+      std::string each;
+      for (std::size_t i : present)
+        absl::StrAppendFormat(&each, "%s%s: %s %s", each.empty() ? "" : "; ", checkpoint_label(labels, i),
+                              dtype_name(g.members[i]->dtype), shape_string(g.members[i]->shape));
+      out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+                                "average: '%s' differs in dtype or shape across checkpoints: %s", key, each)),
+                            g.name));
+      continue;
+    }
+    if (!is_averaged_dtype(first.dtype)) {
+      switch (options.unaveraged) {
+        case unaveraged_policy::last: out.push_back(last); break;
+        case unaveraged_policy::first: out.push_back(first); break;
+        case unaveraged_policy::error:
+          out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+                                    "average: '%s' is %s, which is not averaged (unaveraged_policy::error)", key,
+                                    dtype_name(first.dtype))),
+                                g.name));
+          break;
+      }
+      continue;
+    }
+    if (!weights_ok) continue;  // reported once above
+    const auto num = checked_num_elements(first.shape);
+    if (!num || static_cast<std::uint64_t>(*num) * element_size(first.dtype) != first.size()) {
+      out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+                                "average: '%s' is %s %s but holds %d bytes", key, dtype_name(first.dtype),
+                                shape_string(first.shape), first.size())),
+                            g.name));
+      continue;
+    }
+    double weight_sum = 0;
+    std::vector<average_member> members;
+    std::string unreadable;
+    tensor o;
+    o.name = g.name;
+    o.dtype = first.dtype;
+    o.shape = first.shape;
+    for (std::size_t i : present) {
+      const tensor& t = *g.members[i];
+      average_member m;
+      if (t.stored != nullptr && t.stored->dtype() == t.dtype && t.stored->size() == t.size()) {
+        m.stored = t.stored;
+      } else if (t.source.contiguous()) {
+        m.source = t.source;
+      } else {
+        absl::StrAppendFormat(&unreadable, "%s%s", unreadable.empty() ? "" : ", ", checkpoint_label(labels, i));
+      }
+      m.label = absl::StrFormat("%s:%s", checkpoint_label(labels, i), printable_key(t.origins[0].name));
+      m.weight = weights[i];
+      weight_sum += m.weight;
+      members.push_back(std::move(m));
+      o.origins.push_back(t.origins[0]);
+    }
+    if (!unreadable.empty()) {
+      out.push_back(problem(absl::UnimplementedError(absl::StrFormat(
+                                "average: '%s' from %s is computed by an earlier adaptor; average reads stored "
+                                "tensors (put views::average before views::cast and the like)", key, unreadable)),
+                            g.name));
+      continue;
+    }
+    if (!(weight_sum > 0)) {
+      out.push_back(problem(absl::InvalidArgumentError(absl::StrFormat(
+                                "average: the weights of the checkpoints holding '%s' sum to 0", key)),
+                            g.name));
+      continue;
+    }
+    o.source = byte_source::from_producer(
+        first.size(), average_producer(g.name, first.dtype, static_cast<std::uint64_t>(*num), std::move(members),
+                                       options.chunk_elements == 0 ? 1 : options.chunk_elements));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// The adaptor object behind views::average (see the file comment).
+struct average_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<R>
+  auto operator()(R&& r, average_options options = {}) const {
+    return std::views::all(detail::plan_average(collect(std::forward<R>(r)), options));
+  }
+  auto operator()(average_options options = {}) const {
+    return detail::pipeable{[options = std::move(options)]<class R>(R&& r) {
+      return std::views::all(detail::plan_average(collect(std::forward<R>(r)), options));
+    }};
+  }
+};
+
+namespace views {
+/// Averages same-named tensors across joined checkpoints (see the file comment).
+inline constexpr average_fn average{};
+}  // namespace views
+
+}  // namespace tfckpt
+
+#endif  // TFCKPT_VIEWS_AVERAGE_HPP_
