@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config
-  libabsl-dev libprotobuf-dev protobuf-compiler libsnappy-dev libeigen3-dev xtensor-dev
+  libabsl-dev libprotobuf-dev protobuf-compiler libsnappy-dev zlib1g-dev libeigen3-dev xtensor-dev
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libleveldb-dev python3-numpy python3-crc32c

@@ -17,6 +17,7 @@
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table_builder.hpp"
+#include "tfckpt/codec/zip.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/tensor/dtype.hpp"
@@ -36,7 +37,12 @@
 #include "tfckpt/views/filter.hpp"
 #include "tfckpt/views/transform_names.hpp"
 #include "tfckpt/views/match.hpp"
+#include "tfckpt/views/cast.hpp"
+#include "tfckpt/views/average.hpp"
+#include "tfckpt/views/concat_by_group.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
+#include "tfckpt/sinks/npy.hpp"
+#include "tfckpt/sinks/safetensors.hpp"
 // IWYU pragma: end_exports
 
 #endif  // TFCKPT_TFCKPT_HPP_

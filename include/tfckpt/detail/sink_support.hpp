@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/detail/sink_support.hpp
+//
+// Pieces the file-format sinks (sinks/npy.hpp, sinks/safetensors.hpp) share: one status that lists
+// every problem a sink found beside those check_pipeline() found, a UTF-8 check for names that go
+// into JSON or ZIP headers, and a buffer that turns element-wise conversions into large chunks.
+// IWYU pragma: private, include "tfckpt/sinks/npy.hpp"
+#ifndef TFCKPT_DETAIL_SINK_SUPPORT_HPP_
+#define TFCKPT_DETAIL_SINK_SUPPORT_HPP_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "tfckpt/detail/status_macros.hpp"
+
+namespace tfckpt::detail {
+
+/// Joins check_pipeline()'s verdict with a sink's own findings into one status listing every
+/// problem ("<what>: N problems\n  - ..."). The code is the one all problems share, else
+/// kFailedPrecondition (check_pipeline's rule). check_pipeline's items are recovered from its
+/// message, whose lines after the first read "  - <problem>".
+inline absl::Status merge_problems(std::string_view what, const absl::Status& pipeline,
+                                   const std::vector<absl::Status>& extra) {
+  if (extra.empty()) return pipeline;
+  std::vector<std::string> items;
+  bool mixed = false;
+  absl::StatusCode code = pipeline.ok() ? extra[0].code() : pipeline.code();
+  if (!pipeline.ok()) {
+    const std::string message(pipeline.message());
+    constexpr std::string_view kItem = "\n  - ";
+    std::size_t at = message.find(kItem);
+    if (at == std::string::npos) items.push_back(message);
+    while (at != std::string::npos) {
+      const std::size_t next = message.find(kItem, at + kItem.size());
+      items.push_back(message.substr(at + kItem.size(), next == std::string::npos ? next : next - at - kItem.size()));
+      at = next;
+    }
+  }
+  for (const absl::Status& s : extra) {
+    if (s.code() != code) mixed = true;
+    items.emplace_back(s.message());
+  }
+  std::string message =
+      absl::StrFormat("%s: %d problem%s", what, items.size(), items.size() == 1 ? "" : "s");
+  for (const std::string& item : items) absl::StrAppendFormat(&message, "\n  - %s", item);
+  return absl::Status(mixed ? absl::StatusCode::kFailedPrecondition : code, message);
+}
+
+/// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+inline bool is_valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* const end = p + s.size();
+  while (p < end) {
+    const unsigned c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) <= n) return false;
+    for (std::size_t i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+/// Collects small pieces of output (converted elements, padding) and hands them to `emit` in
+/// chunks of kChunk bytes, so that a conversion costs one call per 64 KiB, not per element.
+class chunked_emitter {
+ public:
+  using emit_fn = std::function<absl::Status(std::span<const std::byte>)>;
+  static constexpr std::size_t kChunk = 64 * 1024;
+
+  explicit chunked_emitter(const emit_fn& emit) : emit_(emit), buf_(std::make_unique<std::byte[]>(kChunk)) {}
+
+  /// Room for up to kChunk bytes to be written by the caller, then commit(n).
+  absl::StatusOr<std::span<std::byte>> room(std::size_t want) {
+    if (want > kChunk - used_) TFCKPT_RETURN_IF_ERROR(flush());
+    return std::span<std::byte>(buf_.get() + used_, kChunk - used_);
+  }
+  void commit(std::size_t n) { used_ += n; }
+
+  absl::Status append(std::span<const std::byte> bytes) {
+    while (!bytes.empty()) {
+      if (used_ == kChunk) TFCKPT_RETURN_IF_ERROR(flush());
+      const std::size_t n = std::min(bytes.size(), kChunk - used_);
+      std::copy_n(bytes.data(), n, buf_.get() + used_);
+      used_ += n;
+      bytes = bytes.subspan(n);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status append_zeros(std::uint64_t n) {
+    while (n > 0) {
+      if (used_ == kChunk) TFCKPT_RETURN_IF_ERROR(flush());
+      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(n, kChunk - used_));
+      std::fill_n(buf_.get() + used_, k, std::byte{0});
+      used_ += k;
+      n -= k;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status flush() {
+    if (used_ == 0) return absl::OkStatus();
+    const std::size_t n = used_;
+    used_ = 0;
+    return emit_(std::span<const std::byte>(buf_.get(), n));
+  }
+
+ private:
+  const emit_fn& emit_;
+  std::unique_ptr<std::byte[]> buf_;
+  std::size_t used_ = 0;
+};
+
+}  // namespace tfckpt::detail
+
+#endif  // TFCKPT_DETAIL_SINK_SUPPORT_HPP_
