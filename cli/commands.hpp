@@ -34,13 +34,18 @@ command add_verify(CLI::App& parent);
 command add_cp(CLI::App& parent);
 command add_latest(CLI::App& parent);
 command add_prune(CLI::App& parent);
+command add_select(CLI::App& parent);
+command add_rename(CLI::App& parent);
+command add_avg(CLI::App& parent);
+command add_merge(CLI::App& parent);
+command add_convert(CLI::App& parent);
 
 /// Help text of the CKPT argument every subcommand takes (resolved by tfckpt::open).
 inline constexpr const char* kCheckpointHelp =
     "Checkpoint prefix, its .index file, or a directory with a 'checkpoint' file";
 
 /// Every subcommand, in the order `tfckpt --help` lists them.
-inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_verify, add_cp, add_latest, add_prune};
+inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_verify, add_cp, add_latest, add_prune, add_select, add_rename, add_convert, add_merge, add_avg};
 
 }  // namespace tfckpt_cli
 

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+// `tfckpt merge --out DST --group 'REGEX=NAME' [--axis 'NAME=AXIS'] [--drop REGEX] [--keep-slots]
+// [--dry-run] [--force] CKPT...`: seed 000's merge of heads (tfckpt::merge_heads_pipeline).
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands.hpp"
+#include "output.hpp"
+#include "tfckpt/sinks/write_bundle.hpp"
+#include "tfckpt/views/concat_by_group.hpp"
+
+namespace tfckpt_cli {
+namespace {
+
+struct merge_options {
+  std::string out;
+  std::vector<std::string> checkpoints;
+  std::vector<std::string> groups;
+  std::vector<std::string> axes;
+  std::vector<std::string> drops;
+  std::string order = "auto";
+  bool keep_slots = false;
+  bool dry_run = false;
+  bool force = false;
+  bool quiet = false;
+};
+
+int usage_error(std::string_view message) {
+  std::fprintf(stderr, "tfckpt: %.*s\nRun 'tfckpt merge --help' for usage.\n", static_cast<int>(message.size()), message.data());
+  return kExitUsage;
+}
+
+// "LEFT=RIGHT" split at the last '=' (a regex may contain '=', an output name rarely does).
+bool split_last_equals(const std::string& s, std::string* left, std::string* right) {
+  const auto eq = s.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) return false;
+  *left = s.substr(0, eq);
+  *right = s.substr(eq + 1);
+  return true;
+}
+
+bool parse_int(std::string_view s, int* v) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+int run_merge(const merge_options& opt) {
+  tfckpt::merge_heads_options m;
+  for (const std::string& g : opt.groups) {
+    std::string pattern, name;
+    if (!split_last_equals(g, &pattern, &name)) return usage_error(absl::StrFormat("--group '%s' is not REGEX=NAME", g));
+    m.groups.emplace_back(pattern, name);
+  }
+  for (const std::string& a : opt.axes) {
+    std::string name, value;
+    int axis = 0;
+    if (!split_last_equals(a, &name, &value) || !parse_int(value, &axis))
+      return usage_error(absl::StrFormat("--axis '%s' is not NAME=AXIS (an integer; negative counts from the end)", a));
+    m.axes[name] = axis;
+  }
+  m.drop = opt.drops;
+  m.keep_optimizer_state = opt.keep_slots;
+  int k = 0;
+  if (opt.order == "auto") {
+    m.order = tfckpt::concat_order::automatic();
+  } else if (opt.order == "checkpoint") {
+    m.order = tfckpt::concat_order::by_source_checkpoint();
+  } else if (opt.order.rfind("capture:", 0) == 0 && parse_int(std::string_view(opt.order).substr(8), &k) && k >= 1) {
+    m.order = tfckpt::concat_order::numeric_capture(k);
+  } else {
+    return usage_error(absl::StrFormat("--order '%s' is not auto, checkpoint or capture:K", opt.order));
+  }
+
+  std::vector<tfckpt::checkpoint> ckpts;
+  std::string failures;
+  for (const std::string& path : opt.checkpoints) {
+    auto c = tfckpt::open(path);
+    if (c.ok()) {
+      ckpts.push_back(*std::move(c));
+    } else {
+      absl::StrAppendFormat(&failures, "%s%s", failures.empty() ? "" : "\n  ", to_std(c.status().message()));
+    }
+  }
+  if (!failures.empty()) return report_error(failures);
+
+  auto planned = tfckpt::merge_heads_pipeline(ckpts, m);
+  if (!planned.ok()) return usage_error(to_std(planned.status().message()));
+  const absl::Status check = tfckpt::check_pipeline(*planned);
+  if (opt.dry_run) {
+    stdout_writer out;
+    out.buf() += tfckpt::describe_plan(*planned);
+    if (!check.ok()) {
+      out.finish(kExitOk);
+      return report_error(check);
+    }
+    return out.finish(kExitOk);
+  }
+  if (!check.ok()) return report_error(check);
+
+  tfckpt::write_bundle_options w;
+  w.writer.overwrite = opt.force;
+  progress_line progress("merging");
+  if (show_progress(opt.quiet)) w.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+  if (absl::Status s = tfckpt::write_bundle(*planned, opt.out, w); !s.ok()) {
+    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.force)
+      return report_error(absl::StrFormat("%s (pass --force to replace it)", to_std(s.message())));
+    return report_error(s);
+  }
+  std::uint64_t bytes = 0;
+  std::size_t groups = 0;
+  for (const tfckpt::tensor& t : *planned) {
+    bytes += t.size();
+    groups += t.stored == nullptr ? 1 : 0;
+  }
+  stdout_writer out;
+  absl::StrAppendFormat(&out.buf(), "wrote %s: %d tensors (%d concatenated from %d checkpoints), %d bytes\n", opt.out,
+                        planned->size(), groups, ckpts.size(), bytes);
+  return out.finish(kExitOk);
+}
+
+}  // namespace
+
+command add_merge(CLI::App& parent) {
+  auto opt = std::make_shared<merge_options>();
+  CLI::App* app = parent.add_subcommand("merge", "Merge checkpoints: trunk from the first, grouped tensors concatenated across all");
+  app->add_option("CKPT", opt->checkpoints, kCheckpointHelp)->type_name("CKPT...")->required();
+  app->add_option("--out,-o", opt->out, "Prefix of the merged checkpoint (e.g. merged/model.ckpt)")->type_name("DST")->required();
+  app->add_option("--group,-g", opt->groups,
+                  "Tensors whose name matches REGEX form one output NAME ($1, $2: the regex's groups); repeatable")
+      ->type_name("'REGEX=NAME'")
+      ->allow_extra_args(false)  // one value per --group: CKPT... may follow
+      ->required();
+  app->add_option("--axis,-a", opt->axes, "Concatenate output NAME along AXIS (default 0; -1 is the last); repeatable")
+      ->type_name("'NAME=AXIS'")
+      ->allow_extra_args(false);
+  app->add_option("--drop", opt->drops, "Leave out tensors whose name matches REGEX; repeatable")->type_name("REGEX")->allow_extra_args(false);
+  app->add_option("--order", opt->order,
+                  "Member order: auto (by the first numeric regex group, else checkpoint order), checkpoint (the\n"
+                  "order of CKPT...), capture:K (by the number in regex group K)")
+      ->type_name("ORDER");
+  app->add_flag("--keep-slots", opt->keep_slots, "Keep optimizer state (Momentum, Adam, ... slots); dropped by default");
+  app->add_flag("--dry-run,-n", opt->dry_run, "Print the planned output (names, dtypes, shapes, sources); write nothing");
+  app->add_flag("--force,-f", opt->force, "Replace a checkpoint that already exists at DST");
+  app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr");
+  app->footer(
+      "Every tensor no --group matches (the trunk) is taken from the FIRST checkpoint only; the tensors a group\n"
+      "matches are concatenated across all checkpoints. Bytes stream from the inputs' mapped files to DST row\n"
+      "block by row block: memory use does not grow with the checkpoints' size. Problems (shapes that do not\n"
+      "concatenate, a rule that matches nothing) are all listed before anything is written; the write is atomic.\n"
+      "\n"
+      "Example (seeds/000: N heads out0..outN-1 on one trunk):\n"
+      "  tfckpt merge --out merged/model.ckpt --group '^out(\\d+)/(weights|biases)$=out/$2' \\\n"
+      "               --axis out/weights=1 log_*/model.ckpt-1000");
+  return {app, [opt] { return run_merge(*opt); }};
+}
+
+}  // namespace tfckpt_cli

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+// `tfckpt rename CKPT --out DST [--rule 'REGEX=FORMAT']... [--scope 'OLD/=NEW/']... [--map FILE]
+//  [--ema]`: write a checkpoint under other names.
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "output.hpp"
+#include "pipeline.hpp"
+#include "tfckpt/views/transform_names.hpp"
+
+namespace tfckpt_cli {
+namespace {
+
+struct rename_options {
+  std::string checkpoint;
+  std::vector<std::string> rules;
+  std::vector<std::string> scopes;
+  std::string map_file;
+  bool ema = false;
+  bool allow_missing = false;
+  output_options output;
+};
+
+// "LEFT=RIGHT", split at the first '=' (names never contain one; regexes rarely need one).
+absl::StatusOr<std::pair<std::string, std::string>> split_pair(const std::string& arg, const char* option) {
+  const auto eq = arg.find('=');
+  if (eq == std::string::npos)
+    return absl::InvalidArgumentError(absl::StrFormat("%s '%s' is not of the form OLD=NEW", option, arg));
+  return std::pair(arg.substr(0, eq), arg.substr(eq + 1));
+}
+
+// A map file: a JSON object {"old": "new", ...}, or lines "old new" (blank lines and # comments
+// ignored).
+absl::StatusOr<std::map<std::string, std::string>> read_map_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrFormat("%s: cannot read the map file", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  std::map<std::string, std::string> map;
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && s[first] == '{') {
+    const nlohmann::json j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return absl::InvalidArgumentError(absl::StrFormat("%s: not a JSON object of strings", path));
+    for (const auto& [k, v] : j.items()) {
+      if (!v.is_string()) return absl::InvalidArgumentError(absl::StrFormat("%s: the value of '%s' is not a string", path, k));
+      map[k] = v.get<std::string>();
+    }
+    return map;
+  }
+  std::istringstream lines(s);
+  std::string line;
+  for (int n = 1; std::getline(lines, line); ++n) {
+    std::istringstream fields(line);
+    std::string from, to, extra;
+    if (!(fields >> from) || from[0] == '#') continue;
+    if (!(fields >> to) || (fields >> extra))
+      return absl::InvalidArgumentError(absl::StrFormat("%s:%d: expected 'OLD NEW'", path, n));
+    map[from] = to;
+  }
+  return map;
+}
+
+int run_rename(const rename_options& opt) {
+  auto ckpt = tfckpt::open(opt.checkpoint);
+  if (!ckpt.ok()) return report_error(ckpt.status());
+  std::vector<tfckpt::tensor> planned = tfckpt::collect(tfckpt::entries(*ckpt));
+  const auto apply = [&planned](auto adaptor) { planned = tfckpt::collect(std::views::all(std::move(planned)) | adaptor); };
+  if (opt.ema) apply(tfckpt::views::ema_restore());
+  if (!opt.map_file.empty()) {
+    auto map = read_map_file(opt.map_file);
+    if (!map.ok()) return report_error(map.status());
+    apply(tfckpt::views::rename(*std::move(map), {.allow_missing = opt.allow_missing}));
+  }
+  if (!opt.scopes.empty()) {
+    std::map<std::string, std::string> scopes;
+    for (const std::string& arg : opt.scopes) {
+      auto pair = split_pair(arg, "--scope");
+      if (!pair.ok()) return report_error(pair.status());
+      scopes.insert(*std::move(pair));
+    }
+    apply(tfckpt::views::assignment_map(std::move(scopes)));
+  }
+  for (const std::string& arg : opt.rules) {
+    auto pair = split_pair(arg, "--rule");
+    if (!pair.ok()) return report_error(pair.status());
+    try {
+      apply(tfckpt::views::transform_names(tfckpt::regex_rename(pair->first, pair->second)));
+    } catch (const std::regex_error& e) {
+      return report_error(absl::StrFormat("bad --rule regex '%s': %s", pair->first, e.what()));
+    }
+  }
+  return run_planned(planned, opt.output);
+}
+
+}  // namespace
+
+command add_rename(CLI::App& parent) {
+  auto opt = std::make_shared<rename_options>();
+  CLI::App* app = parent.add_subcommand("rename", "Write a checkpoint with its tensors under other names");
+  app->add_option("CKPT", opt->checkpoint, kCheckpointHelp)->type_name("PATH")->required();
+  app->add_flag("--ema", opt->ema, "Restore moving averages: x/ExponentialMovingAverage becomes x (replacing x)");
+  app->add_option("--map", opt->map_file,
+                  "A file of OLD NEW lines or a JSON object {\"old\": \"new\"}; keeps ONLY the listed tensors "
+                  "(TensorFlow Saver semantics)")
+      ->type_name("FILE");
+  app->add_flag("--allow-missing", opt->allow_missing, "With --map: skip listed names the checkpoint lacks");
+  app->add_option("--scope", opt->scopes,
+                  "init_from_checkpoint's assignment map, 'old_scope/=new_scope/' ('/' is the root) or 'old=new'; "
+                  "keeps ONLY the mapped tensors")
+      ->type_name("OLD=NEW");
+  app->add_option("--rule", opt->rules, "Rename every tensor: 'REGEX=FORMAT' (ECMAScript, $1 for groups), applied in order")
+      ->type_name("REGEX=FORMAT");
+  add_output_options(app, opt->output);
+  app->footer(
+      "Steps run in this order: --ema, --map, --scope, then each --rule. Problems (a --map or --scope entry\n"
+      "that names nothing, two outputs with one name) are all reported before anything is written.\n"
+      "\n"
+      "Examples:\n"
+      "  tfckpt rename train/ --out eval/model --ema\n"
+      "  tfckpt rename train/ --out v2/model --rule '^out(\\d+)/=head_$1/' --dry-run\n"
+      "  tfckpt rename old.ckpt --out new.ckpt --scope 'old_scope/=new_scope/'\n"
+      "  tfckpt rename old.ckpt --out new.ckpt --map names.txt");
+  return {app, [opt] { return run_rename(*opt); }};
+}
+
+}  // namespace tfckpt_cli
