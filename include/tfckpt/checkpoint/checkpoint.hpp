@@ -73,6 +73,9 @@ class entry {
   /// iteration hides, as TensorFlow's reader does.
   bool is_partitioned() const { return num_slices_ != 0; }
   std::uint32_t num_slices() const { return num_slices_; }
+  /// True when bytes() is a span into a mapped shard (pages that io::release_mapped_pages may
+  /// drop), false when it is memory this reader owns (an assembled partitioned tensor).
+  bool bytes_are_mapped() const { return !is_partitioned(); }
   /// Absolute offset of this entry's record in the index file (for messages).
   std::uint64_t index_offset() const { return index_offset_; }
 

@@ -20,6 +20,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <string>
@@ -45,6 +46,23 @@ inline absl::Status errno_status(std::string_view path, std::string_view what, i
     case EPERM: return absl::PermissionDeniedError(msg);
     default: return absl::UnavailableError(msg);
   }
+}
+
+/// Drops the pages wholly inside [bytes + from, bytes + to) from this process's page tables and
+/// returns the offset up to which pages are now released, so that successive calls leave no gap.
+/// Streaming a mapped tensor leaves every page it touched resident; releasing them behind the
+/// stream keeps a pipeline's resident set flat however many bytes pass. Best effort.
+/// REQUIRES: `bytes` lies in a read-only file mapping (mapped_file::bytes()): released pages fault
+/// back in from the page cache if touched again. Never call it on heap memory, which
+/// MADV_DONTNEED would zero.
+inline std::uint64_t release_mapped_pages(std::span<const std::byte> bytes, std::uint64_t from, std::uint64_t to) {
+  static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<std::uintptr_t>(bytes.data());
+  const std::uintptr_t start = (base + from + page - 1) / page * page;
+  const std::uintptr_t end = (base + to) / page * page;
+  if (end <= start) return from;
+  ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+  return end - base;
 }
 
 class mapped_file {

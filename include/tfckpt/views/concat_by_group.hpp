@@ -25,9 +25,6 @@
 #ifndef TFCKPT_VIEWS_CONCAT_BY_GROUP_HPP_
 #define TFCKPT_VIEWS_CONCAT_BY_GROUP_HPP_
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
@@ -233,39 +230,6 @@ class plan_cache {
   std::optional<T> value_;
 };
 
-// Drops the pages wholly inside [bytes + from, bytes + to) from this process's page tables
-// (madvise MADV_DONTNEED) and returns the offset up to which pages are now released, so that the
-// next call continues without a gap. REQUIRES: `bytes` lies in a read-only file mapping (a stored,
-// unpartitioned entry's bytes()): the pages fault back in from the page cache if touched again, and
-// no data is lost. Never call it on heap memory, whose contents MADV_DONTNEED would zero.
-//
-// Why here: streaming a mapped tensor leaves every page it touched resident, so without this the
-// resident set of a merge grows with the bytes read. (The system call belongs in io/mapped_file.hpp;
-// see the report that came with this file.)
-inline std::uint64_t release_mapped_pages(std::span<const std::byte> bytes, std::uint64_t from, std::uint64_t to) {
-  static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto base = reinterpret_cast<std::uintptr_t>(bytes.data());
-  const std::uintptr_t start = (base + from + page - 1) / page * page;
-  const std::uintptr_t end = (base + to) / page * page;
-  if (end <= start) return from;
-  ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);  // best effort
-  return end - base;
-}
-
-// Emits a stored entry's bytes in pieces, releasing each piece's pages once the sink has it.
-inline absl::Status stream_stored(const entry& e, const byte_source::emit_fn& emit) {
-  constexpr std::size_t kPiece = std::size_t{4} << 20;
-  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e.bytes());
-  if (e.is_partitioned()) return bytes.empty() ? absl::OkStatus() : emit(bytes);  // assembled on the heap
-  std::uint64_t released = 0;
-  for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
-    const auto piece = bytes.subspan(at, std::min(kPiece, bytes.size() - at));
-    TFCKPT_RETURN_IF_ERROR(emit(piece));
-    released = release_mapped_pages(bytes, released, at + piece.size());
-  }
-  return absl::OkStatus();
-}
-
 // One member of a planned concatenation.
 struct concat_member {
   std::string name;
@@ -281,7 +245,7 @@ struct concat_member {
 // chunks rather than one call per row (the CRC and the write then run at full speed).
 struct concat_recipe {
   static constexpr std::size_t kDirect = std::size_t{64} << 10;
-  static constexpr std::size_t kStaging = std::size_t{1} << 20;
+  static constexpr std::size_t kStaging = std::size_t{4} << 20;  // the writer overlaps CRC and write from 4 MiB
   static constexpr std::uint64_t kResidentBudget = std::uint64_t{16} << 20;  // mapped pages kept, all members
 
   std::string group;
@@ -302,7 +266,7 @@ struct concat_recipe {
       const concat_member& m = members[k];
       if (m.stored != nullptr) {
         TFCKPT_ASSIGN_OR_RETURN(spans[k], m.stored->bytes());
-        releasable[k] = !m.stored->is_partitioned();
+        releasable[k] = m.stored->bytes_are_mapped();
       } else if (auto bytes = m.source.contiguous()) {
         spans[k] = *bytes;
       } else {
@@ -345,12 +309,12 @@ struct concat_recipe {
         // What is copied or emitted is no longer needed from the mapping.
         const std::uint64_t done = (i + 1) * block;
         if (releasable[k] && done - released[k] >= release_every)
-          released[k] = release_mapped_pages(spans[k], released[k], done);
+          released[k] = io::release_mapped_pages(spans[k], released[k], done);
       }
     }
     TFCKPT_RETURN_IF_ERROR(flush());
     for (std::size_t k = 0; k < members.size(); ++k)
-      if (releasable[k]) release_mapped_pages(spans[k], released[k], spans[k].size());
+      if (releasable[k]) io::release_mapped_pages(spans[k], released[k], spans[k].size());
     return absl::OkStatus();
   }
 };
@@ -690,14 +654,6 @@ inline absl::StatusOr<std::vector<tensor>> merge_heads_pipeline(std::span<const 
         outputs.insert(g->name);
       }
     }
-  // Pass-through tensors stream from the same mapped bytes, their pages released behind them as
-  // concatenated members' are, so that the merge's resident set stays flat. (to_tensor's producer
-  // leaves every page it streamed resident; when it releases them itself, this loop can go.)
-  for (tensor& t : planned) {
-    const entry* e = t.stored;
-    if (e == nullptr || e->is_partitioned() || e->size() != t.size()) continue;
-    t.source = byte_source::from_producer(e->size(), [e](const byte_source::emit_fn& emit) { return detail::stream_stored(*e, emit); });
-  }
   const auto report = [&planned](absl::Status s) {
     tensor t;
     t.status = std::move(s);

@@ -18,6 +18,7 @@
 #ifndef TFCKPT_VIEWS_TENSOR_HPP_
 #define TFCKPT_VIEWS_TENSOR_HPP_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -29,6 +30,8 @@
 #include "absl/status/status.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/detail/pipeable.hpp"
+#include "tfckpt/detail/status_macros.hpp"
+#include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
@@ -58,6 +61,23 @@ struct tensor {
   std::int64_t num_elements() const { return checked_num_elements(shape).value_or(-1); }
 };
 
+namespace detail {
+// Emits a stored entry's bytes in pieces, releasing the mapped pages of each piece once the sink
+// has it, so that a pipeline's resident set does not grow with the bytes it streams.
+inline absl::Status stream_stored(const entry& e, const byte_source::emit_fn& emit) {
+  constexpr std::size_t kPiece = std::size_t{4} << 20;
+  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e.bytes());
+  if (!e.bytes_are_mapped()) return bytes.empty() ? absl::OkStatus() : emit(bytes);
+  std::uint64_t released = 0;
+  for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
+    const auto piece = bytes.subspan(at, std::min(kPiece, bytes.size() - at));
+    TFCKPT_RETURN_IF_ERROR(emit(piece));
+    released = io::release_mapped_pages(bytes, released, at + piece.size());
+  }
+  return absl::OkStatus();
+}
+}  // namespace detail
+
 /// A pipeline tensor for a checkpoint entry: its bytes are fetched (zero-copy) only when streamed.
 inline tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, std::size_t checkpoint_index = 0) {
   tensor t;
@@ -65,10 +85,7 @@ inline tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, st
   t.dtype = e.dtype();
   t.shape.assign(e.shape().begin(), e.shape().end());
   const entry* p = &e;
-  t.source = byte_source::from_producer(e.size(), [p](const byte_source::emit_fn& emit) -> absl::Status {
-    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, p->bytes());
-    return bytes.empty() ? absl::OkStatus() : emit(bytes);
-  });
+  t.source = byte_source::from_producer(e.size(), [p](const byte_source::emit_fn& emit) { return detail::stream_stored(*p, emit); });
   t.origins.push_back({checkpoint_prefix, checkpoint_index, t.name});
   t.stored = &e;
   return t;
