@@ -18,6 +18,7 @@
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/codec/zip.hpp"
+#include "tfckpt/codec/proto_writer.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/tensor/dtype.hpp"
@@ -40,9 +41,13 @@
 #include "tfckpt/views/cast.hpp"
 #include "tfckpt/views/average.hpp"
 #include "tfckpt/views/concat_by_group.hpp"
+#include "tfckpt/views/to_constants.hpp"
+#include "tfckpt/graph/const_node.hpp"
+#include "tfckpt/graph/graph_writer.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"
+#include "tfckpt/sinks/write_graph.hpp"
 // IWYU pragma: end_exports
 
 #endif  // TFCKPT_TFCKPT_HPP_

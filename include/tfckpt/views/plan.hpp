@@ -17,6 +17,7 @@
 #include <ranges>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -46,10 +47,9 @@ std::vector<tensor> collect(R&& range) {
   return out;
 }
 
-/// Every problem with a planned output, in one status (kFailedPrecondition unless all problems share
-/// another code): adaptor findings, empty or duplicate names, unknown dtypes, and byte counts that
-/// disagree with dtype and shape. OK when the pipeline can be written.
-inline absl::Status check_pipeline(std::span<const tensor> planned) {
+namespace detail {
+/// Every problem check_pipeline() finds, one status each, in pipeline order.
+inline std::vector<absl::Status> pipeline_problems(std::span<const tensor> planned) {
   std::vector<absl::Status> problems;
   std::map<std::string_view, std::size_t> first_at;
   for (std::size_t i = 0; i < planned.size(); ++i) {
@@ -82,14 +82,27 @@ inline absl::Status check_pipeline(std::span<const tensor> planned) {
           shape_string(t.shape), t.size())));
     }
   }
+  return problems;
+}
+
+/// One status listing `problems` ("<what>: N problems" then a line per problem); OK when there are
+/// none. The code is the one they share, else kFailedPrecondition.
+inline absl::Status problems_status(std::string_view what, const std::vector<absl::Status>& problems) {
   if (problems.empty()) return absl::OkStatus();
   absl::StatusCode code = problems[0].code();
   for (const absl::Status& p : problems)
     if (p.code() != code) code = absl::StatusCode::kFailedPrecondition;
-  std::string message = absl::StrFormat("the pipeline cannot be written: %d problem%s", problems.size(),
-                                        problems.size() == 1 ? "" : "s");
+  std::string message = absl::StrFormat("%s: %d problem%s", what, problems.size(), problems.size() == 1 ? "" : "s");
   for (const absl::Status& p : problems) absl::StrAppendFormat(&message, "\n  - %s", p.message());
   return absl::Status(code, message);
+}
+}  // namespace detail
+
+/// Every problem with a planned output, in one status (kFailedPrecondition unless all problems share
+/// another code): adaptor findings, empty or duplicate names, unknown dtypes, and byte counts that
+/// disagree with dtype and shape. OK when the pipeline can be written.
+inline absl::Status check_pipeline(std::span<const tensor> planned) {
+  return detail::problems_status("the pipeline cannot be written", detail::pipeline_problems(planned));
 }
 
 /// The output manifest, one line per tensor: name, dtype, shape, bytes, and where it comes from
