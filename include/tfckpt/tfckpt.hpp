@@ -44,6 +44,8 @@
 #include "tfckpt/views/to_constants.hpp"
 #include "tfckpt/graph/const_node.hpp"
 #include "tfckpt/graph/graph_writer.hpp"
+#include "tfckpt/graph/graph_io.hpp"
+#include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"

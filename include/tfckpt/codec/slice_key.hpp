@@ -20,11 +20,15 @@
 #define TFCKPT_CODEC_SLICE_KEY_HPP_
 
 #include <bit>
+#include <charconv>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
 #include "tfckpt/codec/bundle_entry.hpp"
 
 namespace tfckpt::codec {
@@ -81,6 +85,58 @@ inline std::string encode_tensor_slice_key(std::string_view name, std::span<cons
   for (const slice_extent& e : extents) {
     put_ordered_signed_num(out, e.full() ? 0 : e.start);
     put_ordered_signed_num(out, e.length);
+  }
+  return out;
+}
+
+/// A SaveV2 `shape_and_slices` element (and SaveSliceInfoDef spec): the full shape, then the slice,
+/// e.g. "10 4 0,5:-" = of a [10,4] tensor, rows 0..4 and every column.
+struct shape_and_slice {
+  std::vector<std::int64_t> full_shape;
+  std::vector<slice_extent> extents;
+};
+
+/// Parses "d0 d1 ... dn-1 s0:s1:...:sn-1" where each si is "start,length" or "-" (the whole dim).
+/// Errors: kInvalidArgument naming the spec.
+inline absl::StatusOr<shape_and_slice> parse_shape_and_slice(std::string_view spec) {
+  const auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrFormat("bad shape-and-slice spec '%s': %s", spec, why));
+  };
+  const auto split = [](std::string_view s, char sep, bool skip_empty) {
+    std::vector<std::string_view> out;
+    for (std::size_t at = 0;;) {
+      const std::size_t end = s.find(sep, at);
+      const std::string_view piece = s.substr(at, end == std::string_view::npos ? end : end - at);
+      if (!piece.empty() || !skip_empty) out.push_back(piece);
+      if (end == std::string_view::npos) return out;
+      at = end + 1;
+    }
+  };
+  const auto number = [](std::string_view s, std::int64_t* v) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    return ec == std::errc() && end == s.data() + s.size();
+  };
+  const std::vector<std::string_view> parts = split(spec, ' ', true);
+  if (parts.size() < 2) return bad("expected the full shape then the slice");
+  shape_and_slice out;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    std::int64_t d = 0;
+    if (!number(parts[i], &d) || d < 0) return bad("a dimension is not a non-negative integer");
+    out.full_shape.push_back(d);
+  }
+  const std::vector<std::string_view> dims = split(parts.back(), ':', false);
+  if (dims.size() != out.full_shape.size()) return bad("the slice's rank differs from the shape's");
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == "-") {
+      out.extents.push_back({});
+      continue;
+    }
+    const std::vector<std::string_view> sl = split(dims[i], ',', false);
+    slice_extent e;
+    if (sl.size() != 2 || !number(sl[0], &e.start) || !number(sl[1], &e.length) || e.start < 0 || e.length < 0 ||
+        e.start > out.full_shape[i] || e.length > out.full_shape[i] - e.start)
+      return bad(absl::StrFormat("dimension %d is not 'start,length' inside the shape", i));
+    out.extents.push_back(e);
   }
   return out;
 }
