@@ -8,7 +8,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler libsnappy-dev zlib1g-dev libeigen3-dev xtensor-dev
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libleveldb-dev python3-numpy python3-crc32c
+  libleveldb-dev libopencv-dnn-dev python3-numpy python3-crc32c
 )
 
 missing=()
