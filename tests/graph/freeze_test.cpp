@@ -54,8 +54,25 @@ std::vector<float> floats_of(const tensorflow::TensorProto& t) {
   return {t.float_val().begin(), t.float_val().end()};
 }
 
-// TFLearn fixture: TensorFlow's convert_variables_to_constants(..., ['output/Sigmoid']) output
-// against ours from the same .meta and checkpoint.
+// TensorFlow's own frozen graphs against ours from the same graph and checkpoint, node by node: the
+// same names in the same order, ops, inputs, attributes, and Const values bit for bit.
+void expect_same_graph(const tensorflow::GraphDef& ours, const tensorflow::GraphDef& theirs) {
+  ASSERT_EQ(node_names(ours), node_names(theirs));
+  EXPECT_FALSE(ours.has_versions());
+  for (int i = 0; i < theirs.node_size(); ++i) {
+    SCOPED_TRACE(theirs.node(i).name());
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(ours.node(i), theirs.node(i)))
+        << ours.node(i).DebugString() << "\nvs TensorFlow's\n" << theirs.node(i).DebugString();
+  }
+}
+
+int count_consts(const tensorflow::GraphDef& g) {
+  int n = 0;
+  for (const auto& node : g.node()) n += node.op() == "Const";
+  return n;
+}
+
+// TFLearn: convert_variables_to_constants(..., ['output/Sigmoid']) on the .meta's graph.
 TEST(FreezeFixtures, TflearnMatchesTensorFlowsFrozenGraphNodeByNode) {
   TFCKPT_REQUIRE_FIXTURES();
   const fs::path dir = tfckpt_testing::fixtures_dir() / "tflearn_and_bool_frozen";
@@ -64,19 +81,28 @@ TEST(FreezeFixtures, TflearnMatchesTensorFlowsFrozenGraphNodeByNode) {
   scratch_dir out;
   ASSERT_OK(tfckpt::graph::freeze(meta.graph_def(), ckpt, out / "frozen.pb",
                                   {.output_node_names = {"output/Sigmoid"}, .saver_def = meta.saver_def()}));
-  const tensorflow::GraphDef ours = read_graph(out / "frozen.pb");
   const tensorflow::GraphDef theirs = read_graph(dir / "frozen_model.pb");
-  ASSERT_EQ(node_names(ours), node_names(theirs));
-  EXPECT_FALSE(ours.has_versions());
-  int consts = 0;
-  for (int i = 0; i < theirs.node_size(); ++i) {
-    SCOPED_TRACE(theirs.node(i).name());
-    // Same op, inputs, attributes (Const values bit for bit), device.
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(ours.node(i), theirs.node(i)))
-        << ours.node(i).DebugString() << "\nvs TensorFlow's\n" << theirs.node(i).DebugString();
-    consts += theirs.node(i).op() == "Const";
-  }
-  EXPECT_EQ(consts, 6);
+  expect_same_graph(read_graph(out / "frozen.pb"), theirs);
+  EXPECT_EQ(count_consts(theirs), 6);
+}
+
+// tf2onnx's regression model (TF 1.11): frozen from its .meta + checkpoint, and from its SavedModel.
+TEST(FreezeFixtures, Tf2onnxRegressionMatchesFromMetaGraphAndFromSavedModel) {
+  TFCKPT_REQUIRE_FIXTURES();
+  const fs::path dir = tfckpt_testing::fixtures_dir() / "tf2onnx_regression";
+  const tensorflow::GraphDef theirs = read_graph(dir / "graphdef/frozen.pb");
+  EXPECT_EQ(count_consts(theirs), 2);
+  scratch_dir out;
+  ASSERT_OK_AND_ASSIGN(const auto meta, tfckpt::graph::load_meta_graph(dir / "checkpoint/model.meta"));
+  ASSERT_OK_AND_ASSIGN(const auto ckpt, tfckpt::open(dir / "checkpoint"));  // a directory with a state file
+  ASSERT_OK(tfckpt::graph::freeze(meta.graph_def(), ckpt, out / "from_meta.pb",
+                                  {.output_node_names = {"pred"}, .saver_def = meta.saver_def()}));
+  expect_same_graph(read_graph(out / "from_meta.pb"), theirs);
+  ASSERT_OK_AND_ASSIGN(const auto model, tfckpt::graph::load_saved_model(dir / "saved_model"));
+  ASSERT_OK_AND_ASSIGN(const auto variables, tfckpt::open(model.variables_prefix));
+  ASSERT_OK(tfckpt::graph::freeze(model.meta_graph.graph_def(), variables, out / "from_saved_model.pb",
+                                  {.output_node_names = {"pred"}, .saver_def = model.meta_graph.saver_def()}));
+  expect_same_graph(read_graph(out / "from_saved_model.pb"), theirs);
 }
 
 // TF1 SavedModel half_plus_two: y = a * x + b with a = 0.5, b = 2.
@@ -121,7 +147,8 @@ TEST(FreezeFixtures, EveryMetaGraphWithItsCheckpointFreezes) {
   for (const pair_t& p : {pair_t{"mnist_ema/MNIST_model/mnist_model-30000.meta", "mnist_ema/MNIST_model/mnist_model-30000"},
                           pair_t{"mnist_fc2_adam/fc2.ckpt.meta", "mnist_fc2_adam/fc2.ckpt"},
                           pair_t{"estimator_proximal_adagrad/model.ckpt-300.meta", "estimator_proximal_adagrad/model.ckpt-300"},
-                          pair_t{"tflearn_and_bool_frozen/and.tflearn.meta", "tflearn_and_bool_frozen/and.tflearn"}}) {
+                          pair_t{"tflearn_and_bool_frozen/and.tflearn.meta", "tflearn_and_bool_frozen/and.tflearn"},
+                          pair_t{"tf2onnx_regression/checkpoint/model.meta", "tf2onnx_regression/checkpoint/model"}}) {
     SCOPED_TRACE(p.meta);
     ASSERT_OK_AND_ASSIGN(const auto meta, tfckpt::graph::load_meta_graph(tfckpt_testing::fixtures_dir() / p.meta));
     ASSERT_OK_AND_ASSIGN(const auto ckpt, tfckpt::open(tfckpt_testing::fixtures_dir() / p.ckpt));
@@ -148,7 +175,7 @@ TEST(FreezeFixtures, EveryMetaGraphWithItsCheckpointFreezes) {
     }
     ++frozen;
   }
-  EXPECT_EQ(frozen, 4);
+  EXPECT_EQ(frozen, 5);
 }
 
 // A built TF1 graph: x -> MatMul(w) -> BiasAdd(b) -> y, with initializers and a saver.
@@ -318,6 +345,21 @@ TEST_F(FreezeBuilt, EveryProblemIsReportedAtOnceNamingItsNode) {
                                 HasSubstr("variable 'wrong_type' is int32 in the graph but 'wrong_type' is float32"),
                                 HasSubstr("variable 'wrong_shape' has shape [5] in the graph but 'wrong_shape' is [4]"))));
   EXPECT_THAT(plan({}).status(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no output node names")));
+}
+
+TEST_F(FreezeBuilt, ACycleIsReportedButAWhileLoopIsNot) {
+  g_.op("a", "Add", {"mm", "c"});
+  g_.op("c", "Identity", {"a"});
+  g_.op("out", "AddN", {"y", "c"});
+  EXPECT_THAT(plan({.output_node_names = {"out"}}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cycle through node 'a' (Add)")));
+  // The same shape of loop through NextIteration -> Merge is a while loop.
+  graph_builder loop;
+  loop.placeholder("x", {1});
+  loop.op("m", "Merge", {"x", "next"});
+  loop.op("body", "Identity", {"m"});
+  loop.op("next", "NextIteration", {"body"});
+  ASSERT_OK(tfckpt::graph::plan_freeze(loop.graph(), *ckpt_, {.output_node_names = {"body"}}).status());
 }
 
 TEST(GraphIo, TextAndBinaryGraphsRoundTripWithUnknownFields) {

@@ -23,8 +23,8 @@
 //     graph's `library` is kept and `versions` dropped, as TensorFlow does.
 //
 // Every problem (a missing output, a variable without a checkpoint value, a dtype or shape that
-// disagrees, an input naming no node, a cycle of Identity nodes) is reported at once, each naming
-// its node, before a byte is written.
+// disagrees, an input naming no node, a dataflow cycle outside a while loop) is reported at once,
+// each naming its node, before a byte is written.
 //
 // Example:
 //   TFCKPT_ASSIGN_OR_RETURN(auto graph, graph::load_graph_def("model.pb"));
@@ -286,6 +286,36 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
         queue.push_back(*at);
       }
     }
+  }
+
+  // A dataflow cycle makes the graph unrunnable; loops are legal only through NextIteration -> Merge.
+  {
+    std::vector<int> pending(static_cast<std::size_t>(graph.node_size()), 0);
+    std::vector<std::vector<int>> consumers(static_cast<std::size_t>(graph.node_size()));
+    for (int i = 0; i < graph.node_size(); ++i) {
+      if (!keep[static_cast<std::size_t>(i)]) continue;
+      for (const std::string& in : graph.node(i).input()) {
+        const auto at = index.index(detail::node_of_input(in));
+        if (!at || graph.node(*at).op() == "NextIteration") continue;
+        ++pending[static_cast<std::size_t>(i)];
+        consumers[static_cast<std::size_t>(*at)].push_back(i);
+      }
+    }
+    std::vector<int> ready;
+    for (int i = 0; i < graph.node_size(); ++i)
+      if (keep[static_cast<std::size_t>(i)] && pending[static_cast<std::size_t>(i)] == 0) ready.push_back(i);
+    while (!ready.empty()) {
+      const int i = ready.back();
+      ready.pop_back();
+      for (int c : consumers[static_cast<std::size_t>(i)])
+        if (--pending[static_cast<std::size_t>(c)] == 0) ready.push_back(c);
+    }
+    for (int i = 0; i < graph.node_size(); ++i)
+      if (keep[static_cast<std::size_t>(i)] && pending[static_cast<std::size_t>(i)] > 0) {
+        problems.push_back(absl::InvalidArgumentError(absl::StrFormat(
+            "the graph has a cycle through node '%s' (%s)", graph.node(i).name(), graph.node(i).op())));
+        break;
+      }
   }
 
   // 2. Which variables become constants.
