@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: builds the library and the tfckpt tool, writes a demo set of
-# checkpoints with the library (log_0 ... log_3: a shared trunk, one head each, Momentum slots), then
-# lists, verifies and prints them with the tool.
+# checkpoints with the library (log_0 ... log_3: a shared trunk, one head out{i} each, Momentum
+# slots), merges them as seed 000 asks (trunk of log_0, heads concatenated, no optimizer slots),
+# then lists and verifies the merged checkpoint.
 #   scripts/demo.sh [OUT_DIR]        (default: build/demo/tfckpt-demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +17,9 @@ tfckpt="$build/cli/tfckpt"
 run() { echo; echo "\$ $*"; "$@"; }
 run "$build/examples/example_demo_checkpoints" "$out"
 run "$tfckpt" ls "$out/log_0/model.ckpt-1000"
-run "$tfckpt" verify "$out/log_3/model.ckpt-1000"
-run "$tfckpt" cat "$out/log_2/model.ckpt-1000" out2/biases
+run "$tfckpt" merge --force --out "$out/merged/model.ckpt" \
+  --group '^out(\d+)/(weights|biases)$=out/$2' --axis out/weights=1 --axis out/biases=0 \
+  "$out"/log_{0,1,2,3}/model.ckpt-1000
+run "$tfckpt" ls "$out/merged/model.ckpt"
+run "$tfckpt" verify "$out/merged/model.ckpt"
+run "$tfckpt" cat "$out/merged/model.ckpt" out/biases
