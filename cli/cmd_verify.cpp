@@ -81,7 +81,7 @@ command add_verify(CLI::App& parent) {
   app->footer(
       "Prints one line per problem (naming the file, byte offset and tensor key), then a summary line.\n"
       "Exit 0 when every check holds, 1 when one fails (a corrupt index or a missing data shard counts),\n"
-      "3 when the checkpoint cannot be opened (not found, V1 format, ...).\n"
+      "3 when the checkpoint cannot be opened (not found, not a checkpoint, ...).\n"
       "\n"
       "Examples:\n"
       "  tfckpt verify train/model.ckpt-1000\n"

@@ -16,6 +16,7 @@
 #include "tfckpt/codec/bundle_entry.hpp"
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/codec/v1_values.hpp"
 #include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/codec/zip.hpp"
 #include "tfckpt/codec/proto_writer.hpp"

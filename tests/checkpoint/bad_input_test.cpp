@@ -561,22 +561,24 @@ void write_v1_table(const fs::path& path) {
   });
 }
 
-TEST(Paths, V1CheckpointIsUnimplemented) {
+TEST(Paths, V1CheckpointsOpenByFileStateFileOrShards) {
   scratch_dir dir;
   const fs::path v1 = dir / "model.ckpt";
   write_v1_table(v1);
-  EXPECT_THAT(tfckpt::open(v1), StatusIs(absl::StatusCode::kUnimplemented,
-                                         AllOf(HasSubstr(v1.string()), HasSubstr("V1 checkpoint"),
-                                               HasSubstr("reads only V2 checkpoints"))));
+  const auto expect_w = [](const absl::StatusOr<tfckpt::checkpoint>& c) {
+    ASSERT_OK(c.status());
+    EXPECT_TRUE(c->is_v1());
+    ASSERT_OK_AND_ASSIGN(const auto w, c->find("w")->values<float>());
+    EXPECT_EQ(w[1], 2.0f);
+  };
+  expect_w(tfckpt::open(v1));
   // Through the directory's state file, as TF1 Savers leave it.
   write_file(dir / "checkpoint", "model_checkpoint_path: \"model.ckpt\"\nall_model_checkpoint_paths: \"model.ckpt\"\n");
-  EXPECT_THAT(tfckpt::open(dir.path()), StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("V1 checkpoint")));
+  expect_w(tfckpt::open(dir.path()));
   // Sharded V1: the prefix names no file, its shards do.
   scratch_dir sharded;
   write_v1_table(sharded / "model.ckpt-00000-of-00001");
-  EXPECT_THAT(tfckpt::open(sharded / "model.ckpt"),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       AllOf(HasSubstr("model.ckpt-00000-of-00001"), HasSubstr("V1 checkpoint"))));
+  expect_w(tfckpt::open(sharded / "model.ckpt"));
   // A V1 table saved under a V2 index name: its header record is a V1 table of contents.
   scratch_dir renamed;
   write_v1_table(renamed / "m.index");

@@ -613,13 +613,18 @@ TEST(CliFixtures, VerifyReportsTheMissingT5xShard) {
   EXPECT_EQ(parse_json(ls.out).size(), 105u);
 }
 
-TEST(CliFixtures, V1CheckpointExits3) {
+TEST(CliFixtures, V1CheckpointsListVerifyAndConvert) {
   TFCKPT_REQUIRE_FIXTURES();
-  for (const char* cmd : {"ls", "verify"}) {
-    const cli_result r = run_cli({cmd, fixture("nxt_v1_adam/model.ckpt").string()});
-    EXPECT_EQ(r.exit_code, 3) << r;
-    EXPECT_THAT(r.err, AllOf(StartsWith("tfckpt: "), HasSubstr("V1")));
-  }
+  const cli_result ls = run_cli({"ls", fixture("nxt_v1_adam/model.ckpt").string()});
+  EXPECT_EQ(ls.exit_code, 0) << ls;
+  EXPECT_THAT(ls.out, HasSubstr("mweight2/Adam_1"));
+  const cli_result verify = run_cli({"verify", fixture("nxt_v1_adam").string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify;
+  tfckpt_testing::scratch_dir dir;
+  const cli_result cp = run_cli({"cp", fixture("nxt_v1_adam/model.ckpt").string(), (dir / "v2").string()});
+  ASSERT_EQ(cp.exit_code, 0) << cp;
+  EXPECT_TRUE(fs::exists(dir / "v2.index"));
+  EXPECT_EQ(run_cli({"verify", (dir / "v2").string()}).exit_code, 0);
 }
 
 TEST(CliFixtures, VerifyNamesACorruptTensorInACopyOfMnistEma) {

@@ -215,17 +215,7 @@ class bundle_writer {
 
   /// The stored form of a string tensor (spec §3.5).
   static std::string encode_strings(std::span<const std::string_view> elements) {
-    std::string out;
-    std::uint32_t length_crc = 0;
-    for (std::string_view s : elements) {
-      codec::put_varint64(out, s.size());
-      length_crc = codec::detail::extend_with_length(length_crc, s.size());
-    }
-    char masked[4];
-    tfckpt::detail::store_le(reinterpret_cast<std::byte*>(masked), codec::crc32c_mask(length_crc));
-    out.append(masked, 4);
-    for (std::string_view s : elements) out.append(s);
-    return out;
+    return codec::encode_string_tensor(elements);
   }
 
  private:

@@ -39,7 +39,9 @@
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table.hpp"
+#include "tfckpt/codec/v1_values.hpp"
 #include "tfckpt/io/mapped_file.hpp"
+#include "tfckpt/proto/saved_tensor_slice.pb.h"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
@@ -74,8 +76,9 @@ class entry {
   bool is_partitioned() const { return num_slices_ != 0; }
   std::uint32_t num_slices() const { return num_slices_; }
   /// True when bytes() is a span into a mapped shard (pages that io::release_mapped_pages may
-  /// drop), false when it is memory this reader owns (an assembled partitioned tensor).
-  bool bytes_are_mapped() const { return !is_partitioned(); }
+  /// drop), false when it is memory this reader owns (an assembled partitioned tensor, or any
+  /// tensor of a V1 checkpoint, whose values are decoded at open).
+  bool bytes_are_mapped() const;
   /// Absolute offset of this entry's record in the index file (for messages).
   std::uint64_t index_offset() const { return index_offset_; }
 
@@ -190,6 +193,11 @@ class checkpoint {
   std::int32_t num_shards() const;
   /// Byte order of tensor payloads (TensorFlow writes the host's; big-endian is rare).
   bool big_endian() const;
+  /// True for a V1 checkpoint (one SSTable of tensor slices): its values were decoded at open and
+  /// live in memory this checkpoint owns (entry::bytes_are_mapped() is false); there are no data
+  /// shards, and V1 stores no tensor checksums (verify() checks the SSTable's block checksums, read
+  /// at open, and recomputes CRCs over the decoded values).
+  bool is_v1() const;
 
   /// Checks every tensor: its shard is present and long enough, and the CRC-32C of its bytes
   /// (for strings also the length checksum) matches the index. Reads all tensor data once.
@@ -255,8 +263,17 @@ struct bundle {
   const entry* find_any(std::string_view key) const;
   absl::Status missing_shard_status(std::int32_t shard) const;
 
-  // Maps `<prefix>.index` and decodes and checks every record.
+  // A V1 checkpoint: its values, decoded at open into bundle bytes, stand in for shard 0.
+  bool v1 = false;
+  std::string v1_values;
+
+  // Maps `<prefix>.index` and decodes and checks every record; or, when `prefix` names a V1
+  // checkpoint (one SSTable, or `<prefix>-NNNNN-of-NNNNN`), decodes that.
   static absl::StatusOr<std::unique_ptr<bundle>> load(std::string prefix);
+  static absl::StatusOr<std::unique_ptr<bundle>> load_v1(std::string prefix, const std::vector<std::string>& files);
+  // What load and load_v1 share once the entries are decoded: visible range, shard extents,
+  // and the checks and links of partitioned tensors.
+  absl::Status finish_load();
 };
 
 inline bool has_suffix(std::string_view s, std::string_view suffix) {
@@ -320,11 +337,24 @@ inline bool looks_like_sstable(const std::filesystem::path& path) {
   return tfckpt::detail::load_le<std::uint64_t>(f->bytes().data() + f->size() - 8) == codec::kTableMagic;
 }
 
-inline absl::Status v1_error(const std::string& what) {
-  return absl::UnimplementedError(absl::StrFormat(
-      "%s is a V1 checkpoint (one SSTable of tensor slices, written by TensorFlow's V1 Saver); this "
-      "version reads only V2 checkpoints (<prefix>.index + <prefix>.data-*)",
-      what));
+// The files of the V1 checkpoint `prefix`: the file itself, or its `<prefix>-NNNNN-of-NNNNN`
+// shards (in order); empty when there is none.
+inline std::vector<std::string> list_v1_files(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_regular_file(prefix, ec)) return looks_like_sstable(prefix) ? std::vector<std::string>{prefix} : std::vector<std::string>{};
+  const fs::path path(prefix);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const std::string base = path.filename().string() + "-";
+  std::vector<std::string> found;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.size() == base.size() + 14 && name.rfind(base, 0) == 0 && name.compare(base.size() + 5, 4, "-of-") == 0 &&
+        looks_like_sstable(f.path()))
+      found.push_back(f.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 // Turns what the user passed into a checkpoint prefix, or explains what it is instead.
@@ -352,7 +382,7 @@ inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& p
     TFCKPT_ASSIGN_OR_RETURN(std::string prefix,
                             latest_checkpoint(path, {.relocate_by_basename = options.relocate_by_basename}));
     if (!fs::exists(prefix + ".index", ec)) {
-      if (fs::is_regular_file(prefix, ec) && looks_like_sstable(prefix)) return v1_error(prefix);
+      if (!list_v1_files(prefix).empty()) return prefix;  // a V1 checkpoint
       const auto prefixes = list_prefixes(path);
       return absl::NotFoundError(absl::StrFormat(
           "%s names '%s' as the latest checkpoint, but %s.index does not exist%s", state.string(), prefix, prefix,
@@ -365,18 +395,12 @@ inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& p
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s is a MetaGraphDef (the graph), not a checkpoint: pass the prefix '%s'", s, s.substr(0, s.size() - 5)));
   if (fs::is_regular_file(path, ec)) {
-    if (looks_like_sstable(path)) return v1_error(s);
+    if (looks_like_sstable(path)) return s;  // a V1 checkpoint
     return absl::InvalidArgumentError(
         absl::StrFormat("%s is not a checkpoint: there is no %s.index and the file is not an SSTable", s, s));
   }
-  // A sharded V1 checkpoint is `<prefix>-00000-of-0000N`.
+  if (!list_v1_files(s).empty()) return s;  // a sharded V1 checkpoint, `<prefix>-00000-of-0000N`
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const std::string base = path.filename().string() + "-";
-  for (const auto& f : fs::directory_iterator(dir, ec)) {
-    const std::string name = f.path().filename().string();
-    if (name.rfind(base, 0) == 0 && name.find("-of-") != std::string::npos && looks_like_sstable(f.path()))
-      return v1_error(absl::StrFormat("%s (%s)", s, name));
-  }
   const auto prefixes = list_prefixes(dir);
   return absl::NotFoundError(absl::StrFormat("%s.index not found: no checkpoint with prefix %s%s", s, s,
                                              prefixes.empty() ? std::string()
@@ -392,6 +416,7 @@ inline absl::Status bundle::missing_shard_status(std::int32_t shard) const {
 }
 
 inline absl::StatusOr<std::span<const std::byte>> bundle::shard_bytes(std::int32_t shard) const {
+  if (v1) return std::span<const std::byte>(reinterpret_cast<const std::byte*>(v1_values.data()), v1_values.size());
   shard_slot& slot = shards[shard];
   std::call_once(slot.once, [&] {
     const std::string path = data_file_name(prefix, shard, header.num_shards);
@@ -474,6 +499,13 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& 
 }
 
 inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) {
+  {
+    std::error_code ec;
+    if (!std::filesystem::exists(prefix + ".index", ec)) {
+      const std::vector<std::string> v1_files = list_v1_files(prefix);
+      if (!v1_files.empty()) return load_v1(std::move(prefix), v1_files);
+    }
+  }
   auto b = std::make_unique<bundle>();
   b->prefix = std::move(prefix);
   b->index_file = b->prefix + ".index";
@@ -584,26 +616,223 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
   if (b->header.num_shards > kMaxShards)
     return data_loss(file, 0, "the bundle header claims %d shards (more than %d)", b->header.num_shards, kMaxShards);
 
-  b->first_visible = static_cast<std::size_t>(
-      std::find_if(b->all.begin(), b->all.end(), [](const entry& e) { return e.name().empty() || e.name()[0] != '\0'; }) -
-      b->all.begin());
+  TFCKPT_RETURN_IF_ERROR(b->finish_load());
+  return b;
+}
+
+// V1 (spec/FORMAT.md §4): each file is an SSTable whose key "" holds the table of contents (every
+// tensor's name, dtype, shape and saved slices) and whose other keys are slice keys holding that
+// slice's values as a TensorProto. The values are decoded here, once, into bundle bytes: a tensor
+// saved as one whole slice becomes a plain entry, a partitioned one keeps its slices as hidden
+// entries, as in a V2 bundle. Allocation is bounded by the records' own bytes: a slice must hold
+// exactly its element count of values.
+inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefix, const std::vector<std::string>& files) {
+  auto b = std::make_unique<bundle>();
+  b->prefix = std::move(prefix);
+  b->index_file = files.front();
+  b->v1 = true;
+  b->header.num_shards = 1;
+  b->header.producer = 1;
+  struct tensor_meta {
+    tfckpt::dtype type = tfckpt::dtype::invalid;
+    std::vector<std::int64_t> shape;
+    std::string file;
+    std::uint64_t at = 0;
+    std::size_t listed_slices = 0;
+  };
+  struct slice_record {
+    std::string key;   // the encoded slice key
+    std::string name;  // the tensor's
+    std::vector<codec::slice_extent> extents;
+    std::vector<std::int64_t> shape;  // the slice's
+    std::uint64_t offset = 0, size = 0, at = 0;
+    std::uint32_t masked_crc = 0;
+  };
+  std::map<std::string, tensor_meta, std::less<>> tensors;
+  std::vector<slice_record> records;
+  for (const std::string& file : files) {
+    TFCKPT_ASSIGN_OR_RETURN(io::mapped_file mapped, io::mapped_file::open(file));
+    bool have_meta = false;
+    codec::table_stats stats;
+    absl::Status walked = codec::for_each_table_entry(
+        file, mapped.bytes(), [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
+          tensorflow::SavedTensorSlices slices;
+          if (value.size() > static_cast<std::size_t>(INT32_MAX) ||
+              !slices.ParseFromArray(value.data(), static_cast<int>(value.size())))
+            return with_key(data_loss(file, at, "the V1 record does not parse as SavedTensorSlices"), key);
+          if (key.empty()) {
+            if (!slices.has_meta()) return data_loss(file, at, "the V1 table of contents (key \"\") has no meta");
+            for (const tensorflow::SavedSliceMeta& m : slices.meta().tensor()) {
+              tensor_meta t;
+              t.type = static_cast<tfckpt::dtype>(m.type());
+              t.file = file;
+              t.at = at;
+              t.listed_slices = static_cast<std::size_t>(m.slice_size());
+              if (!is_known_dtype(m.type()) || t.type == tfckpt::dtype::resource || t.type == tfckpt::dtype::variant)
+                return with_key(data_loss(file, at, "unknown or unstorable dtype %d", m.type()), m.name());
+              for (const auto& d : m.shape().dim()) {
+                if (d.size() < 0) return with_key(data_loss(file, at, "negative dimension %d", d.size()), m.name());
+                t.shape.push_back(d.size());
+              }
+              if (!checked_num_elements(t.shape))
+                return with_key(data_loss(file, at, "the element count of shape %s overflows", shape_string(t.shape)), m.name());
+              auto [it, fresh] = tensors.emplace(m.name(), t);
+              if (!fresh) {  // listed again by another shard file: it must agree
+                if (it->second.type != t.type || it->second.shape != t.shape)
+                  return with_key(data_loss(file, at, "the tensor is %s %s here but %s %s in %s", dtype_name(t.type),
+                                            shape_string(t.shape), dtype_name(it->second.type),
+                                            shape_string(it->second.shape), it->second.file),
+                                  m.name());
+                it->second.listed_slices = std::max(it->second.listed_slices, t.listed_slices);
+              }
+            }
+            have_meta = true;
+            return absl::OkStatus();
+          }
+          if (!have_meta) return with_key(data_loss(file, at, "a V1 slice before the table of contents"), key);
+          if (!slices.has_data()) return with_key(data_loss(file, at, "the V1 record holds no slice data"), key);
+          const tensorflow::SavedSlice& data = slices.data();
+          const auto t = tensors.find(data.name());
+          if (t == tensors.end())
+            return with_key(data_loss(file, at, "slice of '%s', which the table of contents does not list", data.name()), key);
+          slice_record r;
+          r.key = std::string(key);
+          r.name = data.name();
+          r.at = at;
+          const std::size_t rank = t->second.shape.size();
+          if (data.slice().extent_size() != 0 && static_cast<std::size_t>(data.slice().extent_size()) != rank)
+            return with_key(data_loss(file, at, "the slice has %d extents for rank %d", data.slice().extent_size(), rank), key);
+          std::int64_t count = 1;
+          for (std::size_t d = 0; d < rank; ++d) {
+            codec::slice_extent x;
+            if (data.slice().extent_size() != 0) {
+              const auto& e = data.slice().extent(static_cast<int>(d));
+              x.start = e.start();
+              if (e.has_length_case() == tensorflow::TensorSliceProto::Extent::kLength) x.length = e.length();
+            }
+            const std::int64_t dim = t->second.shape[d];
+            if (!x.full() && (x.start < 0 || x.length < 0 || x.start > dim || x.length > dim - x.start))
+              return with_key(data_loss(file, at, "slice extent (%d, %d) lies outside dimension %d of %s", x.start, x.length,
+                                        d, shape_string(t->second.shape)),
+                              key);
+            if (x.full() && x.start != 0)
+              return with_key(data_loss(file, at, "a whole-dimension extent starts at %d", x.start), key);
+            r.extents.push_back(x);
+            r.shape.push_back(x.full() ? dim : x.length);
+            count *= r.shape.back();  // no overflow: each length is at most its dimension
+          }
+          if (codec::encode_tensor_slice_key(r.name, r.extents) != key)
+            return with_key(data_loss(file, at, "the record's key is not the slice key of '%s' %s", r.name,
+                                      shape_string(r.shape)),
+                            key);
+          r.offset = b->v1_values.size();
+          TFCKPT_RETURN_IF_ERROR(codec::append_v1_values(data.data(), t->second.type, static_cast<std::uint64_t>(count), file,
+                                                         at, key, b->v1_values));
+          r.size = b->v1_values.size() - r.offset;
+          const std::span<const std::byte> stored(reinterpret_cast<const std::byte*>(b->v1_values.data()) + r.offset, r.size);
+          std::uint32_t crc = 0;
+          if (t->second.type == tfckpt::dtype::string) {
+            TFCKPT_ASSIGN_OR_RETURN(const auto decoded, codec::decode_string_tensor(file, key, at, stored,
+                                                                                    static_cast<std::uint64_t>(count)));
+            crc = decoded.crc32c;
+          } else {
+            crc = codec::crc32c(stored);
+          }
+          r.masked_crc = codec::crc32c_mask(crc);
+          records.push_back(std::move(r));
+          return absl::OkStatus();
+        },
+        &stats);
+    TFCKPT_RETURN_IF_ERROR(walked);
+    if (!have_meta) return data_loss(file, 0, "no V1 table of contents (key \"\"): not a V1 checkpoint");
+    b->index_stats.data_blocks += stats.data_blocks;
+    b->index_stats.snappy_blocks += stats.snappy_blocks;
+    b->index_stats.entries += stats.entries;
+    if (b->index.size() == 0) b->index = std::move(mapped);
+  }
+
+  // Entries: one per tensor, plus hidden slice entries for partitioned ones.
+  std::map<std::string_view, std::vector<const slice_record*>> by_tensor;
+  for (const slice_record& r : records) by_tensor[r.name].push_back(&r);
+  std::size_t key_bytes = 0, dims_count = 0;
+  for (const auto& [name, t] : tensors) {
+    key_bytes += name.size();
+    dims_count += t.shape.size();
+    for (const slice_record* r : by_tensor[name]) key_bytes += r->key.size(), dims_count += r->shape.size();
+  }
+  b->keys.reserve(key_bytes);  // entries view these arenas: they must not move
+  b->dims.reserve(dims_count);
+  const auto add_entry = [&b](std::string_view name, tfckpt::dtype type, std::span<const std::int64_t> shape,
+                              std::uint64_t at) -> entry& {
+    entry e;
+    e.owner_ = b.get();
+    e.dtype_ = type;
+    e.index_offset_ = at;
+    const std::size_t key_pos = b->keys.size(), dims_pos = b->dims.size();
+    b->keys.append(name);
+    b->dims.insert(b->dims.end(), shape.begin(), shape.end());
+    e.name_ = std::string_view(b->keys.data() + key_pos, name.size());
+    e.shape_ = shape_view(b->dims.data() + dims_pos, shape.size());
+    e.num_elements_ = *checked_num_elements(shape);
+    b->all.push_back(e);
+    return b->all.back();
+  };
+  for (const auto& [name, t] : tensors) {
+    const std::vector<const slice_record*>& parts = by_tensor[name];
+    if (parts.size() < t.listed_slices)
+      return with_key(data_loss(t.file, t.at, "the table of contents lists %d slices, but %d are stored", t.listed_slices,
+                                parts.size()),
+                      name);
+    const bool whole = parts.size() == 1 && std::ranges::equal(parts[0]->shape, t.shape);
+    if (whole) {
+      entry& e = add_entry(name, t.type, t.shape, parts[0]->at);
+      e.offset_ = parts[0]->offset;
+      e.size_ = parts[0]->size;
+      e.masked_crc32c_ = parts[0]->masked_crc;
+      continue;
+    }
+    if (parts.empty()) return with_key(data_loss(t.file, t.at, "no slice of this tensor is stored"), name);
+    entry& e = add_entry(name, t.type, t.shape, t.at);
+    e.first_slice_ = static_cast<std::uint32_t>(b->slices.size());
+    e.num_slices_ = static_cast<std::uint32_t>(parts.size());
+    const auto bytes = checked_mul(e.num_elements_, static_cast<std::int64_t>(element_size(t.type)));
+    if (!bytes) return with_key(data_loss(t.file, t.at, "shape %s is too large", shape_string(t.shape)), name);
+    e.size_ = static_cast<std::uint64_t>(*bytes);
+    for (const slice_record* r : parts) {
+      b->slices.push_back(slice_ref{static_cast<std::uint32_t>(b->extents.size()), 0});
+      b->extents.insert(b->extents.end(), r->extents.begin(), r->extents.end());
+      entry& part = add_entry(r->key, t.type, r->shape, r->at);
+      part.offset_ = r->offset;
+      part.size_ = r->size;
+      part.masked_crc32c_ = r->masked_crc;
+    }
+  }
+  std::sort(b->all.begin(), b->all.end(), [](const entry& x, const entry& y) { return x.name() < y.name(); });
+  TFCKPT_RETURN_IF_ERROR(b->finish_load());
+  return b;
+}
+
+inline absl::Status bundle::finish_load() {
+  first_visible = static_cast<std::size_t>(
+      std::find_if(all.begin(), all.end(), [](const entry& e) { return e.name().empty() || e.name()[0] != '\0'; }) -
+      all.begin());
 
   // Shard slots and the extent each shard must cover.
-  b->shards = std::make_unique<shard_slot[]>(static_cast<std::size_t>(b->header.num_shards));
-  for (const entry& e : b->all) {
+  shards = std::make_unique<shard_slot[]>(static_cast<std::size_t>(header.num_shards));
+  for (const entry& e : all) {
     if (e.is_partitioned()) continue;
-    shard_slot& slot = b->shards[e.shard()];
+    shard_slot& slot = shards[e.shard()];
     slot.required_size = std::max(slot.required_size, e.offset() + e.size());
     ++slot.num_entries;
   }
 
   // Link every slice of a partitioned tensor to its stored entry.
-  for (entry& e : b->all) {
+  for (entry& e : all) {
     if (!e.is_partitioned()) continue;
     std::int64_t covered = 0;
     for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
-      slice_ref& ref = b->slices[e.first_slice_ + s];
-      const std::span<const codec::slice_extent> ext(b->extents.data() + ref.first_extent, e.shape().size());
+      slice_ref& ref = slices[e.first_slice_ + s];
+      const std::span<const codec::slice_extent> ext(extents.data() + ref.first_extent, e.shape().size());
       std::vector<codec::slice_extent> concrete(ext.begin(), ext.end());
       std::int64_t count = 1;
       for (std::size_t d = 0; d < concrete.size(); ++d) {
@@ -611,34 +840,34 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
         count *= concrete[d].length;
       }
       const std::string key = codec::encode_tensor_slice_key(e.name(), ext);
-      const entry* part = b->find_any(key);
+      const entry* part = find_any(key);
       if (part == nullptr)
-        return with_key(data_loss(file, e.index_offset(), "slice %d of this partitioned tensor has no stored entry", s),
+        return with_key(data_loss(index_file, e.index_offset(), "slice %d of this partitioned tensor has no stored entry", s),
                         e.name());
       // TensorFlow never nests slices; following such a chain would re-enter assemble() under its lock.
       if (part->is_partitioned())
-        return with_key(data_loss(file, part->index_offset(), "the stored entry of slice %d is itself partitioned", s),
+        return with_key(data_loss(index_file, part->index_offset(), "the stored entry of slice %d is itself partitioned", s),
                         e.name());
       std::vector<std::int64_t> slice_shape(concrete.size());
       for (std::size_t d = 0; d < concrete.size(); ++d) slice_shape[d] = concrete[d].length;
       if (part->dtype() != e.dtype() || !std::ranges::equal(part->shape(), slice_shape))
-        return with_key(data_loss(file, part->index_offset(), "slice entry is %s %s, expected %s %s",
+        return with_key(data_loss(index_file, part->index_offset(), "slice entry is %s %s, expected %s %s",
                                   dtype_name(part->dtype()), shape_string(part->shape()), dtype_name(e.dtype()),
                                   shape_string(slice_shape)),
                         e.name());
-      ref.stored_entry = static_cast<std::uint32_t>(part - b->all.data());
+      ref.stored_entry = static_cast<std::uint32_t>(part - all.data());
       // The stored extents keep TensorFlow's encoding (a full dimension is (0, -1)): the slice key
       // and a byte-exact rewrite depend on it. A full dimension starts at 0, which is all assembly needs.
       // Each count is at most num_elements (extents lie inside the shape); compare before adding so
       // that many slices cannot overflow the sum.
       if (count > e.num_elements() - covered)
-        return with_key(data_loss(file, e.index_offset(), "slices hold more than the %d elements of shape %s",
+        return with_key(data_loss(index_file, e.index_offset(), "slices hold more than the %d elements of shape %s",
                                   e.num_elements(), shape_string(e.shape())),
                         e.name());
       covered += count;
     }
     if (covered != e.num_elements())
-      return with_key(data_loss(file, e.index_offset(), "slices hold %d elements, but shape %s has %d", covered,
+      return with_key(data_loss(index_file, e.index_offset(), "slices hold %d elements, but shape %s has %d", covered,
                                 shape_string(e.shape()), e.num_elements()),
                       e.name());
     // Slices inside the shape whose counts add up to the whole cover it exactly only if no two of them
@@ -646,19 +875,19 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
     const std::size_t rank = e.shape().size();
     const auto length = [&](const codec::slice_extent& x, std::size_t d) { return x.full() ? e.shape()[d] : x.length; };
     for (std::uint32_t s = 1; s < e.num_slices_; ++s) {
-      const codec::slice_extent* x = b->extents.data() + b->slices[e.first_slice_ + s].first_extent;
+      const codec::slice_extent* x = extents.data() + slices[e.first_slice_ + s].first_extent;
       for (std::uint32_t t = 0; t < s; ++t) {
-        const codec::slice_extent* y = b->extents.data() + b->slices[e.first_slice_ + t].first_extent;
+        const codec::slice_extent* y = extents.data() + slices[e.first_slice_ + t].first_extent;
         bool overlap = true;
         for (std::size_t d = 0; overlap && d < rank; ++d)
           overlap = x[d].start < y[d].start + length(y[d], d) && y[d].start < x[d].start + length(x[d], d);
         if (overlap)
-          return with_key(data_loss(file, e.index_offset(), "slices %d and %d of this partitioned tensor overlap", t, s),
+          return with_key(data_loss(index_file, e.index_offset(), "slices %d and %d of this partitioned tensor overlap", t, s),
                           e.name());
       }
     }
   }
-  return b;
+  return absl::OkStatus();
 }
 
 }  // namespace detail
@@ -783,6 +1012,8 @@ inline absl::StatusOr<checkpoint> checkpoint::open(const std::filesystem::path& 
   return checkpoint(std::move(b));
 }
 
+inline bool entry::bytes_are_mapped() const { return !is_partitioned() && !owner_->v1; }
+
 inline std::span<const codec::slice_extent> entry::slice_extents(std::uint32_t i) const {
   return {owner_->extents.data() + owner_->slices[first_slice_ + i].first_extent, shape_.size()};
 }
@@ -810,6 +1041,7 @@ inline absl::StatusOr<const entry*> checkpoint::get(std::string_view name) const
 inline const std::string& checkpoint::prefix() const { return bundle_->prefix; }
 inline std::int32_t checkpoint::num_shards() const { return bundle_->header.num_shards; }
 inline bool checkpoint::big_endian() const { return bundle_->header.big_endian; }
+inline bool checkpoint::is_v1() const { return bundle_->v1; }
 inline std::string checkpoint::data_path(std::int32_t shard) const {
   return data_file_name(bundle_->prefix, shard, bundle_->header.num_shards);
 }

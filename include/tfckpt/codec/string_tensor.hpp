@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -99,6 +100,21 @@ inline absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view fil
     return fail(static_cast<std::uint64_t>(p - bytes.data()),
                 absl::StrFormat("%d trailing bytes after the last string element", limit - p));
   out.crc32c = crc;
+  return out;
+}
+
+/// The on-disk form of `elements` (the layout above).
+inline std::string encode_string_tensor(std::span<const std::string_view> elements) {
+  std::string out;
+  std::uint32_t length_crc = 0;
+  for (std::string_view s : elements) {
+    put_varint64(out, s.size());
+    length_crc = detail::extend_with_length(length_crc, s.size());
+  }
+  char masked[4];
+  tfckpt::detail::store_le(reinterpret_cast<std::byte*>(masked), crc32c_mask(length_crc));
+  out.append(masked, 4);
+  for (std::string_view s : elements) out.append(s);
   return out;
 }
 
