@@ -32,6 +32,8 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/copy.hpp"
+#include "tfckpt/checkpoint/diff.hpp"
+#include "tfckpt/checkpoint/stats.hpp"
 #include "tfckpt/checkpoint/manager.hpp"
 #include "tfckpt/checkpoint/merge.hpp"
 #include "tfckpt/views/tensor.hpp"

@@ -239,6 +239,40 @@ inline absl::StatusOr<const entry*> find_slice(const entry& e, const std::string
 
 }  // namespace detail
 
+/// A variable of a graph, with the checkpoint key its saver uses (or its name).
+struct graph_variable {
+  std::string node;
+  std::string op;
+  std::string key;
+  tfckpt::dtype dtype = tfckpt::dtype::invalid;
+  std::vector<std::int64_t> shape{};  // -1 for an unknown dimension
+  bool unknown_rank = false;
+};
+
+/// Every variable node of `graph` (VariableV2, Variable, VarHandleOp), in graph order, with its
+/// checkpoint key: the key the graph's save op (of `saver`, when given) writes it under, else the
+/// node's name.
+inline std::vector<graph_variable> graph_variables(const tensorflow::GraphDef& graph,
+                                                   const std::optional<tensorflow::SaverDef>& saver = std::nullopt) {
+  const detail::graph_index index(graph);
+  const auto keys = index.saver_keys(saver);
+  std::vector<graph_variable> out;
+  for (const tensorflow::NodeDef& n : graph.node()) {
+    if (!detail::is_variable_op(n.op())) continue;
+    graph_variable v{n.name(), n.op(), n.name()};
+    if (const auto k = keys.find(n.name()); k != keys.end() && k->second.slice.empty()) v.key = k->second.key;
+    if (const auto t = n.attr().find("dtype"); t != n.attr().end()) v.dtype = static_cast<tfckpt::dtype>(t->second.type());
+    if (const auto sh = n.attr().find("shape"); sh != n.attr().end()) {
+      v.unknown_rank = sh->second.shape().unknown_rank();
+      for (const auto& d : sh->second.shape().dim()) v.shape.push_back(d.size());
+    } else {
+      v.unknown_rank = true;
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 /// Plans the freeze of `graph` with values from `ckpt` (see the file comment). Reads no tensor
 /// byte; the Const values in the plan stream from `ckpt`, which must outlive the plan.
 inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
