@@ -12,7 +12,9 @@
 #define TFCKPT_CLI_OUTPUT_HPP_
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <complex>
 #include <cstdint>
@@ -158,25 +160,37 @@ inline std::string human_bytes(std::uint64_t n) {
   return absl::StrFormat("%.1f %s", v, kUnits[u]);
 }
 
-// A progress line on stderr, redrawn in place when the whole percentage changes.
+// A progress line on stderr (bytes done / total, rate, ETA), redrawn in place.
 class progress_line {
  public:
-  explicit progress_line(const char* what = "verifying") : what_(what) {}
+  explicit progress_line(const char* what = "verifying") : what_(what), start_(std::chrono::steady_clock::now()) {}
+  /// Redraws "<what>: done / total (p%), rate, ETA" on stderr: the first call, then at most every
+  /// 100 ms, and the last (done == total).
   void update(std::uint64_t done, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (drawn_ && done < total && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    drawn_ = true;
+    last_draw_ = now;
     const int percent = total == 0 ? 100 : static_cast<int>(done * 100 / total);
-    if (percent == last_percent_) return;
-    last_percent_ = percent;
-    std::fprintf(stderr, "\r%s: %s / %s (%d%%)\x1b[K", what_, human_bytes(done).c_str(), human_bytes(total).c_str(),
-                 percent);
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    std::string rate = "-", eta = "-";
+    if (seconds > 0 && done > 0) {
+      const double per_second = static_cast<double>(done) / seconds;
+      rate = human_bytes(static_cast<std::uint64_t>(per_second)) + "/s";
+      eta = absl::StrFormat("%.0fs", static_cast<double>(total - std::min(done, total)) / per_second);
+    }
+    std::fprintf(stderr, "\r%s: %s / %s (%d%%), %s, ETA %s\x1b[K", what_, human_bytes(done).c_str(),
+                 human_bytes(total).c_str(), percent, rate.c_str(), eta.c_str());
     std::fflush(stderr);
   }
   ~progress_line() {
-    if (last_percent_ >= 0) std::fputs("\r\x1b[K", stderr);  // leave the terminal clean
+    if (drawn_) std::fputs("\r\x1b[K", stderr);  // leave the terminal clean
   }
 
  private:
   const char* what_;
-  int last_percent_ = -1;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  bool drawn_ = false;
 };
 
 /// True when progress should be shown: stderr is a terminal and the user did not ask for quiet.
