@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "pipeline.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/views/average.hpp"
 #include "tfckpt/views/cast.hpp"
@@ -27,6 +28,7 @@ struct avg_options {
   std::string unaveraged = "last";
   bool allow_partial = false;
   bool dry_run = false;
+  bool json = false;
   bool force = false;
   bool quiet = false;
 };
@@ -79,27 +81,9 @@ int run_avg(const avg_options& opt) {
   std::size_t averaged = 0;
   for (const tfckpt::tensor& t : planned) averaged += t.status.ok() && t.stored == nullptr ? 1 : 0;
   if (cast_to) planned = tfckpt::collect(planned | tfckpt::views::cast(*cast_to));
-  const absl::Status check = tfckpt::check_pipeline(planned);
-  if (opt.dry_run) {
-    stdout_writer out;
-    out.buf() += tfckpt::describe_plan(planned);
-    if (!check.ok()) {
-      out.finish(kExitOk);
-      return report_error(check);
-    }
-    return out.finish(kExitOk);
-  }
-  if (!check.ok()) return report_error(check);
+  if (opt.dry_run) return print_plan(planned, opt.json);
 
-  tfckpt::write_bundle_options w;
-  w.writer.overwrite = opt.force;
-  progress_line progress("averaging");
-  if (show_progress(opt.quiet)) w.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
-  if (absl::Status s = tfckpt::write_bundle(planned, opt.out, w); !s.ok()) {
-    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.force)
-      return report_error(absl::StrFormat("%s (pass --force to replace it)", to_std(s.message())));
-    return report_error(s);
-  }
+  if (const int rc = write_planned(planned, opt.out, opt.force, opt.quiet, "averaging"); rc != kExitOk) return rc;
   std::uint64_t bytes = 0;
   for (const tfckpt::tensor& t : planned) bytes += t.size();
   stdout_writer out;
@@ -129,6 +113,7 @@ command add_avg(CLI::App& parent) {
   app->add_flag("--allow-partial", opt->allow_partial,
                 "Average a tensor over the checkpoints that have it (default: a tensor missing from some is an error)");
   app->add_flag("--dry-run,-n", opt->dry_run, "Print the planned output (names, dtypes, shapes, sources); write nothing");
+  app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
   app->add_flag("--force,-f", opt->force, "Replace a checkpoint that already exists at DST");
   app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr");
   app->footer(

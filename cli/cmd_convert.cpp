@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "pipeline.hpp"
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"
 #include "tfckpt/views/filter.hpp"
@@ -26,6 +27,7 @@ struct convert_options {
   std::vector<std::string> globs;
   bool no_slots = false;
   bool dry_run = false;
+  bool json = false;
   bool force = false;
   bool quiet = false;
   std::string strings = "reject";
@@ -63,14 +65,14 @@ int run_convert(const convert_options& opt) {
                                  : to == format::npy_dir ? tfckpt::check_npy_dir(planned, npy)
                                                              : tfckpt::check_safetensors(planned, st);
     stdout_writer out;
-    out.buf() += tfckpt::describe_plan(planned);
+    out.buf() += opt.json ? plan_json(planned) : tfckpt::describe_plan(planned);
     if (!checked.ok()) {
       out.finish(kExitOk);
       return report_error(checked);
     }
     static const std::map<format, const char*> kWhat = {
         {format::npz, "an .npz archive"}, {format::npy_dir, ".npy files in"}, {format::safetensors, "a safetensors file"}};
-    absl::StrAppendFormat(&out.buf(), "dry run: would write %s %s\n", kWhat.at(to), opt.out);
+    if (!opt.json) absl::StrAppendFormat(&out.buf(), "dry run: would write %s %s\n", kWhat.at(to), opt.out);
     return out.finish(kExitOk);
   }
 
@@ -100,6 +102,7 @@ command add_convert(CLI::App& parent) {
       ->type_name("GLOB");
   app->add_flag("--no-slots", opt->no_slots, "Drop optimizer state (Momentum, Adam, beta1_power, TF2 slots, ...)");
   app->add_flag("--dry-run,-n", opt->dry_run, "Print what would be written and check it; write nothing");
+  app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
   app->add_flag("--force,-f", opt->force, "Replace existing output files");
   app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr");
   app->add_option("--strings", opt->strings,

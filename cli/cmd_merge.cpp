@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "pipeline.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/views/concat_by_group.hpp"
 
@@ -25,6 +26,7 @@ struct merge_options {
   std::string order = "auto";
   bool keep_slots = false;
   bool dry_run = false;
+  bool json = false;
   bool force = false;
   bool quiet = false;
 };
@@ -89,27 +91,9 @@ int run_merge(const merge_options& opt) {
 
   auto planned = tfckpt::merge_heads_pipeline(ckpts, m);
   if (!planned.ok()) return usage_error(to_std(planned.status().message()));
-  const absl::Status check = tfckpt::check_pipeline(*planned);
-  if (opt.dry_run) {
-    stdout_writer out;
-    out.buf() += tfckpt::describe_plan(*planned);
-    if (!check.ok()) {
-      out.finish(kExitOk);
-      return report_error(check);
-    }
-    return out.finish(kExitOk);
-  }
-  if (!check.ok()) return report_error(check);
+  if (opt.dry_run) return print_plan(*planned, opt.json);
 
-  tfckpt::write_bundle_options w;
-  w.writer.overwrite = opt.force;
-  progress_line progress("merging");
-  if (show_progress(opt.quiet)) w.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
-  if (absl::Status s = tfckpt::write_bundle(*planned, opt.out, w); !s.ok()) {
-    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.force)
-      return report_error(absl::StrFormat("%s (pass --force to replace it)", to_std(s.message())));
-    return report_error(s);
-  }
+  if (const int rc = write_planned(*planned, opt.out, opt.force, opt.quiet, "merging"); rc != kExitOk) return rc;
   std::uint64_t bytes = 0;
   std::size_t groups = 0;
   for (const tfckpt::tensor& t : *planned) {
@@ -144,6 +128,7 @@ command add_merge(CLI::App& parent) {
       ->type_name("ORDER");
   app->add_flag("--keep-slots", opt->keep_slots, "Keep optimizer state (Momentum, Adam, ... slots); dropped by default");
   app->add_flag("--dry-run,-n", opt->dry_run, "Print the planned output (names, dtypes, shapes, sources); write nothing");
+  app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
   app->add_flag("--force,-f", opt->force, "Replace a checkpoint that already exists at DST");
   app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr");
   app->footer(

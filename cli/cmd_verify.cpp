@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// `tfckpt verify CKPT [--quiet]`: check every index block checksum (at open), every tensor's
+// `tfckpt verify CKPT [--quiet] [--json]`: check every index block checksum (at open), every tensor's
 // checksum and every bound against the data files.
 //
 // Output (stdout): one line per problem, then a one-line summary. Exit 0 when every check holds,
@@ -10,6 +10,9 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -23,7 +26,25 @@ namespace {
 struct verify_options {
   std::string checkpoint;
   bool quiet = false;
+  bool json = false;
 };
+
+// {"ok", "checkpoint", "problems": [...], "tensors_checked", "tensors_total", "bytes_checked", "bytes_total"}
+int finish_json(stdout_writer& out, const std::string& checkpoint, const std::vector<std::string>& problems,
+                const tfckpt::verify_report* report) {
+  nlohmann::ordered_json j;
+  j["ok"] = problems.empty();
+  j["checkpoint"] = checkpoint;
+  j["problems"] = problems;
+  if (report != nullptr) {
+    j["tensors_checked"] = report->tensors_checked;
+    j["tensors_total"] = report->tensors_total;
+    j["bytes_checked"] = report->bytes_checked;
+    j["bytes_total"] = report->bytes_total;
+  }
+  out.buf() += j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return out.finish(problems.empty() ? kExitOk : kExitCheckFailed);
+}
 
 const char* plural(std::uint64_t n) { return n == 1 ? "" : "s"; }
 
@@ -38,6 +59,7 @@ int run_verify(const verify_options& opt) {
   if (!ckpt.ok()) {
     // Bytes that contradict the format (a bad block checksum, a malformed record) are a failed check.
     if (ckpt.status().code() != absl::StatusCode::kDataLoss) return report_error(ckpt.status());
+    if (opt.json) return finish_json(out, opt.checkpoint, {std::string(to_std(ckpt.status().message()))}, nullptr);
     append_line(out.buf(), to_std(ckpt.status().message()));
     append_line(out.buf(), absl::StrFormat(
                                "FAILED: %s: corrupt checkpoint metadata (see above); no tensor data was checked",
@@ -54,6 +76,11 @@ int run_verify(const verify_options& opt) {
     report = ckpt->verify(vopt);
   }
 
+  if (opt.json) {
+    std::vector<std::string> problems;
+    for (const absl::Status& p : report.problems) problems.emplace_back(to_std(p.message()));
+    return finish_json(out, ckpt->prefix(), problems, &report);
+  }
   for (const absl::Status& p : report.problems) append_line(out.buf(), to_std(p.message()));
   if (report.ok()) {
     append_line(out.buf(), absl::StrFormat("OK: %s: %d tensor%s, %d bytes checked (%s)", ckpt->prefix(),
@@ -78,6 +105,7 @@ command add_verify(CLI::App& parent) {
       ->type_name("PATH")
       ->required();
   app->add_flag("-q,--quiet", opt->quiet, "No progress display on stderr (shown only when stderr is a terminal)");
+  app->add_flag("--json", opt->json, "The result as JSON: ok, problems, tensors and bytes checked");
   app->footer(
       "Prints one line per problem (naming the file, byte offset and tensor key), then a summary line.\n"
       "Exit 0 when every check holds, 1 when one fails (a corrupt index or a missing data shard counts),\n"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "output.hpp"
@@ -21,6 +22,7 @@ namespace tfckpt_cli {
 struct output_options {
   std::string out;
   bool dry_run = false;
+  bool json = false;  // the dry run's plan as JSON
   bool force = false;
   bool quiet = false;
 };
@@ -29,34 +31,61 @@ struct output_options {
 inline void add_output_options(CLI::App* app, output_options& o) {
   app->add_option("--out,-o", o.out, "Prefix of the checkpoint to write")->type_name("PREFIX")->required();
   app->add_flag("--dry-run,-n", o.dry_run, "Print what would be written (names, dtypes, shapes, bytes, sources); write nothing");
+  app->add_flag("--json", o.json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
   app->add_flag("--force,-f", o.force, "Replace a checkpoint that already exists at --out");
   app->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
 }
 
-/// Dry run: prints the plan (and exits 3 if the pipeline has problems, listing them all).
-/// Otherwise: writes the planned tensors as a checkpoint at o.out.
-inline int run_planned(const std::vector<tfckpt::tensor>& planned, const output_options& o) {
-  if (o.dry_run) {
-    stdout_writer out;
-    out.buf() += tfckpt::describe_plan(planned);
-    const absl::Status problems = tfckpt::check_pipeline(planned);
-    if (!problems.ok()) {
-      (void)out.finish(kExitOk);
-      return report_error(problems);
-    }
-    return out.finish(kExitOk);
+/// The planned tensors as a JSON array: name, dtype, shape, bytes, and where each comes from
+/// ("checkpoint:name" per source), or the problem that stops it.
+inline std::string plan_json(const std::vector<tfckpt::tensor>& planned) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (const tfckpt::tensor& t : planned) {
+    nlohmann::ordered_json row = {{"name", t.name},
+                                  {"dtype", std::string(tfckpt::dtype_name(t.dtype))},
+                                  {"shape", t.shape},
+                                  {"bytes", t.size()}};
+    std::vector<std::string> from;
+    for (const auto& o : t.origins) from.push_back(o.checkpoint + ":" + o.name);
+    row["from"] = from;
+    if (!t.status.ok()) row["error"] = std::string(to_std(t.status.message()));
+    j.push_back(std::move(row));
   }
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+/// Dry run: prints the plan (text, or JSON with `json`); exits 3 listing every problem if the
+/// pipeline has any.
+inline int print_plan(const std::vector<tfckpt::tensor>& planned, bool json) {
+  stdout_writer out;
+  out.buf() += json ? plan_json(planned) : tfckpt::describe_plan(planned);
+  const absl::Status problems = tfckpt::check_pipeline(planned);
+  if (!problems.ok()) {
+    (void)out.finish(kExitOk);
+    return report_error(problems);
+  }
+  return out.finish(kExitOk);
+}
+
+/// Writes the planned tensors as a checkpoint at `prefix` (progress labelled `what`).
+inline int write_planned(const std::vector<tfckpt::tensor>& planned, const std::string& prefix, bool force, bool quiet,
+                         const char* what = "writing") {
   tfckpt::write_bundle_options w;
-  w.writer.overwrite = o.force;
-  progress_line progress("writing");
-  if (show_progress(o.quiet))
+  w.writer.overwrite = force;
+  progress_line progress(what);
+  if (show_progress(quiet))
     w.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
-  if (absl::Status s = tfckpt::write_bundle(std::span<const tfckpt::tensor>(planned), o.out, w); !s.ok()) {
-    if (s.code() == absl::StatusCode::kAlreadyExists && !o.force && s.message().find("already exists") != absl::string_view::npos)
-      return report_error(absl::StrFormat("%s already exists (pass --force to replace it)", o.out + ".index"));
+  if (absl::Status s = tfckpt::write_bundle(std::span<const tfckpt::tensor>(planned), prefix, w); !s.ok()) {
+    if (s.code() == absl::StatusCode::kAlreadyExists && !force && s.message().find("already exists") != absl::string_view::npos)
+      return report_error(absl::StrFormat("%s already exists (pass --force to replace it)", prefix + ".index"));
     return report_error(s);
   }
   return kExitOk;
+}
+
+/// --dry-run: print the plan; otherwise write it to o.out.
+inline int run_planned(const std::vector<tfckpt::tensor>& planned, const output_options& o) {
+  return o.dry_run ? print_plan(planned, o.json) : write_planned(planned, o.out, o.force, o.quiet);
 }
 
 }  // namespace tfckpt_cli
