@@ -66,16 +66,7 @@ int run_avg(const avg_options& opt) {
   }
 
   std::vector<tfckpt::checkpoint> ckpts;
-  std::string failures;
-  for (const std::string& path : opt.checkpoints) {
-    auto c = tfckpt::open(path);
-    if (c.ok()) {
-      ckpts.push_back(*std::move(c));
-    } else {
-      absl::StrAppendFormat(&failures, "%s%s", failures.empty() ? "" : "\n  ", to_std(c.status().message()));
-    }
-  }
-  if (!failures.empty()) return report_error(failures);
+  if (const int rc = open_all(opt.checkpoints, ckpts); rc != kExitOk) return rc;
 
   std::vector<tfckpt::tensor> planned = tfckpt::collect(tfckpt::entries(ckpts) | tfckpt::views::average(a));
   std::size_t averaged = 0;

@@ -78,16 +78,7 @@ int run_merge(const merge_options& opt) {
   }
 
   std::vector<tfckpt::checkpoint> ckpts;
-  std::string failures;
-  for (const std::string& path : opt.checkpoints) {
-    auto c = tfckpt::open(path);
-    if (c.ok()) {
-      ckpts.push_back(*std::move(c));
-    } else {
-      absl::StrAppendFormat(&failures, "%s%s", failures.empty() ? "" : "\n  ", to_std(c.status().message()));
-    }
-  }
-  if (!failures.empty()) return report_error(failures);
+  if (const int rc = open_all(opt.checkpoints, ckpts); rc != kExitOk) return rc;
 
   auto planned = tfckpt::merge_heads_pipeline(ckpts, m);
   if (!planned.ok()) return usage_error(to_std(planned.status().message()));

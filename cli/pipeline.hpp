@@ -36,6 +36,21 @@ inline void add_output_options(CLI::App* app, output_options& o) {
   app->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
 }
 
+/// Opens every checkpoint in `paths` into `out`; on failure reports all that failed at once and
+/// returns kExitError, else kExitOk.
+inline int open_all(const std::vector<std::string>& paths, std::vector<tfckpt::checkpoint>& out) {
+  std::string failures;
+  for (const std::string& path : paths) {
+    auto c = tfckpt::open(path);
+    if (c.ok()) {
+      out.push_back(*std::move(c));
+    } else {
+      absl::StrAppendFormat(&failures, "%s%s", failures.empty() ? "" : "\n  ", to_std(c.status().message()));
+    }
+  }
+  return failures.empty() ? kExitOk : report_error(failures);
+}
+
 /// The planned tensors as a JSON array: name, dtype, shape, bytes, and where each comes from
 /// ("checkpoint:name" per source), or the problem that stops it.
 inline std::string plan_json(const std::vector<tfckpt::tensor>& planned) {

@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "testing/graph_builder.hpp"
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
@@ -127,9 +128,8 @@ TEST(V1Fixtures, MetaGraphsWithV1CheckpointsFreeze) {
     SCOPED_TRACE(base);
     ASSERT_OK_AND_ASSIGN(const auto meta, tfckpt::graph::load_meta_graph(fixtures_dir() / (std::string(base) + ".meta")));
     ASSERT_OK_AND_ASSIGN(const auto ckpt, tfckpt::open(fixtures_dir() / base));
-    std::vector<std::string> outputs;
-    for (const auto& n : meta.graph_def().node())
-      if ((n.op() == "Variable" || n.op() == "VariableV2") && ckpt.find(n.name()) != nullptr) outputs.push_back(n.name());
+    // Outputs: every variable the checkpoint holds, so that all of them are frozen.
+    const std::vector<std::string> outputs = tfckpt_testing::variables_in(meta.graph_def(), ckpt);
     ASSERT_FALSE(outputs.empty());
     ASSERT_OK_AND_ASSIGN(const auto plan, tfckpt::graph::plan_freeze(meta.graph_def(), ckpt,
                                                                      {.output_node_names = outputs, .saver_def = meta.saver_def()}));

@@ -152,10 +152,8 @@ TEST(FreezeFixtures, EveryMetaGraphWithItsCheckpointFreezes) {
     SCOPED_TRACE(p.meta);
     ASSERT_OK_AND_ASSIGN(const auto meta, tfckpt::graph::load_meta_graph(tfckpt_testing::fixtures_dir() / p.meta));
     ASSERT_OK_AND_ASSIGN(const auto ckpt, tfckpt::open(tfckpt_testing::fixtures_dir() / p.ckpt));
-    // Outputs: the `<v>/read` (or ReadVariableOp) of every variable the checkpoint holds.
-    std::vector<std::string> outputs;
-    for (const auto& n : meta.graph_def().node())
-      if ((n.op() == "VariableV2" || n.op() == "VarHandleOp") && ckpt.find(n.name()) != nullptr) outputs.push_back(n.name());
+    // Outputs: every variable the checkpoint holds, so that all of them are frozen.
+    const std::vector<std::string> outputs = tfckpt_testing::variables_in(meta.graph_def(), ckpt);
     ASSERT_FALSE(outputs.empty());
     ASSERT_OK_AND_ASSIGN(const auto plan, tfckpt::graph::plan_freeze(meta.graph_def(), ckpt,
                                                                      {.output_node_names = outputs, .saver_def = meta.saver_def()}));

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/proto/graph.pb.h"
 
 namespace tfckpt_testing {
@@ -96,6 +98,14 @@ class graph_builder {
   tensorflow::GraphDef graph_;
   std::vector<std::string> variables_;
 };
+
+/// The variable nodes of `graph` whose names the checkpoint holds (freeze outputs that need them all).
+inline std::vector<std::string> variables_in(const tensorflow::GraphDef& graph, const tfckpt::checkpoint& ckpt) {
+  std::vector<std::string> out;
+  for (const auto& v : tfckpt::graph::graph_variables(graph))
+    if (ckpt.find(v.node) != nullptr) out.push_back(v.node);
+  return out;
+}
 
 }  // namespace tfckpt_testing
 
