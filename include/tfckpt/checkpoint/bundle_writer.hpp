@@ -193,7 +193,7 @@ class bundle_writer {
       if (absl::Status st = s.file.commit(); !st.ok()) return fail(std::move(st));
     if (absl::Status st = index->commit(); !st.ok()) return fail(std::move(st));
     const std::filesystem::path dir = std::filesystem::path(prefix_).parent_path();
-    if (options_.sync) TFCKPT_RETURN_IF_ERROR(io::sync_directory(dir));
+    if (options_.sync) TFCKPT_RETURN_IF_ERROR(io::sync_directory(dir, options_.write_hook));
     remove_stale_shards(num_shards);
     return absl::OkStatus();
   }

@@ -64,8 +64,9 @@ struct manager_options {
   std::string checkpoint_name = "ckpt";
   /// Seconds since the epoch; the system clock when empty. For tests.
   std::function<double()> now;
-  /// How each checkpoint is written (shards, size budget, fsync). `sync` also governs the state
-  /// file; `overwrite` is decided by save().
+  /// How each checkpoint is written (shards, size budget, fsync). `sync` and `write_hook` also
+  /// govern the state file (and the hook the deletion of old checkpoints); `overwrite` is decided
+  /// by save().
   bundle_writer_options writer;
 };
 
@@ -181,11 +182,14 @@ inline bool is_temporary_of(std::string_view file_name, std::string_view* base) 
 
 // Deletes `P.index`, then every `P.data-*-of-*` (the index first: it is what makes a checkpoint
 // visible). A missing file is fine; other failures are returned after trying every file.
-inline absl::Status delete_checkpoint_files(const std::string& prefix, std::vector<std::string>* deleted) {
+inline absl::Status delete_checkpoint_files(const std::string& prefix, std::vector<std::string>* deleted,
+                                            const io::write_hook& hook = {}) {
   namespace fs = std::filesystem;
   absl::Status first;
   const auto remove = [&](const std::string& path) {
-    if (::unlink(path.c_str()) == 0) {
+    if (absl::Status s = hook.before(io::io_step::remove, path); !s.ok()) {
+      if (first.ok()) first = std::move(s);
+    } else if (::unlink(path.c_str()) == 0) {
       if (deleted != nullptr) deleted->push_back(path);
     } else if (errno != ENOENT && first.ok()) {
       first = io::errno_status(path, "delete", errno);
@@ -323,7 +327,7 @@ inline absl::Status checkpoint_manager::record_state() const {
   TFCKPT_ASSIGN_OR_RETURN(const tensorflow::CheckpointState state,
                           make_checkpoint_state(dir_, latest_.value_or(std::string()), std::move(paths),
                                                 std::move(times), last_preserved_, /*relative=*/true));
-  return write_checkpoint_state(dir_, state, {.sync = options_.writer.sync});
+  return write_checkpoint_state(dir_, state, {.sync = options_.writer.sync, .write_hook = options_.writer.write_hook});
 }
 
 inline absl::Status checkpoint_manager::sweep() {
@@ -338,7 +342,8 @@ inline absl::Status checkpoint_manager::sweep() {
       last_preserved_ = oldest.timestamp;
       continue;
     }
-    if (absl::Status s = detail::delete_checkpoint_files(oldest.prefix, nullptr); !s.ok() && first.ok())
+    if (absl::Status s = detail::delete_checkpoint_files(oldest.prefix, nullptr, options_.writer.write_hook);
+        !s.ok() && first.ok())
       first = std::move(s);
   }
   return first;
@@ -374,17 +379,39 @@ inline absl::StatusOr<std::string> checkpoint_manager::save(const std::function<
   bundle_writer_options writer_options = options_.writer;
   writer_options.overwrite = number.has_value();
   TFCKPT_ASSIGN_OR_RETURN(bundle_writer writer, bundle_writer::create(prefix, std::move(writer_options)));
-  TFCKPT_RETURN_IF_ERROR(fill(writer));
-  TFCKPT_RETURN_IF_ERROR(writer.finish());
+  TFCKPT_RETURN_IF_ERROR(fill(writer));  // the writer's temporaries remove themselves
+  // A failed save leaves the directory as it was. A fresh number names no other checkpoint, so
+  // whatever of it reached the disk (a data file renamed before a later rename failed, or all of
+  // it when the directory fsync failed) goes again; an explicit number may have replaced an
+  // existing checkpoint's files, which cannot be restored.
+  const auto discard_new = [&] {
+    if (!number) (void)detail::delete_checkpoint_files(prefix, nullptr);
+  };
+  if (absl::Status s = writer.finish(); !s.ok()) {
+    discard_new();
+    return s;
+  }
 
   // The checkpoint is complete on disk; now make it the latest. As TensorFlow: record the state
   // before deleting anything (a crash while deleting leaves a list that is too long, which the next
   // sweep shortens), sweep, and record the shorter list.
   const double t = now();
+  const std::vector<managed> managed_before = managed_;
+  const std::optional<std::string> latest_before = latest_;
   std::erase_if(managed_, [&](const managed& c) { return c.prefix == prefix; });  // re-inserted at the end
   managed_.push_back({prefix, t});
   latest_ = prefix;
-  TFCKPT_RETURN_IF_ERROR(record_state());
+  if (absl::Status s = record_state(); !s.ok()) {
+    // Only a failure after the state file's rename (its directory fsync) leaves it naming the new
+    // checkpoint; otherwise the old state stands and the new checkpoint is undone.
+    const auto on_disk = read_checkpoint_state(dir_ / kStateFileName);
+    if (!on_disk.ok() || normalize(on_disk->model_checkpoint_path()) != prefix) {
+      managed_ = managed_before;
+      latest_ = latest_before;
+      discard_new();
+    }
+    return s;
+  }
   const absl::Status swept = sweep();
   TFCKPT_RETURN_IF_ERROR(record_state());
   if (!swept.ok())

@@ -106,6 +106,8 @@ inline absl::StatusOr<std::string> latest_checkpoint(const std::filesystem::path
 struct write_state_options {
   /// fsync the file before the rename and the directory after it (off only for throwaway output).
   bool sync = true;
+  /// Fault injection for tests: called before each write, fsync, close, rename and directory fsync.
+  io::write_hook write_hook{};
 };
 
 /// The state a TensorFlow writer would record (`generate_checkpoint_state_proto` and
@@ -266,7 +268,8 @@ inline std::string checkpoint_state_text(const tensorflow::CheckpointState& stat
 
 inline absl::Status write_checkpoint_state(const std::filesystem::path& dir, const tensorflow::CheckpointState& state,
                                            write_state_options options) {
-  return io::write_file_atomically(dir / kStateFileName, checkpoint_state_text(state), options.sync);
+  return io::write_file_atomically(dir / kStateFileName, checkpoint_state_text(state), options.sync,
+                                   options.write_hook);
 }
 
 }  // namespace tfckpt

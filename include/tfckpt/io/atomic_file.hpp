@@ -30,6 +30,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,13 +41,54 @@
 
 namespace tfckpt::io {
 
-/// Called before every write with (file, offset, bytes): a non-OK status fails the write as if the
-/// system call had. For tests that simulate a full disk or a dying device.
-using write_hook = std::function<absl::Status(std::string_view path, std::uint64_t offset, std::size_t n)>;
+/// The file-system steps of an atomic write that a fault hook can fail.
+enum class io_step { write, fsync, close, rename, sync_directory, remove };
+
+inline const char* io_step_name(io_step s) {
+  switch (s) {
+    case io_step::write: return "write";
+    case io_step::fsync: return "fsync";
+    case io_step::close: return "close";
+    case io_step::rename: return "rename";
+    case io_step::sync_directory: return "fsync directory";
+    case io_step::remove: return "delete";
+  }
+  return "?";
+}
+
+/// Fault injection for tests that simulate a full disk or a dying device: called before each step
+/// with (step, path, offset, bytes) — offset and bytes are 0 except for writes — and a non-OK
+/// status fails the step as if the system call had. Built from either
+///   (io_step, std::string_view path, std::uint64_t offset, std::size_t n) -> absl::Status
+/// which sees every step, or the older (path, offset, n) -> absl::Status, which sees writes only.
+class write_hook {
+ public:
+  using fault_fn = std::function<absl::Status(io_step, std::string_view, std::uint64_t, std::size_t)>;
+  write_hook() = default;
+  template <class F>
+    requires std::is_invocable_r_v<absl::Status, F&, io_step, std::string_view, std::uint64_t, std::size_t>
+  write_hook(F f) : fn_(std::move(f)) {}  // NOLINT(google-explicit-constructor): assigned from lambdas
+  template <class F>
+    requires std::is_invocable_r_v<absl::Status, F&, std::string_view, std::uint64_t, std::size_t>
+  write_hook(F f)  // NOLINT(google-explicit-constructor)
+      : fn_([g = std::move(f)](io_step s, std::string_view path, std::uint64_t offset, std::size_t n) mutable {
+          return s == io_step::write ? g(path, offset, n) : absl::OkStatus();
+        }) {}
+
+  explicit operator bool() const { return static_cast<bool>(fn_); }
+  /// OK without a hook.
+  absl::Status before(io_step s, std::string_view path, std::uint64_t offset = 0, std::size_t n = 0) const {
+    return fn_ ? fn_(s, path, offset, n) : absl::OkStatus();
+  }
+
+ private:
+  fault_fn fn_;
+};
 
 /// fsync of a directory, so that renames inside it survive a crash.
-inline absl::Status sync_directory(const std::filesystem::path& dir) {
+inline absl::Status sync_directory(const std::filesystem::path& dir, const write_hook& hook = {}) {
   const std::string d = dir.empty() ? std::string(".") : dir.string();
+  TFCKPT_RETURN_IF_ERROR(hook.before(io_step::sync_directory, d));
   const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_status(d, "open directory", errno);
   const int rc = ::fsync(fd);
@@ -107,7 +150,9 @@ class temp_file {
   /// Flushes, fsyncs (when `sync`) and closes the temporary.
   absl::Status finish(bool sync = true) {
     TFCKPT_RETURN_IF_ERROR(flush());
+    if (sync) TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::fsync, temp_path_));
     if (sync && ::fsync(fd_) != 0) return errno_status(temp_path_, "fsync", errno);
+    TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::close, temp_path_));
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) return errno_status(temp_path_, "close", errno);
@@ -117,6 +162,7 @@ class temp_file {
   /// Renames the finished temporary over the final path. REQUIRES: finish() succeeded.
   absl::Status commit() {
     if (fd_ >= 0) return absl::FailedPreconditionError(absl::StrFormat("%s: commit before finish", temp_path_));
+    TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::rename, final_path_));
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) return errno_status(final_path_, "rename into place", errno);
     committed_ = true;
     return absl::OkStatus();
@@ -150,7 +196,7 @@ class temp_file {
   }
 
   absl::Status write_all(std::span<const std::byte> bytes) {
-    if (hook_) TFCKPT_RETURN_IF_ERROR(hook_(temp_path_, written_, bytes.size()));
+    TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::write, temp_path_, written_, bytes.size()));
     while (!bytes.empty()) {
       const ssize_t n = ::write(fd_, bytes.data(), std::min<std::size_t>(bytes.size(), 1 << 30));
       if (n < 0) {
@@ -189,12 +235,13 @@ class temp_file {
 };
 
 /// Writes `contents` to `path` atomically (temp + fsync + rename + directory fsync).
-inline absl::Status write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync = true) {
-  TFCKPT_ASSIGN_OR_RETURN(temp_file f, temp_file::create(path.string()));
+inline absl::Status write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync = true,
+                                          const write_hook& hook = {}) {
+  TFCKPT_ASSIGN_OR_RETURN(temp_file f, temp_file::create(path.string(), hook));
   TFCKPT_RETURN_IF_ERROR(f.append(contents));
   TFCKPT_RETURN_IF_ERROR(f.finish(sync));
   TFCKPT_RETURN_IF_ERROR(f.commit());
-  return sync ? sync_directory(path.parent_path()) : absl::OkStatus();
+  return sync ? sync_directory(path.parent_path(), hook) : absl::OkStatus();
 }
 
 }  // namespace tfckpt::io
