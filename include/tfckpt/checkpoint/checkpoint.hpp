@@ -487,7 +487,8 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& 
       std::uint64_t dst = 0;
       for (std::size_t d = 0; d < rank; ++d) dst += (start[d] + idx[d]) * stride[d];
       std::memcpy(out.get() + dst * elem, src.data() + r * run * elem, run * elem);
-      for (std::size_t d = rank - 1; d-- > 0;) {  // odometer over the outer dims
+      // Odometer over the outer dims; a scalar (rank 0, one row) has none.
+      for (std::size_t d = rank == 0 ? 0 : rank - 1; d-- > 0;) {
         if (++idx[d] < static_cast<std::uint64_t>(len[d])) break;
         idx[d] = 0;
       }

@@ -86,8 +86,15 @@ absl::StatusOr<Message> load_message(const std::filesystem::path& path, graph_fo
     google::protobuf::TextFormat::Parser parser;
     parser.RecordErrorsTo(&errors);
     google::protobuf::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
-    const bool ok = parser.Parse(&in, m);
+    bool ok = parser.Parse(&in, m);
     *error = errors.first();
+    // The text parser accepts string fields that are not UTF-8; the binary parser (and so
+    // TensorFlow reading a graph written from this one) refuses them. Refuse them here too.
+    Message binary;
+    if (ok && !binary.ParseFromString(m->SerializeAsString())) {
+      ok = false;
+      *error = "a string field is not valid UTF-8";
+    }
     return ok;
   };
   Message m;
