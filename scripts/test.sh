@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Builds everything with warnings as errors and runs the whole test suite.
-#   scripts/test.sh            # build dir: build/ci
+# What CI runs, in three stages:
+#   1. build everything with warnings as errors and run the whole test suite (build/ci);
+#   2. scripts/fuzz.sh: every libFuzzer target for TFCKPT_FUZZ_SECONDS (default 60) each (build/fuzz);
+#   3. scripts/sanitize.sh: the whole test suite again under ASan + UBSan (build/asan).
 # Environment: TFCKPT_FIXTURES (TensorFlow-written checkpoints, default ../shared/fixtures),
-#              TFCKPT_JOBS (parallel jobs, default: number of cores).
+#              TFCKPT_JOBS (parallel jobs, default: number of cores), TFCKPT_FUZZ_SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 jobs="${TFCKPT_JOBS:-$(nproc)}"
 build=build/ci
+stage_start=$(date +%s)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFCKPT_WERROR=ON
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 900
+echo "test.sh: stage 1 (build + tests) took $(( $(date +%s) - stage_start )) s"
+
+stage_start=$(date +%s)
+scripts/fuzz.sh
+echo "test.sh: stage 2 (fuzzing) took $(( $(date +%s) - stage_start )) s"
+
+stage_start=$(date +%s)
+scripts/sanitize.sh
+echo "test.sh: stage 3 (sanitizers) took $(( $(date +%s) - stage_start )) s"
