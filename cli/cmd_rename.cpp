@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `tfckpt rename CKPT --out DST [--rule 'REGEX=FORMAT']... [--scope 'OLD/=NEW/']... [--map FILE]
-//  [--ema]`: write a checkpoint under other names.
+//  [--object 'REGEX=FORMAT']... [--ema]`: write a checkpoint under other names. A TF2 checkpoint's
+//  object graph is rewritten to match.
 #include <fstream>
 #include <map>
 #include <memory>
@@ -11,6 +12,8 @@
 #include "commands.hpp"
 #include "output.hpp"
 #include "pipeline.hpp"
+#include "tfckpt/checkpoint/object_graph.hpp"
+#include "tfckpt/views/object_graph.hpp"
 #include "tfckpt/views/transform_names.hpp"
 
 namespace tfckpt_cli {
@@ -20,6 +23,7 @@ struct rename_options {
   std::string checkpoint;
   std::vector<std::string> rules;
   std::vector<std::string> scopes;
+  std::vector<std::string> objects;
   std::string map_file;
   bool ema = false;
   bool allow_missing = false;
@@ -69,8 +73,22 @@ absl::StatusOr<std::map<std::string, std::string>> read_map_file(const std::stri
 int run_rename(const rename_options& opt) {
   auto ckpt = tfckpt::open(opt.checkpoint);
   if (!ckpt.ok()) return report_error(ckpt.status());
+  auto graph = tfckpt::object_graph::load(*ckpt);
+  if (!graph.ok()) return report_error(graph.status());
+  if (!opt.objects.empty() && !graph->has_value())
+    return report_error(absl::StrFormat("%s: --object needs an object-based (TF2) checkpoint; this one has no %s",
+                                        ckpt->prefix(), tfckpt::kObjectGraphKey));
   std::vector<tfckpt::tensor> planned = tfckpt::collect(tfckpt::entries(*ckpt));
   const auto apply = [&planned](auto adaptor) { planned = tfckpt::collect(std::views::all(std::move(planned)) | adaptor); };
+  for (const std::string& arg : opt.objects) {
+    auto pair = split_pair(arg, "--object");
+    if (!pair.ok()) return report_error(pair.status());
+    try {
+      apply(tfckpt::views::transform_names(tfckpt::object_path_rename(**graph, pair->first, pair->second)));
+    } catch (const std::regex_error& e) {
+      return report_error(absl::StrFormat("bad --object regex '%s': %s", pair->first, e.what()));
+    }
+  }
   if (opt.ema) apply(tfckpt::views::ema_restore());
   if (!opt.map_file.empty()) {
     auto map = read_map_file(opt.map_file);
@@ -95,6 +113,8 @@ int run_rename(const rename_options& opt) {
       return report_error(absl::StrFormat("bad --rule regex '%s': %s", pair->first, e.what()));
     }
   }
+  // The object graph follows the new names (and drops what --map or --scope left out).
+  apply(tfckpt::views::sync_object_graph(*ckpt));
   return run_planned(planned, opt.output);
 }
 
@@ -116,16 +136,21 @@ command add_rename(CLI::App& parent) {
       ->type_name("OLD=NEW");
   app->add_option("--rule", opt->rules, "Rename every tensor: 'REGEX=FORMAT' (ECMAScript, $1 for groups), applied in order")
       ->type_name("REGEX=FORMAT");
+  app->add_option("--object", opt->objects,
+                  "TF2 checkpoints: rename objects, 'REGEX=FORMAT' over object paths (e.g. '^actor/=policy/'); keys, "
+                  "optimizer slots and the object graph's edges follow")
+      ->type_name("REGEX=FORMAT");
   add_output_options(app, opt->output);
   app->footer(
-      "Steps run in this order: --ema, --map, --scope, then each --rule. Problems (a --map or --scope entry\n"
+      "Steps run in this order: each --object, --ema, --map, --scope, then each --rule. Problems (a --map or --scope entry\n"
       "that names nothing, two outputs with one name) are all reported before anything is written.\n"
       "\n"
       "Examples:\n"
       "  tfckpt rename train/ --out eval/model --ema\n"
       "  tfckpt rename train/ --out v2/model --rule '^out(\\d+)/=head_$1/' --dry-run\n"
       "  tfckpt rename old.ckpt --out new.ckpt --scope 'old_scope/=new_scope/'\n"
-      "  tfckpt rename old.ckpt --out new.ckpt --map names.txt");
+      "  tfckpt rename old.ckpt --out new.ckpt --map names.txt\n"
+      "  tfckpt rename training_checkpoints/ --out renamed/ckpt --object '^actor/=policy/'");
   return {app, [opt] { return run_rename(*opt); }};
 }
 
