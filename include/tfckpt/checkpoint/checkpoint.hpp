@@ -591,6 +591,10 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
                           std::to_string(rec.rank));
             for (std::uint32_t d = 0; d < rec.rank; ++d) {
               codec::slice_extent& x = b->extents[extent + d];
+              // Assembly places a slice at its starts; a whole dimension must start at 0.
+              if (x.full() && x.start != 0)
+                return fail("a whole-dimension slice extent starts at %s (dimension %s)", std::to_string(x.start),
+                            std::to_string(d));
               if (x.full()) continue;
               if (x.start > dims[d] || x.length > dims[d] - x.start)
                 return fail("slice extent %s lies outside shape %s",
