@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,11 +32,12 @@ struct verify_options {
 
 // {"ok", "checkpoint", "problems": [...], "tensors_checked", "tensors_total", "bytes_checked", "bytes_total"}
 int finish_json(stdout_writer& out, const std::string& checkpoint, const std::vector<std::string>& problems,
-                const tfckpt::verify_report* report) {
+                const tfckpt::verify_report* report, std::optional<tfckpt::byte_order> byte_order = std::nullopt) {
   nlohmann::ordered_json j;
   j["ok"] = problems.empty();
   j["checkpoint"] = checkpoint;
   j["problems"] = problems;
+  if (byte_order) j["byte_order"] = std::string(tfckpt::byte_order_name(*byte_order));
   if (report != nullptr) {
     j["tensors_checked"] = report->tensors_checked;
     j["tensors_total"] = report->tensors_total;
@@ -79,13 +81,14 @@ int run_verify(const verify_options& opt) {
   if (opt.json) {
     std::vector<std::string> problems;
     for (const absl::Status& p : report.problems) problems.emplace_back(to_std(p.message()));
-    return finish_json(out, ckpt->prefix(), problems, &report);
+    return finish_json(out, ckpt->prefix(), problems, &report, ckpt->payload_order());
   }
   for (const absl::Status& p : report.problems) append_line(out.buf(), to_std(p.message()));
   if (report.ok()) {
-    append_line(out.buf(), absl::StrFormat("OK: %s: %d tensor%s, %d bytes checked (%s)", ckpt->prefix(),
+    append_line(out.buf(), absl::StrFormat("OK: %s: %d tensor%s, %d bytes checked (%s)%s", ckpt->prefix(),
                                            report.tensors_checked, plural(report.tensors_checked),
-                                           report.bytes_checked, human_bytes(report.bytes_checked)));
+                                           report.bytes_checked, human_bytes(report.bytes_checked),
+                                           ckpt->big_endian() ? ", big-endian" : ""));
     return out.finish(kExitOk);
   }
   append_line(out.buf(), absl::StrFormat("FAILED: %s: %d problem%s; %d of %d tensors, %d of %d bytes checked (%s)",

@@ -25,15 +25,19 @@ struct output_options {
   bool json = false;  // the dry run's plan as JSON
   bool force = false;
   bool quiet = false;
+  std::string byte_order = "little";
 };
 
-/// Declares --out (required), --dry-run, --force and --quiet on `app`.
+/// Declares --out (required), --dry-run, --force, --quiet and --byte-order on `app`.
 inline void add_output_options(CLI::App* app, output_options& o) {
   app->add_option("--out,-o", o.out, "Prefix of the checkpoint to write")->type_name("PREFIX")->required();
   app->add_flag("--dry-run,-n", o.dry_run, "Print what would be written (names, dtypes, shapes, bytes, sources); write nothing");
   app->add_flag("--json", o.json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
   app->add_flag("--force,-f", o.force, "Replace a checkpoint that already exists at --out");
   app->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
+  app->add_option("--byte-order", o.byte_order, "Byte order of the written tensor data (TensorFlow reads either)")
+      ->check(CLI::IsMember({"little", "big"}))
+      ->capture_default_str();
 }
 
 /// Opens every checkpoint in `paths` into `out`; on failure reports all that failed at once and
@@ -84,9 +88,10 @@ inline int print_plan(const std::vector<tfckpt::tensor>& planned, bool json) {
 
 /// Writes the planned tensors as a checkpoint at `prefix` (progress labelled `what`).
 inline int write_planned(const std::vector<tfckpt::tensor>& planned, const std::string& prefix, bool force, bool quiet,
-                         const char* what = "writing") {
+                         const char* what = "writing", tfckpt::byte_order order = tfckpt::host_byte_order) {
   tfckpt::write_bundle_options w;
   w.writer.overwrite = force;
+  w.writer.payload_order = order;
   progress_line progress(what);
   if (show_progress(quiet))
     w.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
@@ -100,7 +105,9 @@ inline int write_planned(const std::vector<tfckpt::tensor>& planned, const std::
 
 /// --dry-run: print the plan; otherwise write it to o.out.
 inline int run_planned(const std::vector<tfckpt::tensor>& planned, const output_options& o) {
-  return o.dry_run ? print_plan(planned, o.json) : write_planned(planned, o.out, o.force, o.quiet);
+  return o.dry_run ? print_plan(planned, o.json)
+                   : write_planned(planned, o.out, o.force, o.quiet, "writing",
+                                   tfckpt::byte_order_from_name(o.byte_order).value_or(tfckpt::host_byte_order));
 }
 
 }  // namespace tfckpt_cli

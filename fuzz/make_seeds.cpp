@@ -170,6 +170,8 @@ void generated_bundles(const fs::path& work) {
   seed("string_tensor", "gen_three", le32(3) + enc);
   seed("string_tensor", "gen_hostile_count", le32(0xffffffffu) + enc);
   seed("string_tensor", "gen_none", le32(0) + codec::encode_string_tensor({}));
+  seed("string_tensor", "gen_three_big_endian",
+       le32(3) + codec::encode_string_tensor(std::vector<std::string_view>{"a", "bb", ""}, tfckpt::byte_order::big));
 }
 
 // V1 files: one tensor per V1 value field, and a partitioned tensor of two slices.

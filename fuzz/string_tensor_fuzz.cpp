@@ -2,7 +2,10 @@
 // decode_string_tensor (codec/string_tensor.hpp) on arbitrary payloads and element counts: the
 // first 4 input bytes are the element count (little-endian), the rest the payload. A decode that
 // succeeds must hold exactly that many elements inside the payload, and re-encoding them must
-// decode to the same elements with the same CRC whenever the payload was canonical.
+// decode to the same elements with the same CRC whenever the payload was canonical. Then the same
+// payload is read as big-endian: converting a valid one to little-endian and back must give back
+// exactly the input bytes and CRC.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,6 +17,22 @@
 
 namespace {
 constexpr std::string_view kFile = "fuzz.data-00000-of-00001";
+
+void big_endian_round_trip(std::span<const std::byte> bytes, std::uint64_t n) {
+  namespace codec = tfckpt::codec;
+  using tfckpt::byte_order;
+  const auto big = codec::decode_string_tensor(kFile, "fuzz/key", 77, bytes, n, byte_order::big);
+  tfckpt_fuzz::expect_names(big.status(), kFile);
+  if (!big.ok()) return;
+  std::vector<std::byte> copy(bytes.begin(), bytes.end());
+  const auto little = codec::convert_string_tensor(kFile, "fuzz/key", 77, copy, n, byte_order::big, byte_order::little);
+  if (!little.ok()) tfckpt_fuzz::broken_promise("a valid big-endian payload does not convert", little.status());
+  if (!codec::decode_string_tensor(kFile, "fuzz/key", 77, copy, n, byte_order::little).ok())
+    tfckpt_fuzz::broken_promise("the converted payload does not decode little-endian", absl::OkStatus());
+  const auto back = codec::convert_string_tensor(kFile, "fuzz/key", 77, copy, n, byte_order::little, byte_order::big);
+  if (!back.ok() || *back != big->crc32c || !std::equal(copy.begin(), copy.end(), bytes.begin()))
+    tfckpt_fuzz::broken_promise("big -> little -> big changed the payload or its CRC", back.status());
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -40,5 +59,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (redecoded->elements != decoded->elements) tfckpt_fuzz::broken_promise("re-encoding changed the elements", absl::OkStatus());
   if (std::string_view(payload) == again && redecoded->crc32c != decoded->crc32c)
     tfckpt_fuzz::broken_promise("same bytes, different CRC", absl::OkStatus());
+  big_endian_round_trip(bytes, n);
   return 0;
 }

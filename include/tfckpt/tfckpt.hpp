@@ -24,6 +24,7 @@
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
+#include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/tensor_values.hpp"
 #include "tfckpt/tensor/eigen.hpp"

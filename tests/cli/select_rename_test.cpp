@@ -61,6 +61,27 @@ TEST_F(CliSelectRename, SelectByNameGlobRegexAndSlots) {
   EXPECT_THAT(names_of(out("c")), ElementsAre("x"));
 }
 
+TEST_F(CliSelectRename, ByteOrderOfTheOutput) {
+  auto r = run_cli({"select", src(), "--out", out("be"), "--glob", "enc/*", "--byte-order", "big", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto be = tfckpt::open(out("be"));
+  ASSERT_TRUE(be.ok()) << be.status();
+  EXPECT_TRUE(be->big_endian());
+  EXPECT_TRUE(be->verify().ok());
+  const auto w = be->find("enc/w")->values<float>();
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_THAT(w->span(), ElementsAre(1.0f, 2.0f));
+  // Renaming the big-endian checkpoint writes little-endian unless asked otherwise.
+  r = run_cli({"rename", out("be"), "--out", out("le"), "--scope", "enc/=dec/", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto le = tfckpt::open(out("le"));
+  ASSERT_TRUE(le.ok()) << le.status();
+  EXPECT_FALSE(le->big_endian());
+  EXPECT_THAT(le->find("dec/w")->values<float>()->span(), ElementsAre(1.0f, 2.0f));
+  r = run_cli({"select", src(), "--out", out("x"), "--byte-order", "pdp"});
+  EXPECT_EQ(r.exit_code, 2) << r;
+}
+
 TEST_F(CliSelectRename, DryRunPrintsThePlanAndWritesNothing) {
   const auto r = run_cli({"select", src(), "--out", out("d"), "--glob", "enc/*", "--dry-run"});
   ASSERT_EQ(r.exit_code, 0) << r;

@@ -7,6 +7,10 @@
 // under key "", one canonical BundleEntryProto per tensor, payloads appended in the order added with
 // their masked CRC-32C computed as the bytes stream past.
 //
+// Byte order: add() takes payloads in this host's order (what values<T>() and pipelines hold) and
+// stores them in bundle_writer_options::payload_order, swapping on the way when the two differ;
+// the header records the order and every CRC covers the bytes as stored (spec §3.9).
+//
 // Streaming: a tensor's bytes come from a byte_source (a span, e.g. straight from another mapped
 // checkpoint, or a producer emitting chunks); the writer never holds a whole tensor unless the
 // source already does. Atomic: every file is written under a temporary name next to its target,
@@ -42,6 +46,7 @@
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 #include "tfckpt/status.hpp"
+#include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
@@ -66,6 +71,9 @@ struct bundle_writer_options {
   bool overwrite = false;
   /// Fault injection for tests: called before every write to a data or index file.
   io::write_hook write_hook{};
+  /// Byte order of the stored payloads. TensorFlow writes its host's; a big-endian bundle is for
+  /// readers on big-endian machines (TensorFlow on the other order swaps as it reads).
+  byte_order payload_order = host_byte_order;
 };
 
 /// Writes one checkpoint. Move-only. Not thread-safe.
@@ -92,8 +100,8 @@ class bundle_writer {
   bundle_writer& operator=(bundle_writer&&) noexcept = default;
   ~bundle_writer() = default;  // unfinished temporaries remove themselves
 
-  /// Adds a tensor whose stored payload is `bytes` (for DT_STRING, the encoded form of spec §3.5, as
-  /// entry::bytes() returns it). Checks the name, dtype, shape and byte count before writing
+  /// Adds a tensor whose payload is `bytes`, in host byte order (for DT_STRING, the encoded form of
+  /// spec §3.5, as entry::host_order_source() streams it). Checks the name, dtype, shape and byte count before writing
   /// anything: such errors leave the writer usable. An error while streaming (the source or the
   /// disk failing) is final: later calls return it, and nothing is committed.
   absl::Status add(std::string_view name, dtype type, shape_view shape, const byte_source& bytes,
@@ -179,6 +187,7 @@ class bundle_writer {
     codec::table_builder table(options_.index_options, [&](std::string_view b) { return index->append(b); });
     tensorflow::BundleHeaderProto header;
     header.set_num_shards(num_shards);
+    if (options_.payload_order == byte_order::big) header.set_endianness(tensorflow::BundleHeaderProto::BIG);
     header.mutable_version()->set_producer(codec::kTensorBundleVersion);
     if (absl::Status st = table.add("", header.SerializeAsString()); !st.ok()) return fail(std::move(st));
     tensorflow::BundleEntryProto proto;
@@ -213,7 +222,7 @@ class bundle_writer {
   }
   std::size_t num_entries() const { return records_.size(); }
 
-  /// The stored form of a string tensor (spec §3.5).
+  /// The host-order form of a string tensor (spec §3.5), as add() takes it.
   static std::string encode_strings(std::span<const std::string_view> elements) {
     return codec::encode_string_tensor(elements);
   }
@@ -309,12 +318,22 @@ class bundle_writer {
         copy.append(reinterpret_cast<const char*>(c.data()), c.size());
         return absl::OkStatus();
       }));
-      auto decoded = codec::decode_string_tensor(prefix_, key, 0, codec::as_bytes(copy), static_cast<std::uint64_t>(*n));
-      if (!decoded.ok())
+      // Checked in host order; only the 4 length-checksum bytes change for the other order.
+      auto converted = codec::convert_string_tensor(prefix_, key, 0, std::as_writable_bytes(std::span(copy)),
+                                                    static_cast<std::uint64_t>(*n), host_byte_order, options_.payload_order);
+      if (!converted.ok())
         return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': not a valid string tensor payload: %s",
-                                                          printable_key(key), decoded.status().message()));
-      crc = decoded->crc32c;
+                                                          printable_key(key), converted.status().message()));
+      crc = *converted;
       if (absl::Status st = file.append(codec::as_bytes(copy)); !st.ok()) return fail(std::move(st));
+    } else if (needs_byte_swap(type, host_byte_order, options_.payload_order)) {
+      byte_order_converter swapped(type, [&](std::span<const std::byte> piece) {
+        crc = codec::crc32c_extend(crc, piece);
+        return file.append(piece);
+      });
+      absl::Status st = bytes.stream([&](std::span<const std::byte> chunk) { return swapped(chunk); });
+      if (st.ok()) st = swapped.finish();
+      if (!st.ok()) return fail(with_key(std::move(st), key));
     } else {
       absl::Status st = bytes.stream([&](std::span<const std::byte> chunk) -> absl::Status {
         if (chunk.size() >= kOverlapMin) {

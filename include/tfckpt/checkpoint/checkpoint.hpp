@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -43,6 +44,8 @@
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/proto/saved_tensor_slice.pb.h"
 #include "tfckpt/status.hpp"
+#include "tfckpt/tensor/byte_order.hpp"
+#include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
 #include "tfckpt/tensor/tensor_values.hpp"
@@ -69,6 +72,10 @@ class entry {
   std::uint64_t offset() const { return offset_; }
   /// Payload bytes as stored (a partitioned tensor: the bytes of the assembled tensor).
   std::uint64_t size() const { return size_; }
+  /// False when the stored bytes differ from the same values in this host's byte order: a tensor
+  /// of multi-byte elements, or a string tensor, in a bundle of the other byte order. values<T>()
+  /// and host_order_source() then swap into memory they own; bytes() stays as stored.
+  bool bytes_in_host_order() const;
   /// The masked CRC-32C stored in the index (TensorFlow stores every CRC masked).
   std::uint32_t stored_crc32c() const { return masked_crc32c_; }
   /// True for a partitioned variable: its value is assembled from slice entries that plain
@@ -89,12 +96,20 @@ class entry {
   /// slice key, its shape the slice's). REQUIRES: i < num_slices().
   const entry& slice_entry(std::uint32_t i) const;
 
-  /// The payload, zero-copy: a span into the mapped shard (mapped now if needed). For a
-  /// partitioned tensor, the tensor assembled from its slices, built once and cached.
-  /// Errors: kNotFound (missing shard), kDataLoss (shard too short, bad slice), kUnimplemented.
+  /// The payload as stored, in the bundle's byte order, zero-copy: a span into the mapped shard
+  /// (mapped now if needed). For a partitioned tensor, the tensor assembled from its slices, built
+  /// once and cached. Errors: kNotFound (missing shard), kDataLoss (shard too short, bad slice),
+  /// kUnimplemented.
   absl::StatusOr<std::span<const std::byte>> bytes() const;
 
-  /// The elements as T (see tensor_values: zero-copy when aligned, else an aligned copy).
+  /// The payload in this host's byte order, as a lazy source for a writer or a pipeline: bytes()
+  /// itself when bytes_in_host_order(), else swapped in pieces of 1 MiB as it streams (a string
+  /// tensor: its length checksum re-encoded). Mapped pages are released as the stream passes them.
+  /// The entry must outlive the source.
+  byte_source host_order_source() const;
+
+  /// The elements as T, in this host's byte order (see tensor_values: zero-copy when aligned and
+  /// bytes_in_host_order(), else a copy, swapped when the bundle has the other byte order).
   /// T must match dtype(): float for float32, Eigen::half for float16, Eigen::bfloat16, bool, ...
   template <class T>
   absl::StatusOr<tensor_values<T>> values() const;
@@ -193,6 +208,7 @@ class checkpoint {
   std::int32_t num_shards() const;
   /// Byte order of tensor payloads (TensorFlow writes the host's; big-endian is rare).
   bool big_endian() const;
+  tfckpt::byte_order payload_order() const { return big_endian() ? byte_order::big : byte_order::little; }
   /// True for a V1 checkpoint (one SSTable of tensor slices): its values were decoded at open and
   /// live in memory this checkpoint owns (entry::bytes_are_mapped() is false); there are no data
   /// shards, and V1 stores no tensor checksums (verify() checks the SSTable's block checksums, read
@@ -260,6 +276,7 @@ struct bundle {
   absl::StatusOr<std::span<const std::byte>> shard_bytes(std::int32_t shard) const;
   absl::StatusOr<std::span<const std::byte>> payload(const entry& e) const;
   absl::StatusOr<std::span<const std::byte>> assemble(const entry& e) const;
+  byte_order payload_order() const { return header.big_endian ? byte_order::big : byte_order::little; }
   const entry* find_any(std::string_view key) const;
   absl::Status missing_shard_status(std::int32_t shard) const;
 
@@ -910,11 +927,15 @@ absl::StatusOr<tensor_values<T>> entry::values() const {
   if (!element_type_matches<T>(dtype_) || sizeof(T) != element_size(dtype_))
     return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s; values<T>() was asked for another type",
                                                       owner_->index_file, printable_key(name_), dtype_name(dtype_)));
-  if (owner_->header.big_endian && sizeof(T) > 1)
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: tensor '%s' is stored big-endian; byte-swapping reads are not supported yet", owner_->index_file,
-        printable_key(name_)));
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
+  if (!bytes_in_host_order()) {
+    // Checksums cover the stored bytes, so a swapped copy is all a reader of the other order needs.
+    const std::size_t n = raw.size() / sizeof(T);
+    auto owned = std::make_unique_for_overwrite<T[]>(n);
+    std::memcpy(owned.get(), raw.data(), n * sizeof(T));
+    swap_in_place({reinterpret_cast<std::byte*>(owned.get()), n * sizeof(T)}, swap_width(dtype_));
+    return tensor_values<T>::adopt(std::move(owned), n, shape_);
+  }
   if constexpr (std::is_same_v<T, bool>) {
     // Only 0 and 1 are valid bool object representations; anything else would be undefined behaviour.
     // Name the file the byte is in: the data shard, or for a tensor assembled from slices its index entry.
@@ -958,14 +979,52 @@ inline absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
   if (dtype_ != tfckpt::dtype::string)
     return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s, not string", owner_->index_file,
                                                       printable_key(name_), dtype_name(dtype_)));
-  if (owner_->header.big_endian)
-    return absl::UnimplementedError(absl::StrFormat("%s: string tensor '%s' is in a big-endian bundle; not supported yet",
-                                                    owner_->index_file, printable_key(name_)));
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
   TFCKPT_ASSIGN_OR_RETURN(codec::decoded_strings s,
                           codec::decode_string_tensor(data_file_name(owner_->prefix, shard_, owner_->header.num_shards),
-                                                      name_, offset_, raw, static_cast<std::uint64_t>(num_elements_)));
+                                                      name_, offset_, raw, static_cast<std::uint64_t>(num_elements_),
+                                                      owner_->payload_order()));
   return std::move(s.elements);
+}
+
+inline bool entry::bytes_in_host_order() const {
+  return !needs_byte_swap(dtype_, owner_->payload_order(), host_byte_order);
+}
+
+inline byte_source entry::host_order_source() const {
+  const entry* e = this;
+  return byte_source::from_producer(size_, [e](const byte_source::emit_fn& emit) -> absl::Status {
+    if (e->dtype_ == tfckpt::dtype::variant && !e->bytes_in_host_order())
+      return absl::UnimplementedError(absl::StrFormat(
+          "%s: variant tensor '%s' is stored %s-endian; variants cannot be converted to another byte order",
+          e->owner_->index_file, printable_key(e->name_), byte_order_name(e->owner_->payload_order())));
+    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
+    if (e->dtype_ == tfckpt::dtype::string && !e->bytes_in_host_order()) {
+      std::vector<std::byte> copy(bytes.begin(), bytes.end());  // strings are small; 4 bytes of them change
+      const absl::Status converted =
+          codec::convert_string_tensor(data_file_name(e->owner_->prefix, e->shard_, e->owner_->header.num_shards), e->name_,
+                                       e->offset_, copy, static_cast<std::uint64_t>(e->num_elements_),
+                                       e->owner_->payload_order(), host_byte_order)
+              .status();
+      TFCKPT_RETURN_IF_ERROR(converted);
+      return copy.empty() ? absl::OkStatus() : emit(copy);
+    }
+    if (!e->bytes_are_mapped()) {
+      if (bytes.empty()) return absl::OkStatus();
+      if (e->bytes_in_host_order()) return emit(bytes);
+    }
+    // In pieces, releasing each piece's mapped pages once the receiver has it, so that streaming a
+    // checkpoint does not grow the resident set with the bytes streamed.
+    constexpr std::size_t kPiece = std::size_t{4} << 20;
+    byte_order_converter to_host(e->dtype_, emit);
+    std::uint64_t released = 0;
+    for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
+      const auto piece = bytes.subspan(at, std::min(kPiece, bytes.size() - at));
+      TFCKPT_RETURN_IF_ERROR(e->bytes_in_host_order() ? emit(piece) : to_host(piece));
+      if (e->bytes_are_mapped()) released = io::release_mapped_pages(bytes, released, at + piece.size());
+    }
+    return to_host.finish();
+  });
 }
 
 inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_progress) const {
@@ -983,11 +1042,11 @@ inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_p
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
   const std::string shard_file = data_file_name(owner_->prefix, shard_, owner_->header.num_shards);
   std::uint32_t crc = 0;
-  if (dtype_ == tfckpt::dtype::string && !owner_->header.big_endian) {
+  if (dtype_ == tfckpt::dtype::string) {
     // Decoding checks the length checksum and computes the payload CRC the same way TensorFlow does.
     TFCKPT_ASSIGN_OR_RETURN(const codec::decoded_strings s,
                             codec::decode_string_tensor(shard_file, name_, offset_, raw,
-                                                        static_cast<std::uint64_t>(num_elements_)));
+                                                        static_cast<std::uint64_t>(num_elements_), owner_->payload_order()));
     crc = s.crc32c;
   } else {
     constexpr std::size_t kProgressStep = std::size_t{64} << 20;

@@ -6,6 +6,8 @@
 // number of shards the result is byte-identical to the input — a TensorFlow-written one included
 // (a snappy-compressed index is compressed likewise). With another shard count, tensors are spread
 // over the new shards in data order, balanced by bytes. Partitioned tensors keep their slices.
+// The copy keeps the source's byte order unless asked for another (then payloads are swapped as
+// they stream and checksums recomputed over the new bytes).
 //
 // Example:
 //   TFCKPT_ASSIGN_OR_RETURN(auto src, tfckpt::open("train/model.ckpt-1000"));
@@ -37,6 +39,8 @@ struct copy_options {
   bool sync = true;
   /// Called after each tensor with (bytes done, bytes total).
   std::function<void(std::uint64_t, std::uint64_t)> progress{};
+  /// Byte order of the copy's payloads; the source's by default.
+  std::optional<byte_order> payload_order{};
 };
 
 /// Writes a copy of `src` at `dst` (see the file comment). Atomic: on error nothing changes at `dst`.
@@ -64,6 +68,7 @@ inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem
   w.overwrite = options.overwrite;
   w.sync = options.sync;
   w.index_options.snappy = src.index_compressed();
+  w.payload_order = options.payload_order.value_or(src.payload_order());
   TFCKPT_ASSIGN_OR_RETURN(bundle_writer writer, bundle_writer::create(dst, w));
   const bool same_layout = num_shards == src.num_shards();
   std::uint64_t done = 0;
@@ -74,8 +79,13 @@ inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem
                     : static_cast<std::int32_t>(std::min<std::uint64_t>(
                           static_cast<std::uint64_t>(num_shards) - 1,
                           total == 0 ? 0 : static_cast<std::uint64_t>((static_cast<long double>(done) * num_shards) / total)));
-    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
-    const byte_source source = byte_source::from_span(bytes);
+    // The writer takes host order. In the usual case that is the stored order, and the mapped bytes
+    // go to it as one span (its fastest path); otherwise they are swapped as they stream.
+    byte_source source = e->host_order_source();
+    if (e->bytes_in_host_order()) {
+      TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
+      source = byte_source::from_span(bytes);
+    }
     if (const auto it = slice_owner.find(e); it != slice_owner.end()) {
       const entry& full = *it->second.first;
       TFCKPT_RETURN_IF_ERROR(

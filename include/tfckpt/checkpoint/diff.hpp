@@ -100,6 +100,16 @@ inline absl::Status compare_values(const entry& a, const entry& b, tensor_compar
   return inner;
 }
 
+inline absl::StatusOr<std::string> host_order_copy(const entry& e) {
+  std::string out;
+  out.reserve(static_cast<std::size_t>(e.size()));
+  TFCKPT_RETURN_IF_ERROR(e.host_order_source().stream([&](std::span<const std::byte> piece) {
+    out.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 }  // namespace detail
 
 /// Compares `a` with `b` (see the file comment). Read errors of either checkpoint pass through,
@@ -121,9 +131,15 @@ inline absl::StatusOr<checkpoint_diff> diff_checkpoints(const checkpoint& a, con
     }
     tensor_comparison c;
     c.name = std::string(ea.name());
-    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> x, ea.bytes());
-    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> y, eb->bytes());
-    c.equal = x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size()) == 0;
+    if (a.payload_order() == b.payload_order()) {
+      TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> x, ea.bytes());
+      TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> y, eb->bytes());
+      c.equal = x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size()) == 0;
+    } else {  // bundles of different byte order: compare the values, in host order
+      TFCKPT_ASSIGN_OR_RETURN(const std::string x, detail::host_order_copy(ea));
+      TFCKPT_ASSIGN_OR_RETURN(const std::string y, detail::host_order_copy(*eb));
+      c.equal = x == y;
+    }
     if (!c.equal) {
       const absl::Status s = detail::compare_values(ea, *eb, c);
       if (s.code() == absl::StatusCode::kUnimplemented) {

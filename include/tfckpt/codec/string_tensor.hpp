@@ -4,12 +4,14 @@
 // The on-disk form of a DT_STRING tensor of N elements (spec/FORMAT.md §3.5):
 //
 //   varint64 len[0] ... varint64 len[N-1]
-//   fixed32  length_crc = mask(C_len)      C_len: crc32c over each length as a 4-byte little-endian
-//                                           uint32 (8-byte uint64 above 0xFFFFFFFF), not the varints
+//   fixed32  length_crc = mask(C_len)      C_len: crc32c over each length as a 4-byte uint32 (8-byte
+//                                           uint64 above 0xFFFFFFFF), not the varints
 //   bytes    elem[0] ++ ... ++ elem[N-1]
 //
 // The entry's stored crc32c continues the same running CRC: mask(extend(extend(C_len, the 4 raw
 // length_crc bytes), all element bytes)). Elements are arbitrary bytes, not necessarily UTF-8.
+// The fixed-width lengths C_len covers and length_crc itself are in the bundle's byte order (§3.9):
+// the same strings stored big-endian differ from little-endian in those 4 bytes and in the CRC.
 //
 // Example:
 //   TFCKPT_ASSIGN_OR_RETURN(auto s, codec::decode_string_tensor(file, key, offset, bytes, n));
@@ -27,7 +29,9 @@
 #include "tfckpt/codec/crc32c.hpp"
 #include "tfckpt/codec/varint.hpp"
 #include "tfckpt/detail/endian.hpp"
+#include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/status.hpp"
+#include "tfckpt/tensor/byte_order.hpp"
 
 namespace tfckpt::codec {
 
@@ -37,13 +41,22 @@ struct decoded_strings {
 };
 
 namespace detail {
-inline std::uint32_t extend_with_length(std::uint32_t crc, std::uint64_t len) {
+template <class U>
+void store_in_order(std::byte* p, U v, byte_order order) {
+  tfckpt::detail::store_le(p, order == byte_order::big ? tfckpt::detail::byte_swap(v) : v);
+}
+template <class U>
+U load_in_order(const std::byte* p, byte_order order) {
+  const U v = tfckpt::detail::load_le<U>(p);
+  return order == byte_order::big ? tfckpt::detail::byte_swap(v) : v;
+}
+inline std::uint32_t extend_with_length(std::uint32_t crc, std::uint64_t len, byte_order order) {
   std::byte buf[8];
   if (len <= 0xffffffffu) {
-    tfckpt::detail::store_le(buf, static_cast<std::uint32_t>(len));
+    store_in_order(buf, static_cast<std::uint32_t>(len), order);
     return crc32c_extend(crc, buf, 4);
   }
-  tfckpt::detail::store_le(buf, len);
+  store_in_order(buf, len, order);
   return crc32c_extend(crc, buf, 8);
 }
 }  // namespace detail
@@ -51,9 +64,10 @@ inline std::uint32_t extend_with_length(std::uint32_t crc, std::uint64_t len) {
 /// Decodes `bytes`, the payload of string tensor `key` found at absolute `offset` of `file`, holding
 /// `n` elements. Checks the lengths against the payload and the masked length checksum; returns
 /// the elements and the payload CRC (compare it with the entry's stored crc32c to verify).
+/// `order` is the bundle's byte order (its header says which).
 inline absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view file, std::string_view key,
                                                             std::uint64_t offset, std::span<const std::byte> bytes,
-                                                            std::uint64_t n) {
+                                                            std::uint64_t n, byte_order order = byte_order::little) {
   auto fail = [&](std::uint64_t at, std::string_view what) {
     return with_key(data_loss(file, offset + at, "%s", what), key);
   };
@@ -74,7 +88,7 @@ inline absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view fil
     if (next == nullptr)
       return fail(static_cast<std::uint64_t>(p - bytes.data()), absl::StrFormat("bad length of string element %d", i));
     p = next;
-    length_crc = detail::extend_with_length(length_crc, len);
+    length_crc = detail::extend_with_length(length_crc, len, order);
     if (len > bytes.size() || total > bytes.size() - len)
       return fail(static_cast<std::uint64_t>(p - bytes.data()),
                   absl::StrFormat("string element %d of %d bytes runs past the tensor's %d bytes", i, len, bytes.size()));
@@ -85,7 +99,7 @@ inline absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view fil
   if (static_cast<std::uint64_t>(limit - p) < 4 || static_cast<std::uint64_t>(limit - p) - 4 < total)
     return fail(crc_at, absl::StrFormat("string lengths (%d bytes in all) run past the tensor's %d bytes", total,
                                         bytes.size()));
-  const auto stored = tfckpt::detail::load_le<std::uint32_t>(p);
+  const auto stored = detail::load_in_order<std::uint32_t>(p, order);
   if (crc32c_unmask(stored) != length_crc)
     return fail(crc_at, absl::StrFormat("string length checksum mismatch: stored 0x%08x, computed 0x%08x",
                                         crc32c_unmask(stored), length_crc));
@@ -103,19 +117,42 @@ inline absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view fil
   return out;
 }
 
-/// The on-disk form of `elements` (the layout above).
-inline std::string encode_string_tensor(std::span<const std::string_view> elements) {
+/// The on-disk form of `elements` (the layout above) in a bundle of byte order `order`.
+inline std::string encode_string_tensor(std::span<const std::string_view> elements,
+                                        byte_order order = byte_order::little) {
   std::string out;
   std::uint32_t length_crc = 0;
   for (std::string_view s : elements) {
     put_varint64(out, s.size());
-    length_crc = detail::extend_with_length(length_crc, s.size());
+    length_crc = detail::extend_with_length(length_crc, s.size(), order);
   }
   char masked[4];
-  tfckpt::detail::store_le(reinterpret_cast<std::byte*>(masked), crc32c_mask(length_crc));
+  detail::store_in_order(reinterpret_cast<std::byte*>(masked), crc32c_mask(length_crc), order);
   out.append(masked, 4);
   for (std::string_view s : elements) out.append(s);
   return out;
+}
+
+/// Rewrites `payload`, a string tensor of `n` elements stored in byte order `from` (checked as
+/// decode_string_tensor checks it), into its form for order `to`: only the 4 length-checksum bytes
+/// change. Returns the payload CRC in order `to`.
+inline absl::StatusOr<std::uint32_t> convert_string_tensor(std::string_view file, std::string_view key,
+                                                           std::uint64_t offset, std::span<std::byte> payload,
+                                                           std::uint64_t n, byte_order from, byte_order to) {
+  TFCKPT_ASSIGN_OR_RETURN(const decoded_strings s, decode_string_tensor(file, key, offset, payload, n, from));
+  if (from == to) return s.crc32c;
+  std::uint32_t length_crc = 0;
+  for (std::string_view e : s.elements) length_crc = detail::extend_with_length(length_crc, e.size(), to);
+  // The elements follow the checksum directly; it ends where the first element's bytes begin.
+  const std::size_t elements_bytes = [&] {
+    std::size_t total = 0;
+    for (std::string_view e : s.elements) total += e.size();
+    return total;
+  }();
+  std::byte* const at = payload.data() + payload.size() - elements_bytes - 4;
+  detail::store_in_order(at, crc32c_mask(length_crc), to);
+  std::uint32_t crc = crc32c_extend(length_crc, at, 4);
+  return crc32c_extend(crc, at + 4, elements_bytes);
 }
 
 }  // namespace tfckpt::codec

@@ -271,7 +271,7 @@ inline absl::StatusOr<string_layout> scan_string_lengths(const tensor& t, std::u
         if ((b & 0x80) != 0) {
           shift += 7;
         } else {
-          length_crc = codec::detail::extend_with_length(length_crc, value);
+          length_crc = codec::detail::extend_with_length(length_crc, value, host_byte_order);  // pipeline strings: host order
           if (value > size || total > size - value) {
             problem = bad_strings(t, pos, absl::StrFormat("element %d of %d bytes runs past the tensor's %d bytes",
                                                           out.lengths.size(), value, size));

@@ -44,9 +44,8 @@ inline absl::Status write_bundle(std::span<const tensor> planned, const std::fil
       // Keep TensorFlow's partitioning: each stored slice is written as a slice again.
       for (std::uint32_t i = 0; i < t.stored->num_slices(); ++i) {
         const entry& part = t.stored->slice_entry(i);
-        TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, part.bytes());
-        TFCKPT_RETURN_IF_ERROR(writer.add_slice(t.name, t.shape, t.stored->slice_extents(i), t.dtype,
-                                                byte_source::from_span(bytes)));
+        TFCKPT_RETURN_IF_ERROR(
+            writer.add_slice(t.name, t.shape, t.stored->slice_extents(i), t.dtype, part.host_order_source()));
       }
     } else {
       TFCKPT_RETURN_IF_ERROR(writer.add(t.name, t.dtype, t.shape, t.source));

@@ -49,6 +49,15 @@ class tensor_values {
     return v;
   }
 
+  /// Takes `n` elements the caller already holds (e.g. a byte-swapped copy).
+  static tensor_values adopt(std::unique_ptr<T[]> owned, std::size_t n, shape_view shape) {
+    tensor_values v;
+    v.shape_ = shape;
+    v.owned_ = std::move(owned);
+    v.values_ = {v.owned_.get(), n};
+    return v;
+  }
+
   std::span<const T> span() const { return values_; }
   const T* data() const { return values_.data(); }
   std::size_t size() const { return values_.size(); }
@@ -57,7 +66,8 @@ class tensor_values {
   auto end() const { return values_.end(); }
   /// Dimension sizes, outermost first.
   shape_view shape() const { return shape_; }
-  /// True when the values point into the mapped file; false when they were copied for alignment.
+  /// True when the values point into the mapped file; false when they were copied (for alignment,
+  /// or to swap them from a bundle of the other byte order).
   bool is_zero_copy() const { return owned_ == nullptr; }
 
  private:

@@ -308,7 +308,8 @@ inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_op
     for (std::size_t i : present) {
       const tensor& t = *g.members[i];
       average_member m;
-      if (t.stored != nullptr && t.stored->dtype() == t.dtype && t.stored->size() == t.size()) {
+      if (t.stored != nullptr && t.stored->dtype() == t.dtype && t.stored->size() == t.size() &&
+          t.stored->bytes_in_host_order()) {
         m.stored = t.stored;
       } else if (t.source.contiguous()) {
         m.source = t.source;

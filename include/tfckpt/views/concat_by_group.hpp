@@ -453,7 +453,7 @@ inline tensor plan_group(const std::string& name, std::vector<group_member> memb
       m.name = gm.t.name;
       m.source = gm.t.source;
       const entry* s = gm.t.stored;
-      if (s != nullptr && s->dtype() == gm.t.dtype && s->size() == gm.t.size()) m.stored = s;
+      if (s != nullptr && s->dtype() == gm.t.dtype && s->size() == gm.t.size() && s->bytes_in_host_order()) m.stored = s;
       m.block = us(dim) * us(inner);
       if (m.stored == nullptr && !m.source.contiguous() && outer > 1 && m.source.size() > options.max_buffered_member_bytes)
         problem(absl::StatusCode::kFailedPrecondition,

@@ -53,39 +53,31 @@ struct tensor {
   std::vector<std::int64_t> shape;
   byte_source source;
   std::vector<tensor_origin> origins;  // one for a stored tensor; one per member for computed ones
-  const entry* stored = nullptr;       // the checkpoint entry whose bytes these are, unchanged
+  const entry* stored = nullptr;       // the checkpoint entry this tensor is, unchanged (its bytes,
+                                       // in host order: swapped if !stored->bytes_in_host_order())
   absl::Status status;                 // non-OK: an adaptor's finding about this tensor
 
-  /// Payload bytes (as stored: for strings, the encoded form).
+  /// Payload bytes (in host byte order; for strings, the encoded form).
   std::uint64_t size() const { return source.size(); }
   std::int64_t num_elements() const { return checked_num_elements(shape).value_or(-1); }
 };
 
 namespace detail {
-// Emits a stored entry's bytes in pieces, releasing the mapped pages of each piece once the sink
-// has it, so that a pipeline's resident set does not grow with the bytes it streams.
+// Emits a stored entry's bytes in host order, in pieces whose mapped pages are released once the
+// sink has them, so that a pipeline's resident set does not grow with the bytes it streams.
 inline absl::Status stream_stored(const entry& e, const byte_source::emit_fn& emit) {
-  constexpr std::size_t kPiece = std::size_t{4} << 20;
-  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e.bytes());
-  if (!e.bytes_are_mapped()) return bytes.empty() ? absl::OkStatus() : emit(bytes);
-  std::uint64_t released = 0;
-  for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
-    const auto piece = bytes.subspan(at, std::min(kPiece, bytes.size() - at));
-    TFCKPT_RETURN_IF_ERROR(emit(piece));
-    released = io::release_mapped_pages(bytes, released, at + piece.size());
-  }
-  return absl::OkStatus();
+  return e.host_order_source().stream(emit);
 }
 }  // namespace detail
 
-/// A pipeline tensor for a checkpoint entry: its bytes are fetched (zero-copy) only when streamed.
+/// A pipeline tensor for a checkpoint entry: its bytes are fetched (zero-copy, unless they must be
+/// swapped into host order) only when streamed.
 inline tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, std::size_t checkpoint_index = 0) {
   tensor t;
   t.name = std::string(e.name());
   t.dtype = e.dtype();
   t.shape.assign(e.shape().begin(), e.shape().end());
-  const entry* p = &e;
-  t.source = byte_source::from_producer(e.size(), [p](const byte_source::emit_fn& emit) { return detail::stream_stored(*p, emit); });
+  t.source = e.host_order_source();
   t.origins.push_back({checkpoint_prefix, checkpoint_index, t.name});
   t.stored = &e;
   return t;
