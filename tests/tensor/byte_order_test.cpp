@@ -54,12 +54,28 @@ TEST(ByteOrderConverter, SwapWidths) {
   EXPECT_FALSE(tfckpt::needs_byte_swap(dtype::float32, tfckpt::byte_order::big, tfckpt::byte_order::big));
 }
 
+TEST(ByteOrderConverter, SwapCopyEveryLengthAndWidth) {
+  // Lengths around the 16-byte vector blocks, copied and in place.
+  std::mt19937 rng(3);
+  for (const std::size_t width : {2u, 4u, 8u}) {
+    for (std::size_t n = 0; n <= 80; n += width) {
+      std::string src(n, '\0');
+      for (char& c : src) c = static_cast<char>(rng());
+      std::string dst(n, '\0');
+      tfckpt::swap_copy(std::as_bytes(std::span(src)), reinterpret_cast<std::byte*>(dst.data()), width);
+      EXPECT_EQ(dst, swapped_by_hand(src, width)) << "width " << width << " length " << n;
+      tfckpt::swap_in_place(std::as_writable_bytes(std::span(dst)), width);
+      EXPECT_EQ(dst, src) << "width " << width << " length " << n;
+    }
+  }
+}
+
 TEST(ByteOrderConverter, UnitsSplitAcrossChunksOfAnySize) {
   std::mt19937 rng(11);
   std::string input(3 * 1000 * 8, '\0');
   for (char& c : input) c = static_cast<char>(rng());
   for (const dtype t : {dtype::float16, dtype::float32, dtype::float64, dtype::complex64, dtype::complex128, dtype::uint8}) {
-    for (const auto& sizes : std::vector<std::vector<std::size_t>>{{1}, {3}, {5, 1, 7}, {4096}, {input.size()}}) {
+    for (const auto& sizes : std::vector<std::vector<std::size_t>>{{1}, {3}, {5, 1, 7}, {24, 40, 8}, {4096}, {input.size()}}) {
       absl::Status end;
       const std::string out = convert(t, input, sizes, &end);
       EXPECT_OK(end);

@@ -932,8 +932,7 @@ absl::StatusOr<tensor_values<T>> entry::values() const {
     // Checksums cover the stored bytes, so a swapped copy is all a reader of the other order needs.
     const std::size_t n = raw.size() / sizeof(T);
     auto owned = std::make_unique_for_overwrite<T[]>(n);
-    std::memcpy(owned.get(), raw.data(), n * sizeof(T));
-    swap_in_place({reinterpret_cast<std::byte*>(owned.get()), n * sizeof(T)}, swap_width(dtype_));
+    swap_copy(raw.first(n * sizeof(T)), reinterpret_cast<std::byte*>(owned.get()), swap_width(dtype_));
     return tensor_values<T>::adopt(std::move(owned), n, shape_);
   }
   if constexpr (std::is_same_v<T, bool>) {

@@ -24,6 +24,10 @@
 #include <span>
 #include <string_view>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/detail/endian.hpp"
@@ -60,29 +64,71 @@ constexpr bool needs_byte_swap(dtype t, byte_order from, byte_order to) {
   return from != to && (t == dtype::string || t == dtype::variant || swap_width(t) > 1);
 }
 
-/// Reverses every `width`-byte unit of `bytes` in place. REQUIRES: width is 1, 2, 4 or 8 and divides
-/// bytes.size().
-inline void swap_in_place(std::span<std::byte> bytes, std::size_t width) {
-  // Hand-written: a plain load/byte-swap/store loop, which compilers vectorise; no library offers it.
-  const auto swap_all = [&]<class U>(U) {
-    for (std::size_t i = 0; i + sizeof(U) <= bytes.size(); i += sizeof(U)) {
-      U v;
-      std::memcpy(&v, bytes.data() + i, sizeof v);
-      v = detail::byte_swap(v);
-      std::memcpy(bytes.data() + i, &v, sizeof v);
-    }
-  };
-  switch (width) {
-    case 2: swap_all(std::uint16_t{}); break;
-    case 4: swap_all(std::uint32_t{}); break;
-    case 8: swap_all(std::uint64_t{}); break;
-    default: break;
+namespace detail {
+
+// Hand-written: a scalar load/byte-swap/store loop, for the tails and for machines without SSSE3.
+// (No library offers a bulk byte swap.)
+template <class U>
+void swap_units_scalar(const std::byte* src, std::byte* dst, std::size_t n) {
+  for (std::size_t k = 0; k < n; ++k) {
+    U v;
+    std::memcpy(&v, src + k * sizeof(U), sizeof v);
+    v = byte_swap(v);
+    std::memcpy(dst + k * sizeof(U), &v, sizeof v);
   }
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// Baseline x86-64 (SSE2) has no byte shuffle, so compilers leave the scalar loop scalar: one
+// PSHUFB per 16 bytes instead reads a big-endian tensor at about memcpy speed
+// (bench/byte_order_bench.cpp: x_heap_copy).
+__attribute__((target("ssse3"))) inline void swap_blocks_ssse3(const std::byte* src, std::byte* dst,
+                                                                 std::size_t blocks, std::size_t width) {
+  alignas(16) std::uint8_t order[16];
+  for (std::size_t i = 0; i < 16; ++i) order[i] = static_cast<std::uint8_t>(i - i % width + (width - 1 - i % width));
+  const __m128i shuffle = _mm_load_si128(reinterpret_cast<const __m128i*>(order));
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * b));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * b), _mm_shuffle_epi8(v, shuffle));
+  }
+}
+inline bool have_ssse3() {
+  static const bool yes = __builtin_cpu_supports("ssse3");
+  return yes;
+}
+#endif
+
+}  // namespace detail
+
+/// Copies `src` to `dst` reversing every `width`-byte unit on the way (one pass: the swap costs
+/// no extra trip through memory). `dst` may equal `src.data()` (a swap in place), but the two may
+/// not otherwise overlap. REQUIRES: width is 1, 2, 4 or 8 and divides src.size().
+inline void swap_copy(std::span<const std::byte> src, std::byte* dst, std::size_t width) {
+  if (width != 2 && width != 4 && width != 8) {
+    if (dst != src.data() && !src.empty()) std::memcpy(dst, src.data(), src.size());
+    return;
+  }
+  std::size_t done = 0;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (detail::have_ssse3()) {
+    detail::swap_blocks_ssse3(src.data(), dst, src.size() / 16, width);
+    done = src.size() - src.size() % 16;
+  }
+#endif
+  const std::size_t units = (src.size() - done) / width;
+  switch (width) {
+    case 2: detail::swap_units_scalar<std::uint16_t>(src.data() + done, dst + done, units); break;
+    case 4: detail::swap_units_scalar<std::uint32_t>(src.data() + done, dst + done, units); break;
+    default: detail::swap_units_scalar<std::uint64_t>(src.data() + done, dst + done, units); break;
+  }
+}
+
+/// Reverses every `width`-byte unit of `bytes` in place (see swap_copy).
+inline void swap_in_place(std::span<std::byte> bytes, std::size_t width) { swap_copy(bytes, bytes.data(), width); }
+
 /// Streams a fixed-size tensor's bytes through a swap of every `swap_width(t)`-byte unit, in pieces
 /// of at most kPiece bytes, whatever sizes the input chunks have (a unit split across two chunks is
-/// carried over). finish() reports input that ended inside a unit.
+/// carried over and emitted on its own). finish() reports input that ended inside a unit.
 class byte_order_converter {
  public:
   using emit_fn = std::function<absl::Status(std::span<const std::byte>)>;
@@ -96,15 +142,25 @@ class byte_order_converter {
   absl::Status operator()(std::span<const std::byte> chunk) {
     if (width_ <= 1) return chunk.empty() ? absl::OkStatus() : emit_(chunk);
     while (!chunk.empty()) {
-      const std::size_t take = std::min(chunk.size(), kPiece - used_);
-      std::memcpy(buffer_.get() + used_, chunk.data(), take);
-      used_ += take;
+      if (used_ > 0) {  // complete the unit split across the previous chunk and this one
+        const std::size_t take = std::min(chunk.size(), width_ - used_);
+        std::memcpy(carry_ + used_, chunk.data(), take);
+        used_ += take;
+        chunk = chunk.subspan(take);
+        if (used_ < width_) break;
+        swap_in_place({carry_, width_}, width_);
+        TFCKPT_RETURN_IF_ERROR(emit_({carry_, width_}));
+        used_ = 0;
+      }
+      const std::size_t take = std::min(chunk.size() - chunk.size() % width_, kPiece);
+      if (take == 0) {  // less than a unit left: keep it for the next chunk
+        std::memcpy(carry_, chunk.data(), chunk.size());
+        used_ = chunk.size();
+        break;
+      }
+      swap_copy(chunk.first(take), buffer_.get(), width_);
+      TFCKPT_RETURN_IF_ERROR(emit_({buffer_.get(), take}));
       chunk = chunk.subspan(take);
-      const std::size_t whole = used_ - used_ % width_;
-      swap_in_place({buffer_.get(), whole}, width_);
-      if (whole > 0) TFCKPT_RETURN_IF_ERROR(emit_({buffer_.get(), whole}));
-      std::memmove(buffer_.get(), buffer_.get() + whole, used_ - whole);  // a split unit waits for the next chunk
-      used_ -= whole;
     }
     return absl::OkStatus();
   }
@@ -120,7 +176,8 @@ class byte_order_converter {
   std::size_t width_;
   emit_fn emit_;
   std::unique_ptr<std::byte[]> buffer_;
-  std::size_t used_ = 0;
+  std::byte carry_[8];    // a unit split across chunks
+  std::size_t used_ = 0;  // bytes of it seen so far
 };
 
 }  // namespace tfckpt
