@@ -138,16 +138,17 @@ bool ready(benchmark::State& state) {
   return true;
 }
 
-void BM_ValuesBigEndian(benchmark::State& state) {
-  if (!ready(state)) return;
-  const tfckpt::checkpoint& big = *bench_bundles::get().big();
-  const auto baseline = [&] { return copy_to_heap(big); };
-  double base_bps = best_bandwidth(3, baseline);  // also warms the page cache
+// Times `work` (which must process kTotal bytes) in the benchmark loop and reports `counter` = its
+// best bytes/s over the best of `baseline`, sampled before and between the timed runs (untimed):
+// the machine is shared, so each side's best is compared.
+void report_ratio(benchmark::State& state, const char* counter, const std::function<std::uint64_t()>& work,
+                  const std::function<std::uint64_t()>& baseline) {
+  double base_bps = best_bandwidth(2, baseline);  // also warms the page cache
   double best = std::numeric_limits<double>::infinity();
   for (auto _ : state) {
     const auto start = clock_type::now();
-    if (values_all(big) != kTotal) {
-      state.SkipWithError("values<float>() failed or did not swap");
+    if (work() != kTotal) {
+      state.SkipWithError("the measured work failed");
       return;
     }
     best = std::min(best, seconds_since(start));
@@ -156,7 +157,13 @@ void BM_ValuesBigEndian(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kTotal));
-  state.counters["x_heap_copy"] = (static_cast<double>(kTotal) / best) / base_bps;
+  state.counters[counter] = (static_cast<double>(kTotal) / best) / base_bps;
+}
+
+void BM_ValuesBigEndian(benchmark::State& state) {
+  if (!ready(state)) return;
+  const tfckpt::checkpoint& big = *bench_bundles::get().big();
+  report_ratio(state, "x_heap_copy", [&] { return values_all(big); }, [&] { return copy_to_heap(big); });
 }
 
 void BM_CopyToHeap(benchmark::State& state) {
@@ -176,22 +183,9 @@ std::uint64_t copy_to(const tfckpt::checkpoint& src, const char* name, std::opti
 
 void BM_CopyConverting(benchmark::State& state) {
   if (!ready(state)) return;
-  const auto baseline = [] { return copy_to(*bench_bundles::get().little(), "plain", std::nullopt); };
-  double base_bps = best_bandwidth(2, baseline);
-  double best = std::numeric_limits<double>::infinity();
-  for (auto _ : state) {
-    const auto start = clock_type::now();
-    if (copy_to(*bench_bundles::get().big(), "converted", tfckpt::byte_order::little) != kTotal) {
-      state.SkipWithError("converting copy failed");
-      return;
-    }
-    best = std::min(best, seconds_since(start));
-    state.PauseTiming();
-    base_bps = std::max(base_bps, best_bandwidth(1, baseline));
-    state.ResumeTiming();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kTotal));
-  state.counters["x_plain_copy"] = (static_cast<double>(kTotal) / best) / base_bps;
+  report_ratio(
+      state, "x_plain_copy", [] { return copy_to(*bench_bundles::get().big(), "converted", tfckpt::byte_order::little); },
+      [] { return copy_to(*bench_bundles::get().little(), "plain", std::nullopt); });
 }
 
 void BM_CopyPlain(benchmark::State& state) {

@@ -28,37 +28,44 @@ std::vector<std::string> names_in(const fs::path& dir) {
   return v;
 }
 
-TEST(CliCp, EveryCompleteFixtureCopiesByteForByte) {
-  TFCKPT_REQUIRE_FIXTURES();
-  int copied = 0;
+// Every fixture whose data files are present and verify, opened; returns how many there were.
+template <class F>
+int for_each_complete_fixture(F&& check) {
+  int n = 0;
   for (const auto& f : fs::recursive_directory_iterator(tfckpt_testing::fixtures_dir())) {
     if (f.path().extension() != ".index") continue;
     const std::string prefix = f.path().string().substr(0, f.path().string().size() - 6);
     auto src = tfckpt::open(prefix);
-    ASSERT_TRUE(src.ok());
-    if (!src->verify().ok()) continue;  // index-only fixtures
+    EXPECT_TRUE(src.ok()) << src.status();
+    if (!src.ok() || !src->verify().ok()) continue;  // index-only fixtures
     SCOPED_TRACE(prefix);
+    check(prefix, *src);
+    ++n;
+  }
+  return n;
+}
+
+// The files at `copy` are byte-identical to those of `original`.
+void expect_same_files(const std::string& copy, const tfckpt::checkpoint& original) {
+  EXPECT_EQ(slurp(copy + ".index"), slurp(original.index_path()));
+  for (std::int32_t i = 0; i < original.num_shards(); ++i)
+    EXPECT_EQ(slurp(tfckpt::data_file_name(copy, i, original.num_shards())), slurp(original.data_path(i)));
+}
+
+TEST(CliCp, EveryCompleteFixtureCopiesByteForByte) {
+  TFCKPT_REQUIRE_FIXTURES();
+  const int copied = for_each_complete_fixture([](const std::string& prefix, const tfckpt::checkpoint& src) {
     tfckpt_testing::scratch_dir out;
     const auto r = run_cli({"cp", prefix, (out / "copy").string()});
     ASSERT_EQ(r.exit_code, 0) << r;
-    EXPECT_EQ(slurp(out / "copy.index"), slurp(f.path()));
-    for (std::int32_t i = 0; i < src->num_shards(); ++i)
-      EXPECT_EQ(slurp(tfckpt::data_file_name((out / "copy").string(), i, src->num_shards())), slurp(src->data_path(i)));
-    ++copied;
-  }
+    expect_same_files((out / "copy").string(), src);
+  });
   EXPECT_GE(copied, 12);
 }
 
 TEST(CliCp, EveryCompleteFixtureRoundTripsThroughBigEndian) {
   TFCKPT_REQUIRE_FIXTURES();
-  int converted = 0;
-  for (const auto& f : fs::recursive_directory_iterator(tfckpt_testing::fixtures_dir())) {
-    if (f.path().extension() != ".index") continue;
-    const std::string prefix = f.path().string().substr(0, f.path().string().size() - 6);
-    auto src = tfckpt::open(prefix);
-    ASSERT_TRUE(src.ok());
-    if (!src->verify().ok()) continue;  // index-only fixtures
-    SCOPED_TRACE(prefix);
+  const int converted = for_each_complete_fixture([](const std::string& prefix, const tfckpt::checkpoint& original) {
     tfckpt_testing::scratch_dir out;
     auto r = run_cli({"cp", prefix, (out / "be").string(), "--byte-order", "big", "--quiet"});
     ASSERT_EQ(r.exit_code, 0) << r;
@@ -68,12 +75,12 @@ TEST(CliCp, EveryCompleteFixtureRoundTripsThroughBigEndian) {
     // Every tensor holds the same values as the original's; the first few also print the same.
     auto be = tfckpt::open(out / "be");
     ASSERT_TRUE(be.ok());
-    const auto d = tfckpt::diff_checkpoints(*src, *be);
+    const auto d = tfckpt::diff_checkpoints(original, *be);
     ASSERT_TRUE(d.ok()) << d.status();
-    EXPECT_EQ(d->common.size(), src->size());
+    EXPECT_EQ(d->common.size(), original.size());
     for (const auto& c : d->common) EXPECT_TRUE(c.equal) << c.name;
     int printed = 0;
-    for (const tfckpt::entry& e : src->entries()) {
+    for (const tfckpt::entry& e : original.entries()) {
       if (e.dtype() == tfckpt::dtype::variant || e.dtype() == tfckpt::dtype::resource) continue;
       if (++printed > 8) break;
       const auto a = run_cli({"cat", prefix, std::string(e.name())});
@@ -84,11 +91,8 @@ TEST(CliCp, EveryCompleteFixtureRoundTripsThroughBigEndian) {
     // And back: the original files, byte for byte.
     r = run_cli({"cp", (out / "be").string(), (out / "le").string(), "--byte-order", "little", "--quiet"});
     ASSERT_EQ(r.exit_code, 0) << r;
-    EXPECT_EQ(slurp(out / "le.index"), slurp(f.path()));
-    for (std::int32_t i = 0; i < src->num_shards(); ++i)
-      EXPECT_EQ(slurp(tfckpt::data_file_name((out / "le").string(), i, src->num_shards())), slurp(src->data_path(i)));
-    ++converted;
-  }
+    expect_same_files((out / "le").string(), original);
+  });
   EXPECT_GE(converted, 12);
 }
 
