@@ -52,6 +52,8 @@
 #include "tfckpt/graph/graph_writer.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/freeze.hpp"
+#include "tfckpt/graph/function_inline.hpp"
+#include "tfckpt/graph/saved_model_freeze.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"

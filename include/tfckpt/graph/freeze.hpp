@@ -73,6 +73,9 @@ struct freeze_options {
   std::vector<std::string> variable_names_blacklist{};
   /// The graph's saver, when known (a MetaGraphDef's saver_def): its save op names the keys.
   std::optional<tensorflow::SaverDef> saver_def{};
+  /// Checkpoint keys of variable nodes known from elsewhere (a SavedModel's object graph); tried
+  /// before any other key.
+  std::map<std::string, std::string, std::less<>> variable_keys{};
 };
 
 /// A variable made constant, and where its value comes from.
@@ -373,6 +376,8 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
     }
     // 3. Its checkpoint key.
     std::vector<detail::saved_as> candidates;
+    if (const auto it = options.variable_keys.find(n.name()); it != options.variable_keys.end())
+      candidates.push_back({it->second, ""});
     if (const auto it = saver_keys.find(n.name()); it != saver_keys.end()) candidates.push_back(it->second);
     candidates.push_back({n.name(), ""});
     if (const auto sn = n.attr().find("shared_name"); sn != n.attr().end() && !sn->second.s().empty())

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+// Freezing TF2 SavedModels through their functions, on the TensorFlow-written fixtures: the frozen
+// graphs hold no function call or variable, and evaluated they compute what the checkpoint's values say.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "testing/graph_eval.hpp"
+#include "testing/paths.hpp"
+#include "testing/status_matchers.hpp"
+#include "tfckpt/graph/function_inline.hpp"
+#include "tfckpt/graph/graph_io.hpp"
+#include "tfckpt/graph/saved_model_freeze.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::tfckpt_testing::float_tensor;
+using ::tfckpt_testing::graph_eval;
+using ::tfckpt_testing::scratch_dir;
+
+fs::path half_plus_two() { return tfckpt_testing::fixtures_dir() / "serving_half_plus_two_tf2" / "00000123"; }
+fs::path rust_regression() { return tfckpt_testing::fixtures_dir() / "rust_regression_savedmodel"; }
+
+// Freezes `signature` of the SavedModel in `dir` into a file and reads the frozen graph back.
+absl::StatusOr<tensorflow::GraphDef> freeze_to_file(const fs::path& dir, const std::string& signature,
+                                                   const scratch_dir& scratch, std::vector<std::string> outputs = {}) {
+  TFCKPT_ASSIGN_OR_RETURN(auto model, tfckpt::graph::load_saved_model(dir));
+  TFCKPT_ASSIGN_OR_RETURN(auto ckpt, tfckpt::open(model.variables_prefix.string()));
+  TFCKPT_ASSIGN_OR_RETURN(auto plan, tfckpt::graph::plan_saved_model_freeze(
+                                         model.meta_graph, ckpt, {.signature = signature, .output_node_names = outputs}));
+  const fs::path out = scratch / (signature + ".pb");
+  TFCKPT_RETURN_IF_ERROR(tfckpt::graph::write_graph_def(plan.freeze.nodes, plan.freeze.tail, out));
+  return tfckpt::graph::load_graph_def(out);
+}
+
+std::multiset<std::string> ops_of(const tensorflow::GraphDef& g) {
+  std::multiset<std::string> ops;
+  for (const auto& n : g.node()) ops.insert(n.op());
+  return ops;
+}
+
+const tensorflow::NodeDef* node_named(const tensorflow::GraphDef& g, const std::string& name) {
+  for (const auto& n : g.node())
+    if (n.name() == name) return &n;
+  return nullptr;
+}
+
+TEST(SavedModelFreezeFixtures, HalfPlusTwoServingDefaultComputesHalfXPlusTwo) {
+  TFCKPT_REQUIRE_FIXTURES();
+  scratch_dir scratch;
+  ASSERT_OK_AND_ASSIGN(auto frozen, freeze_to_file(half_plus_two(), "serving_default", scratch));
+  const auto ops = ops_of(frozen);
+  for (const char* gone : {"StatefulPartitionedCall", "PartitionedCall", "VarHandleOp", "ReadVariableOp"})
+    EXPECT_EQ(ops.count(gone), 0u) << gone;
+  EXPECT_EQ(frozen.library().function_size(), 0);
+  // The signature's input and output keep their keys as names.
+  const tensorflow::NodeDef* x = node_named(frozen, "x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->op(), "Placeholder");
+  EXPECT_EQ(x->attr().at("dtype").type(), tensorflow::DT_FLOAT);
+  ASSERT_NE(node_named(frozen, "y"), nullptr);
+  EXPECT_EQ(ops.count("Const"), 2u);  // a and b; c is used only by other signatures
+
+  graph_eval eval(frozen);
+  eval.feed("x", float_tensor{{4}, {0.f, 1.f, 2.f, -6.f}});
+  const float_tensor& y = eval.run("y");
+  EXPECT_THAT(y.values, ::testing::ElementsAre(2.f, 2.5f, 3.f, -1.f));
+}
+
+TEST(SavedModelFreezeFixtures, HalfPlusTwoRegressKeepsParseExampleAndFreezesBothVariables) {
+  TFCKPT_REQUIRE_FIXTURES();
+  scratch_dir scratch;
+  ASSERT_OK_AND_ASSIGN(auto frozen, freeze_to_file(half_plus_two(), "regress_x_to_y", scratch));
+  const auto ops = ops_of(frozen);
+  EXPECT_EQ(ops.count("ParseExampleV2"), 1u);
+  EXPECT_EQ(ops.count("VarHandleOp"), 0u);
+  const tensorflow::NodeDef* in = node_named(frozen, "inputs");
+  ASSERT_NE(in, nullptr);
+  EXPECT_EQ(in->attr().at("dtype").type(), tensorflow::DT_STRING);
+  // The Mul reads the frozen `a` (0.5) and the AddV2 the frozen `b` (2): follow the graph.
+  graph_eval eval(frozen);
+  const tensorflow::NodeDef* mul = nullptr;
+  const tensorflow::NodeDef* add = nullptr;
+  for (const auto& n : frozen.node()) {
+    if (n.op() == "Mul") mul = &n;
+    if (n.op() == "AddV2") add = &n;
+  }
+  ASSERT_NE(mul, nullptr);
+  ASSERT_NE(add, nullptr);
+  EXPECT_THAT(eval.run(mul->input(0)).values, ::testing::ElementsAre(0.5f));
+  EXPECT_EQ(mul->input(1).substr(0, mul->input(1).find(':')),
+            std::string("StatefulPartitionedCall_3/StatefulPartitionedCall/ParseExample/ParseExampleV2"));
+  EXPECT_THAT(eval.run(add->input(1)).values, ::testing::ElementsAre(2.f));
+  // dense_values is ParseExampleV2's 4th output arg, after three zero-length lists: flat output 0.
+  EXPECT_EQ(mul->input(1), "StatefulPartitionedCall_3/StatefulPartitionedCall/ParseExample/ParseExampleV2");
+}
+
+TEST(SavedModelFreezeFixtures, RustRegressionVariablesSignaturesReturnTheirValues) {
+  TFCKPT_REQUIRE_FIXTURES();
+  scratch_dir scratch;
+  ASSERT_OK_AND_ASSIGN(auto model, tfckpt::graph::load_saved_model(rust_regression()));
+  ASSERT_OK_AND_ASSIGN(auto ckpt, tfckpt::open(model.variables_prefix.string()));
+  for (const char* name : {"w", "b"}) {
+    ASSERT_OK_AND_ASSIGN(auto frozen, freeze_to_file(rust_regression(), name, scratch));
+    ASSERT_OK_AND_ASSIGN(auto plan, tfckpt::graph::plan_saved_model_freeze(model.meta_graph, ckpt, {.signature = name}));
+    ASSERT_EQ(plan.freeze.variables.size(), 1u);
+    const std::string key = std::string(name) + "/.ATTRIBUTES/VARIABLE_VALUE";
+    EXPECT_EQ(plan.freeze.variables[0].key, key);
+    EXPECT_EQ(plan.outputs, std::vector<std::string>{"output"});
+    const tfckpt::entry* e = ckpt.find(key);
+    ASSERT_NE(e, nullptr);
+    ASSERT_OK_AND_ASSIGN(auto want, e->values<float>());
+    graph_eval eval(frozen);
+    EXPECT_THAT(eval.run("output").values, ::testing::ElementsAreArray(want.begin(), want.end())) << name;
+  }
+}
+
+TEST(SavedModelFreezeFixtures, RustRegressionTrainIsRefusedNamingTheUpdates) {
+  TFCKPT_REQUIRE_FIXTURES();
+  ASSERT_OK_AND_ASSIGN(auto model, tfckpt::graph::load_saved_model(rust_regression()));
+  ASSERT_OK_AND_ASSIGN(auto ckpt, tfckpt::open(model.variables_prefix.string()));
+  const auto plan = tfckpt::graph::plan_saved_model_freeze(model.meta_graph, ckpt, {.signature = "train"});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_THAT(plan.status().message(), HasSubstr("signature 'train' cannot be frozen"));
+  EXPECT_THAT(plan.status().message(), HasSubstr("(ResourceApplyGradientDescent) uses a frozen resource variable"));
+  EXPECT_THAT(plan.status().message(), HasSubstr("(AssignAddVariableOp) uses a frozen resource variable"));
+}
+
+TEST(SavedModelFreezeFixtures, UnknownSignatureListsTheOthers) {
+  TFCKPT_REQUIRE_FIXTURES();
+  ASSERT_OK_AND_ASSIGN(auto model, tfckpt::graph::load_saved_model(rust_regression()));
+  const auto flat = tfckpt::graph::flatten_signature(model.meta_graph, "serving_default");
+  ASSERT_FALSE(flat.ok());
+  EXPECT_EQ(flat.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(flat.status().message(), HasSubstr("there are: b, train, w"));
+}
+
+TEST(SavedModelFreezeFixtures, FlatGraphBindsCapturedVariablesToObjectPaths) {
+  TFCKPT_REQUIRE_FIXTURES();
+  ASSERT_OK_AND_ASSIGN(auto model, tfckpt::graph::load_saved_model(half_plus_two()));
+  ASSERT_OK_AND_ASSIGN(auto flat, tfckpt::graph::flatten_signature(model.meta_graph, "serving_default"));
+  EXPECT_EQ(flat.inputs, std::vector<std::string>{"x"});
+  EXPECT_EQ(flat.outputs, std::vector<std::string>{"y"});
+  // a and b from serving_default's call, c from the x2 -> y3 signatures' calls.
+  ASSERT_EQ(flat.variable_paths.size(), 3u);
+  EXPECT_EQ(flat.variable_paths.at("a"), std::vector<std::string>{"a"});
+  EXPECT_EQ(flat.variable_paths.at("c"), std::vector<std::string>{"c"});
+  EXPECT_TRUE(flat.node_problems.empty());
+  // Nested calls are inlined under their call sites' names.
+  EXPECT_NE(node_named(flat.graph, "StatefulPartitionedCall_5/StatefulPartitionedCall/Mul"), nullptr);
+}
+
+}  // namespace
