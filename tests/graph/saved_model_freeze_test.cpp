@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "testing/graph_builder.hpp"
 #include "testing/graph_eval.hpp"
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
@@ -129,6 +130,8 @@ TEST(SavedModelFreezeFixtures, RustRegressionTrainIsRefusedNamingTheUpdates) {
   EXPECT_THAT(plan.status().message(), HasSubstr("signature 'train' cannot be frozen"));
   EXPECT_THAT(plan.status().message(), HasSubstr("(ResourceApplyGradientDescent) uses a frozen resource variable"));
   EXPECT_THAT(plan.status().message(), HasSubstr("(AssignAddVariableOp) uses a frozen resource variable"));
+  // Colocations inside the functions name nodes of the traced graph, not of the body: dropped.
+  EXPECT_THAT(plan.status().message(), ::testing::Not(HasSubstr("not in the graph")));
 }
 
 TEST(SavedModelFreezeFixtures, UnknownSignatureListsTheOthers) {
@@ -153,6 +156,57 @@ TEST(SavedModelFreezeFixtures, FlatGraphBindsCapturedVariablesToObjectPaths) {
   EXPECT_TRUE(flat.node_problems.empty());
   // Nested calls are inlined under their call sites' names.
   EXPECT_NE(node_named(flat.graph, "StatefulPartitionedCall_5/StatefulPartitionedCall/Mul"), nullptr);
+}
+
+// One model, every reason at once: an op without an OpDef, a While over a captured variable, a
+// variable the checkpoint lacks.
+TEST(SavedModelFreezeRefusals, EveryProblemNamesItsNode) {
+  scratch_dir dir;
+  tfckpt_testing::saved_model_builder m;
+  m.variable({"layer_with_weights-0", "kernel"}, "dense/kernel", {2, 2}, {1, 2, 3, 4});
+  m.variable({"layer_with_weights-0", "bias"}, "dense/bias", {2}, {});  // no value in the checkpoint
+  tfckpt_testing::function_builder f("__inference__wrapped_model_5");
+  f.arg("x", tensorflow::DT_FLOAT);
+  f.arg("kernel_resource", tensorflow::DT_RESOURCE);
+  f.arg("bias_resource", tensorflow::DT_RESOURCE);
+  f.op("MatMul", "MatMul", {"x", f.read("MatMul/ReadVariableOp", "kernel_resource")});
+  f.op("Custom", "MyCustomOp", {"MatMul:product:0"});
+  auto& loop = f.node("while", "While", {"Custom:y:0", "bias_resource"});
+  (*loop.mutable_attr())["T"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+  (*loop.mutable_attr())["T"].mutable_list()->add_type(tensorflow::DT_RESOURCE);
+  f.op("Identity", "Identity", {"while:output:0"});
+  f.ret("y", "Identity:output:0");
+  m.add_function(f.def());
+  tfckpt_testing::function_builder w("__inference_signature_wrapper_6");
+  w.arg("x", tensorflow::DT_FLOAT);
+  w.arg("unknown", tensorflow::DT_RESOURCE);
+  w.arg("unknown_0", tensorflow::DT_RESOURCE);
+  w.call("StatefulPartitionedCall", "__inference__wrapped_model_5", {"x", "unknown", "unknown_0"},
+         {tensorflow::DT_FLOAT, tensorflow::DT_RESOURCE, tensorflow::DT_RESOURCE});
+  w.op("Identity", "Identity", {"StatefulPartitionedCall:output:0"});
+  w.ret("y", "Identity:output:0");
+  m.add_function(w.def());
+  m.signature("serving_default", "x", {1, 2}, "y", "__inference_signature_wrapper_6", {"dense/kernel", "dense/bias"});
+  // While has an OpDef; MyCustomOp does not.
+  auto* op = m.meta_graph().mutable_meta_info_def()->mutable_stripped_op_list()->add_op();
+  op->set_name("While");
+  op->add_output_arg()->set_name("output");
+  op->mutable_output_arg(0)->set_type_list_attr("T");
+  ASSERT_OK(m.write(dir / "model"));
+
+  ASSERT_OK_AND_ASSIGN(auto model, tfckpt::graph::load_saved_model(dir / "model"));
+  ASSERT_OK_AND_ASSIGN(auto ckpt, tfckpt::open(model.variables_prefix.string()));
+  const auto plan = tfckpt::graph::plan_saved_model_freeze(model.meta_graph, ckpt, {});
+  ASSERT_FALSE(plan.ok());
+  const std::string message(plan.status().message());
+  EXPECT_THAT(message, HasSubstr("signature 'serving_default' cannot be frozen: 3 problems"));
+  EXPECT_THAT(message, HasSubstr("node 'StatefulPartitionedCall/StatefulPartitionedCall/while' (While): its input node "
+                                 "'StatefulPartitionedCall/StatefulPartitionedCall/Custom' has op MyCustomOp, which has no "
+                                 "OpDef"));
+  EXPECT_THAT(message, HasSubstr("node 'StatefulPartitionedCall/StatefulPartitionedCall/while' (While) passes variable "
+                                 "'dense/bias' into its functions: functional control flow over resources cannot be frozen"));
+  EXPECT_THAT(message, HasSubstr("variable 'dense/bias' (VarHandleOp) has no value"));
+  EXPECT_THAT(message, HasSubstr("'layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE'"));
 }
 
 }  // namespace

@@ -1,16 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 // Building small TF1-style GraphDefs in tests, node by node, the way tf.Graph would write them:
 // variables with `<v>/read` Identities, initializers (`<v>/Assign`), and a `save/` SaveV2 subgraph.
+// And TF2 SavedModels in the layout Keras's model.save writes (saved_model_builder): functions in
+// the graph's library, a StatefulPartitionedCall per signature capturing VarHandleOps, the
+// SavedObjectGraph, and the variables/ checkpoint with its TrackableObjectGraph.
 #ifndef TFCKPT_TESTING_GRAPH_BUILDER_HPP_
 #define TFCKPT_TESTING_GRAPH_BUILDER_HPP_
 
 #include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/checkpoint/object_graph.hpp"
+#include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/freeze.hpp"
+#include "tfckpt/io/atomic_file.hpp"
+#include "tfckpt/proto/function.pb.h"
 #include "tfckpt/proto/graph.pb.h"
+#include "tfckpt/proto/saved_model.pb.h"
+#include "tfckpt/proto/saved_object_graph.pb.h"
+#include "tfckpt/proto/trackable_object_graph.pb.h"
 
 namespace tfckpt_testing {
 
@@ -106,6 +122,229 @@ inline std::vector<std::string> variables_in(const tensorflow::GraphDef& graph, 
     if (ckpt.find(v.node) != nullptr) out.push_back(v.node);
   return out;
 }
+
+/// One function of a SavedModel's library, node by node, in FunctionDef form: inputs name an
+/// argument or `node:out_arg:index`.
+class function_builder {
+ public:
+  explicit function_builder(const std::string& name) { f_.mutable_signature()->set_name(name); }
+  /// An input argument; its name is how body nodes read it.
+  const std::string& arg(const std::string& name, tensorflow::DataType type) {
+    auto* a = f_.mutable_signature()->add_input_arg();
+    a->set_name(name);
+    a->set_type(type);
+    return a->name();
+  }
+  tensorflow::NodeDef& node(const std::string& name, const std::string& op, std::vector<std::string> inputs = {}) {
+    tensorflow::NodeDef* n = f_.add_node_def();
+    n->set_name(name);
+    n->set_op(op);
+    for (auto& i : inputs) n->add_input(std::move(i));
+    return *n;
+  }
+  /// A float op with attr T.
+  tensorflow::NodeDef& op(const std::string& name, const std::string& op, std::vector<std::string> inputs) {
+    auto& n = node(name, op, std::move(inputs));
+    (*n.mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
+    return n;
+  }
+  /// ReadVariableOp of a resource argument, as Keras names it; returns its value tensor.
+  std::string read(const std::string& name, const std::string& resource_arg) {
+    auto& n = node(name, "ReadVariableOp", {resource_arg});
+    (*n.mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+    return name + ":value:0";
+  }
+  /// A StatefulPartitionedCall of `callee` with one float output.
+  tensorflow::NodeDef& call(const std::string& name, const std::string& callee, std::vector<std::string> inputs,
+                            const std::vector<tensorflow::DataType>& in_types) {
+    auto& n = node(name, "StatefulPartitionedCall", std::move(inputs));
+    (*n.mutable_attr())["f"].mutable_func()->set_name(callee);
+    for (auto t : in_types) (*n.mutable_attr())["Tin"].mutable_list()->add_type(t);
+    (*n.mutable_attr())["Tout"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+    return n;
+  }
+  /// A float output argument `name` returning `tensor`.
+  void ret(const std::string& name, const std::string& tensor) {
+    auto* a = f_.mutable_signature()->add_output_arg();
+    a->set_name(name);
+    a->set_type(tensorflow::DT_FLOAT);
+    (*f_.mutable_ret())[name] = tensor;
+  }
+  tensorflow::FunctionDef& def() { return f_; }
+
+ private:
+  tensorflow::FunctionDef f_;
+};
+
+/// A TF2 SavedModel as Keras's model.save writes it (see the file comment). Variables are float32.
+class saved_model_builder {
+ public:
+  saved_model_builder() {
+    meta_.mutable_meta_info_def()->add_tags("serve");
+    objects_.add_nodes()->mutable_user_object()->set_identifier("_tf_keras_sequential");
+    ckpt_objects_.add_nodes();
+    // Keras tracks the model's variables in a `variables` list too, in the SavedModel only.
+    variables_list_ = add_saved_child(0, "variables");
+    objects_.mutable_nodes(variables_list_)->mutable_user_object()->set_identifier("trackable_list_wrapper");
+    for (const auto& [op, outputs] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"BiasAdd", {"output"}}, {"Const", {"output"}}, {"Conv2D", {"output"}}, {"Identity", {"output"}},
+             {"MatMul", {"product"}}, {"NoOp", {}}, {"Placeholder", {"output"}}, {"ReadVariableOp", {"value"}},
+             {"Relu", {"activations"}}, {"Reshape", {"output"}}, {"Softmax", {"softmax"}}, {"VarHandleOp", {"resource"}},
+             {"StatefulPartitionedCall", {}}}) {
+      auto* d = meta_.mutable_meta_info_def()->mutable_stripped_op_list()->add_op();
+      d->set_name(op);
+      for (const auto& o : outputs) d->add_output_arg()->set_name(o);
+      if (op == "StatefulPartitionedCall") {
+        d->add_output_arg()->set_name("output");
+        d->mutable_output_arg(0)->set_type_list_attr("Tout");
+      }
+    }
+  }
+
+  /// A variable at object path `path` (e.g. {"layer_with_weights-0", "kernel"}), a top-level
+  /// VarHandleOp named `node` (e.g. "dense/kernel") with its `<node>/Read/ReadVariableOp`, and its
+  /// value in the checkpoint under `<path>/.ATTRIBUTES/VARIABLE_VALUE` (none when `values` is empty).
+  void variable(const std::vector<std::string>& path, const std::string& node, const std::vector<std::int64_t>& shape,
+                std::vector<float> values) {
+    int saved = 0, ckpt = 0;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      saved = saved_child(saved, path[i]);
+      ckpt = ckpt_child(ckpt, path[i]);
+    }
+    auto* v = objects_.mutable_nodes(saved)->mutable_variable();
+    v->set_dtype(tensorflow::DT_FLOAT);
+    for (auto d : shape) v->mutable_shape()->add_dim()->set_size(d);
+    v->set_trainable(true);
+    v->set_name(node);
+    auto* list_entry = objects_.mutable_nodes(variables_list_)->add_children();
+    list_entry->set_node_id(saved);
+    list_entry->set_local_name(std::to_string(objects_.nodes(variables_list_).children_size() - 1));
+    const std::string key = tfckpt::object_attribute_key(path, "VARIABLE_VALUE");
+    auto* attr = ckpt_objects_.mutable_nodes(ckpt)->add_attributes();
+    attr->set_name("VARIABLE_VALUE");
+    attr->set_full_name(node);
+    attr->set_checkpoint_key(key);
+    tensorflow::NodeDef* h = meta_.mutable_graph_def()->add_node();
+    h->set_name(node);
+    h->set_op("VarHandleOp");
+    (*h->mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+    auto* s = (*h->mutable_attr())["shape"].mutable_shape();
+    for (auto d : shape) s->add_dim()->set_size(d);
+    (*h->mutable_attr())["shared_name"].set_s(node);
+    (*h->mutable_attr())["container"].set_s("");
+    tensorflow::NodeDef* r = meta_.mutable_graph_def()->add_node();
+    r->set_name(node + "/Read/ReadVariableOp");
+    r->set_op("ReadVariableOp");
+    r->add_input(node);
+    (*r->mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+    vars_.emplace(node, saved);
+    if (!values.empty()) values_.push_back({key, shape, std::move(values)});
+  }
+
+  void add_function(tensorflow::FunctionDef f) { *meta_.mutable_graph_def()->mutable_library()->add_function() = std::move(f); }
+
+  /// Signature `name`: one float input `input_key` of `input_shape` (Placeholder
+  /// `<name>_<input_key>`), one float output `output_key`, computed by a top-level
+  /// StatefulPartitionedCall of `wrapper` (a concrete function taking the input, then the
+  /// `captured` variables' resources).
+  void signature(const std::string& name, const std::string& input_key, const std::vector<std::int64_t>& input_shape,
+                 const std::string& output_key, const std::string& wrapper, const std::vector<std::string>& captured) {
+    const std::string placeholder = name + "_" + input_key;
+    tensorflow::NodeDef* p = meta_.mutable_graph_def()->add_node();
+    p->set_name(placeholder);
+    p->set_op("Placeholder");
+    (*p->mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+    auto* s = (*p->mutable_attr())["shape"].mutable_shape();
+    for (auto d : input_shape) s->add_dim()->set_size(d);
+    const std::string call = calls_ == 0 ? "StatefulPartitionedCall" : "StatefulPartitionedCall_" + std::to_string(calls_);
+    ++calls_;
+    tensorflow::NodeDef* c = meta_.mutable_graph_def()->add_node();
+    c->set_name(call);
+    c->set_op("StatefulPartitionedCall");
+    c->add_input(placeholder);
+    (*c->mutable_attr())["Tin"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+    auto& bound = (*objects_.mutable_concrete_functions())[wrapper];
+    for (const auto& v : captured) {
+      c->add_input(v);
+      (*c->mutable_attr())["Tin"].mutable_list()->add_type(tensorflow::DT_RESOURCE);
+      bound.add_bound_inputs(vars_.at(v));
+    }
+    (*c->mutable_attr())["Tout"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+    (*c->mutable_attr())["f"].mutable_func()->set_name(wrapper);
+    tensorflow::SignatureDef& sig = (*meta_.mutable_signature_def())[name];
+    sig.set_method_name("tensorflow/serving/predict");
+    tensorflow::TensorInfo& in = (*sig.mutable_inputs())[input_key];
+    in.set_name(placeholder + ":0");
+    in.set_dtype(tensorflow::DT_FLOAT);
+    for (auto d : input_shape) in.mutable_tensor_shape()->add_dim()->set_size(d);
+    tensorflow::TensorInfo& out = (*sig.mutable_outputs())[output_key];
+    out.set_name(call + ":0");
+    out.set_dtype(tensorflow::DT_FLOAT);
+    const int signatures = saved_child(0, "signatures");
+    const int fn = saved_child(signatures, name);
+    objects_.mutable_nodes(fn)->mutable_bare_concrete_function()->set_concrete_function_name(wrapper);
+  }
+
+  tensorflow::MetaGraphDef& meta_graph() { return meta_; }
+  tensorflow::SavedObjectGraph& objects() { return objects_; }
+
+  /// Writes `dir`/saved_model.pb and `dir`/variables/variables.{index,data-00000-of-00001}.
+  absl::Status write(const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir / "variables");
+    tensorflow::SavedModel model;
+    model.set_saved_model_schema_version(1);
+    *model.add_meta_graphs() = meta_;
+    model.mutable_meta_graphs(0)->set_object_graph_def(objects_.SerializeAsString());
+    TFCKPT_RETURN_IF_ERROR(tfckpt::io::write_file_atomically(dir / "saved_model.pb", model.SerializeAsString()));
+    TFCKPT_ASSIGN_OR_RETURN(auto w, tfckpt::bundle_writer::create(dir / "variables" / "variables"));
+    for (const auto& v : values_)
+      TFCKPT_RETURN_IF_ERROR(w.add(v.key, tfckpt::dtype::float32, v.shape,
+                                   tfckpt::byte_source::from_span(std::as_bytes(std::span(v.values)))));
+    const std::string graph = ckpt_objects_.SerializeAsString();
+    TFCKPT_RETURN_IF_ERROR(w.add_strings(tfckpt::kObjectGraphKey, {}, {std::string_view(graph)}));
+    return w.finish();
+  }
+
+ private:
+  struct value {
+    std::string key;
+    std::vector<std::int64_t> shape;
+    std::vector<float> values;
+  };
+  int add_saved_child(int parent, const std::string& name) {
+    const int id = objects_.nodes_size();
+    objects_.add_nodes();
+    auto* c = objects_.mutable_nodes(parent)->add_children();
+    c->set_node_id(id);
+    c->set_local_name(name);
+    return id;
+  }
+  int saved_child(int parent, const std::string& name) {
+    for (const auto& c : objects_.nodes(parent).children())
+      if (c.local_name() == name) return c.node_id();
+    const int id = add_saved_child(parent, name);
+    objects_.mutable_nodes(id)->mutable_user_object()->set_identifier("_generic_user_object");
+    return id;
+  }
+  int ckpt_child(int parent, const std::string& name) {
+    for (const auto& c : ckpt_objects_.nodes(parent).children())
+      if (c.local_name() == name) return c.node_id();
+    const int id = ckpt_objects_.nodes_size();
+    ckpt_objects_.add_nodes();
+    auto* c = ckpt_objects_.mutable_nodes(parent)->add_children();
+    c->set_node_id(id);
+    c->set_local_name(name);
+    return id;
+  }
+
+  tensorflow::MetaGraphDef meta_;
+  tensorflow::SavedObjectGraph objects_;
+  tensorflow::TrackableObjectGraph ckpt_objects_;
+  int variables_list_ = 0;
+  int calls_ = 0;
+  std::map<std::string, int> vars_;
+  std::vector<value> values_;
+};
 
 }  // namespace tfckpt_testing
 

@@ -155,8 +155,8 @@ class inliner {
 
   // The position among a node's flat outputs of output arg `arg`, index `index`; nullopt (with a
   // problem recorded against `consumer`) when the op or the arg is unknown.
-  std::optional<std::int64_t> flat_output(const tensorflow::NodeDef& producer, std::string_view arg, std::int64_t index,
-                                          const std::string& consumer) {
+  std::optional<std::int64_t> flat_output(const tensorflow::NodeDef& producer, const std::string& producer_flat,
+                                          std::string_view arg, std::int64_t index, const std::string& consumer) {
     const tensorflow::OpDef* op = nullptr;
     if (const tensorflow::FunctionDef* f = called_function(producer); f != nullptr && producer.op() == f->signature().name())
       op = &f->signature();
@@ -165,7 +165,7 @@ class inliner {
       if (it == ops_.end()) {
         problem(consumer, absl::StrFormat("its input node '%s' has op %s, which has no OpDef in the MetaGraphDef's stripped_op_list "
                                           "(its outputs cannot be numbered)",
-                                          producer.name(), producer.op()));
+                                          producer_flat, producer.op()));
         return std::nullopt;
       }
       op = it->second;
@@ -183,7 +183,7 @@ class inliner {
         ++k;
       }
     }
-    problem(consumer, absl::StrFormat("its input '%s:%s:%d' names no output of %s", producer.name(), arg, index, producer.op()));
+    problem(consumer, absl::StrFormat("its input '%s:%s:%d' names no output of %s", producer_flat, arg, index, producer.op()));
     return std::nullopt;
   }
 
@@ -306,7 +306,7 @@ class inliner {
     const tensorflow::NodeDef& producer = b.f.node_def(it->second);
     std::int64_t k = index;
     if (named_arg) {
-      const auto pos = flat_output(producer, arg, index, consumer);
+      const auto pos = flat_output(producer, b.control_name[it->second], arg, index, consumer);
       if (!pos) return "";
       k = *pos;
     }
@@ -359,6 +359,25 @@ class inliner {
     for (auto& d : data) out->add_input(std::move(d));
     for (auto& c : controls) out->add_input(std::move(c));
     if (n.input_size() == 0 && !b.input_control.empty()) out->add_input("^" + b.input_control);
+    // Colocations in a body name nodes of the graph the function was traced from: kept only when
+    // they name a node of the body.
+    if (auto c = out->mutable_attr()->find("_class"); c != out->mutable_attr()->end()) {
+      auto* list = c->second.mutable_list()->mutable_s();
+      std::vector<std::string> kept;
+      for (const std::string& s : *list) {
+        if (s.rfind("loc:@", 0) != 0) {
+          kept.push_back(s);
+          continue;
+        }
+        const auto at = b.by_name.find(std::string_view(s).substr(5));
+        if (at == b.by_name.end()) continue;
+        const auto named = b.flat_name.find(at->second);
+        kept.push_back("loc:@" + (named != b.flat_name.end() ? named->second : b.prefix + at->first));
+      }
+      list->Clear();
+      for (auto& s : kept) list->Add(std::move(s));
+      if (list->empty()) out->mutable_attr()->erase(c);
+    }
     b.control_name[i] = flat;
     b.flat_name[i] = flat;
   }

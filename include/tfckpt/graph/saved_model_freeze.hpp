@@ -15,6 +15,12 @@
 // of the matched checkpoint object; with no match (or a name-based checkpoint), it is
 // `<object path>/.ATTRIBUTES/VARIABLE_VALUE`.
 //
+// Control dependencies that order no side effect are dropped: in the functions they order reads
+// of variables (Keras's `NoOp` after each layer call), which freezing turns into constants. An op
+// has side effects when its OpDef says it is stateful (a variable read or handle aside) or when it
+// has no OpDef; so assignments and updates keep their order. The NoOps left without a consumer are
+// pruned, which also lets importers that cannot take them (OpenCV's) read the frozen graph.
+//
 // Refused, each problem naming its node, all at once: an op without an OpDef or another inlining
 // problem, functional control flow (If/While/Case and their stateless forms) over a resource, a
 // variable without a value, any use of a variable other than a read (an assignment, an optimizer
@@ -97,6 +103,65 @@ inline std::map<int, int> match_objects(const tensorflow::SavedObjectGraph& save
   return out;
 }
 
+// Removes `^x` inputs where nothing x depends on has side effects (see the file comment).
+inline void drop_pure_control_inputs(tensorflow::GraphDef& g, const tensorflow::MetaGraphDef& meta_graph) {
+  std::map<std::string_view, bool> stateful_op;
+  for (const auto& op : meta_graph.meta_info_def().stripped_op_list().op())
+    stateful_op.emplace(op.name(), op.is_stateful() && op.name() != "ReadVariableOp" && op.name() != "VarHandleOp");
+  stateful_op["NoOp"] = false;
+  stateful_op["Const"] = false;
+  stateful_op["Identity"] = false;
+  stateful_op["Placeholder"] = false;
+  const graph_index index(g);
+  std::map<std::string, bool, std::less<>> effects;  // node -> it or what it depends on has side effects
+  const auto has_effects = [&](std::string_view root) {
+    // Iterative post-order walk; a node on a cycle counts as having effects.
+    std::vector<std::pair<std::string, bool>> stack{{std::string(root), false}};
+    std::set<std::string, std::less<>> open;
+    while (!stack.empty()) {
+      auto [name, expanded] = stack.back();
+      stack.pop_back();
+      if (effects.contains(name)) continue;
+      const tensorflow::NodeDef* n = index.find(name);
+      if (n == nullptr) {
+        effects[name] = true;
+        continue;
+      }
+      if (!expanded) {
+        if (!open.insert(name).second) {
+          effects[name] = true;
+          continue;
+        }
+        stack.emplace_back(name, true);
+        for (const auto& in : n->input()) stack.emplace_back(std::string(node_of_input(in)), false);
+        continue;
+      }
+      const auto op = stateful_op.find(n->op());
+      bool e = op == stateful_op.end() || op->second;
+      for (const auto& in : n->input()) {
+        const auto it = effects.find(node_of_input(in));
+        e = e || it == effects.end() || it->second;
+      }
+      effects[name] = e;
+    }
+    return effects.find(root)->second;
+  };
+  for (auto& n : *g.mutable_node()) {
+    std::vector<std::string> kept;
+    bool dropped = false;
+    for (const auto& in : n.input()) {
+      if (is_control_input(in) && !has_effects(node_of_input(in))) {
+        dropped = true;
+        continue;
+      }
+      kept.push_back(in);
+    }
+    if (!dropped) continue;
+    n.clear_input();
+    for (auto& in : kept) n.add_input(std::move(in));
+  }
+}
+
 // Control flow ops whose inputs pass into branch or body functions.
 inline bool is_functional_control_flow(std::string_view op) {
   return op == "If" || op == "StatelessIf" || op == "While" || op == "StatelessWhile" || op == "Case" ||
@@ -128,7 +193,8 @@ inline absl::StatusOr<std::map<std::string, std::string, std::less<>>> captured_
 inline absl::StatusOr<saved_model_freeze_plan> plan_saved_model_freeze(const tensorflow::MetaGraphDef& meta_graph,
                                                                        const checkpoint& ckpt,
                                                                        const saved_model_freeze_options& options) {
-  TFCKPT_ASSIGN_OR_RETURN(const flat_signature flat, flatten_signature(meta_graph, options.signature));
+  TFCKPT_ASSIGN_OR_RETURN(flat_signature flat, flatten_signature(meta_graph, options.signature));
+  detail::drop_pure_control_inputs(flat.graph, meta_graph);
   saved_model_freeze_plan out;
   out.inputs = flat.inputs;
   out.input_keys = flat.input_keys;
