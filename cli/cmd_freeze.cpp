@@ -13,6 +13,7 @@
 #include "output.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
+#include "tfckpt/graph/saved_model_freeze.hpp"
 
 namespace tfckpt_cli {
 namespace {
@@ -23,6 +24,7 @@ struct freeze_cli_options {
   std::string input_meta_graph;
   std::string input_saved_model_dir;
   std::string saved_model_tags = "serve";
+  std::string signature = "serving_default";
   std::string input_saver;
   std::string input_checkpoint;
   std::string output_node_names;
@@ -86,7 +88,7 @@ absl::StatusOr<loaded_input> load_input(const freeze_cli_options& opt) {
 }
 
 int print_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::graph_plan& size,
-               const freeze_cli_options& opt) {
+               const freeze_cli_options& opt, const tfckpt::graph::saved_model_freeze_plan* signature = nullptr) {
   stdout_writer out;
   if (opt.json) {
     nlohmann::ordered_json j;
@@ -95,6 +97,11 @@ int print_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::grap
     j["nodes"] = size.nodes;
     j["input_nodes"] = plan.input_nodes;
     j["pruned_nodes"] = plan.pruned_nodes;
+    if (signature != nullptr) {
+      j["signature"] = opt.signature;
+      j["inputs"] = signature->inputs;
+      j["outputs"] = signature->outputs;
+    }
     j["variables"] = nlohmann::ordered_json::array();
     for (const auto& v : plan.variables)
       j["variables"].push_back({{"node", v.node},
@@ -109,6 +116,10 @@ int print_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::grap
     out.buf() += j.dump(2) + "\n";
     return out.finish(kExitOk);
   }
+  if (signature != nullptr)
+    absl::StrAppendFormat(&out.buf(), "signature '%s': inputs %s; outputs %s\n", opt.signature,
+                          signature->inputs.empty() ? "none" : absl::StrJoin(signature->inputs, ", "),
+                          absl::StrJoin(signature->outputs, ", "));
   std::size_t width = 8;
   for (const auto& v : plan.variables) width = std::max(width, v.node.size());
   out.buf() += absl::StrFormat("%-*s  %-9s %-14s %12s  %s\n", width, "VARIABLE", "DTYPE", "SHAPE", "BYTES", "CHECKPOINT KEY");
@@ -129,12 +140,35 @@ int print_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::grap
   return out.finish(kExitOk);
 }
 
-int run_freeze(const freeze_cli_options& opt) {
-  const int inputs = !opt.input_graph.empty() + !opt.input_meta_graph.empty() + !opt.input_saved_model_dir.empty();
-  if (inputs != 1) {
-    std::fprintf(stderr, "tfckpt freeze: give exactly one of --input_graph, --input_meta_graph, --input_saved_model_dir\n");
-    return kExitUsage;
+// Writes (or with --dry-run describes) a planned frozen graph.
+int write_frozen(const tfckpt::graph::freeze_plan& plan, const freeze_cli_options& opt,
+                 const tfckpt::graph::saved_model_freeze_plan* signature = nullptr) {
+  if (opt.dry_run) {
+    auto size = tfckpt::graph::plan_graph(plan.nodes, plan.tail, opt.output_graph, /*allow_over_2gib=*/true);
+    if (!size.ok()) return report_error(size.status());
+    const int rc = print_plan(plan, *size, opt, signature);
+    if (rc == kExitOk && size->bytes > tfckpt::graph::kMaxGraphDefBytes && !opt.allow_over_2gib)
+      return report_error(absl::StrFormat("%s would exceed protobuf's 2 GiB limit (TensorFlow cannot load it)", opt.output_graph));
+    return rc;
   }
+  tfckpt::graph::graph_write_options write;
+  write.overwrite = opt.force;
+  write.allow_over_2gib = opt.allow_over_2gib;
+  progress_line progress("freezing");
+  if (show_progress(opt.quiet))
+    write.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+  if (absl::Status s = tfckpt::graph::write_graph_def(plan.nodes, plan.tail, opt.output_graph, write); !s.ok()) {
+    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.force)
+      return report_error(absl::StrFormat("%s already exists (pass --force to replace it)", opt.output_graph));
+    return report_error(s);
+  }
+  if (!opt.quiet)
+    std::fprintf(stderr, "wrote %s: %zu nodes, %zu variables frozen\n", opt.output_graph.c_str(), plan.nodes.size(),
+                 plan.variables.size());
+  return kExitOk;
+}
+
+int run_freeze_graph(const freeze_cli_options& opt) {
   if (opt.input_checkpoint.empty() && opt.input_saved_model_dir.empty()) {
     std::fprintf(stderr, "tfckpt freeze: --input_checkpoint is required (except with --input_saved_model_dir)\n");
     return kExitUsage;
@@ -142,7 +176,8 @@ int run_freeze(const freeze_cli_options& opt) {
   tfckpt::graph::freeze_options options;
   options.output_node_names = split_commas(opt.output_node_names);
   if (options.output_node_names.empty()) {
-    std::fprintf(stderr, "tfckpt freeze: --output_node_names needs at least one node name\n");
+    std::fprintf(stderr, "tfckpt freeze: --output_node_names needs at least one node name (it may be left out only for a "
+                         "TF2 SavedModel, whose signature names its outputs)\n");
     return kExitUsage;
   }
   options.clear_devices = opt.clear_devices;
@@ -155,29 +190,38 @@ int run_freeze(const freeze_cli_options& opt) {
   if (!ckpt.ok()) return report_error(ckpt.status());
   auto plan = tfckpt::graph::plan_freeze(in->graph, *ckpt, options);
   if (!plan.ok()) return report_error(plan.status());
-  if (opt.dry_run) {
-    auto size = tfckpt::graph::plan_graph(plan->nodes, plan->tail, opt.output_graph, /*allow_over_2gib=*/true);
-    if (!size.ok()) return report_error(size.status());
-    const int rc = print_plan(*plan, *size, opt);
-    if (rc == kExitOk && size->bytes > tfckpt::graph::kMaxGraphDefBytes && !opt.allow_over_2gib)
-      return report_error(absl::StrFormat("%s would exceed protobuf's 2 GiB limit (TensorFlow cannot load it)", opt.output_graph));
-    return rc;
+  return write_frozen(*plan, opt);
+}
+
+// A TF2 SavedModel: its signature's functions inlined, the captured variables frozen.
+int run_freeze_functions(const freeze_cli_options& opt, const tensorflow::MetaGraphDef& meta_graph,
+                         const std::string& variables_prefix) {
+  tfckpt::graph::saved_model_freeze_options options;
+  options.signature = opt.signature;
+  options.output_node_names = split_commas(opt.output_node_names);
+  options.clear_devices = opt.clear_devices;
+  options.variable_names_whitelist = split_commas(opt.whitelist);
+  options.variable_names_blacklist = split_commas(opt.blacklist);
+  auto ckpt = tfckpt::open(opt.input_checkpoint.empty() ? variables_prefix : opt.input_checkpoint);
+  if (!ckpt.ok()) return report_error(ckpt.status());
+  auto plan = tfckpt::graph::plan_saved_model_freeze(meta_graph, *ckpt, options);
+  if (!plan.ok()) return report_error(plan.status());
+  return write_frozen(plan->freeze, opt, &*plan);
+}
+
+int run_freeze(const freeze_cli_options& opt) {
+  const int inputs = !opt.input_graph.empty() + !opt.input_meta_graph.empty() + !opt.input_saved_model_dir.empty();
+  if (inputs != 1) {
+    std::fprintf(stderr, "tfckpt freeze: give exactly one of --input_graph, --input_meta_graph, --input_saved_model_dir\n");
+    return kExitUsage;
   }
-  tfckpt::graph::graph_write_options write;
-  write.overwrite = opt.force;
-  write.allow_over_2gib = opt.allow_over_2gib;
-  progress_line progress("freezing");
-  if (show_progress(opt.quiet))
-    write.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
-  if (absl::Status s = tfckpt::graph::write_graph_def(plan->nodes, plan->tail, opt.output_graph, write); !s.ok()) {
-    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.force)
-      return report_error(absl::StrFormat("%s already exists (pass --force to replace it)", opt.output_graph));
-    return report_error(s);
+  if (!opt.input_saved_model_dir.empty()) {
+    auto model = tfckpt::graph::load_saved_model(opt.input_saved_model_dir, split_commas(opt.saved_model_tags));
+    if (!model.ok()) return report_error(model.status());
+    if (tfckpt::graph::is_object_based(model->meta_graph))
+      return run_freeze_functions(opt, model->meta_graph, model->variables_prefix.string());
   }
-  if (!opt.quiet)
-    std::fprintf(stderr, "wrote %s: %zu nodes, %zu variables frozen\n", opt.output_graph.c_str(), plan->nodes.size(),
-                 plan->variables.size());
-  return kExitOk;
+  return run_freeze_graph(opt);
 }
 
 }  // namespace
@@ -197,10 +241,14 @@ command add_freeze(CLI::App& parent) {
       ->type_name("TAGS");
   app->add_option("--input_saver", opt->input_saver, "A SaverDef file (binary or text) naming the checkpoint keys")
       ->type_name("FILE");
+  app->add_option("--signature", opt->signature,
+                  "With a TF2 --input_saved_model_dir: the signature whose function is frozen")
+      ->capture_default_str()
+      ->type_name("NAME");
   app->add_option("--input_checkpoint", opt->input_checkpoint, kCheckpointHelp)->type_name("CKPT");
-  app->add_option("--output_node_names", opt->output_node_names, "Nodes the frozen graph computes, comma-separated")
-      ->type_name("NAMES")
-      ->required();
+  app->add_option("--output_node_names", opt->output_node_names,
+                  "Nodes the frozen graph computes, comma-separated (a TF2 SavedModel: default the signature's outputs)")
+      ->type_name("NAMES");
   app->add_option("--output_graph", opt->output_graph, "Frozen GraphDef to write (binary)")->type_name("FILE")->required();
   app->add_flag("--clear_devices", opt->clear_devices, "Empty every node's device (default true; --clear_devices=false keeps them)");
   app->add_option("--variable_names_whitelist", opt->whitelist, "Freeze only these variables, comma-separated")
@@ -223,11 +271,17 @@ command add_freeze(CLI::App& parent) {
       "stream from the checkpoint's mapped files. Every problem (missing outputs, variables without a\n"
       "value, dtype or shape mismatches) is reported before anything is written.\n"
       "\n"
+      "A TF2 SavedModel (tf.saved_model.save, Keras) computes in functions: the --signature's call tree\n"
+      "is inlined into one graph, its inputs become Placeholders and its outputs Identity nodes named\n"
+      "after the signature's keys, and the captured variables become Consts (keys from the object graph),\n"
+      "as TensorFlow's convert_variables_to_constants_v2 does.\n"
+      "\n"
       "Examples:\n"
       "  tfckpt freeze --input_meta_graph train/model.ckpt-1000.meta --input_checkpoint train/model.ckpt-1000 \\\n"
       "                --output_node_names softmax --output_graph frozen.pb\n"
       "  tfckpt freeze --input_graph graph.pbtxt --input_checkpoint train/ --output_node_names y --output_graph y.pb\n"
-      "  tfckpt freeze --input_saved_model_dir export/1 --output_node_names y --output_graph y.pb --dry-run");
+      "  tfckpt freeze --input_saved_model_dir export/1 --output_node_names y --output_graph y.pb --dry-run\n"
+      "  tfckpt freeze --input_saved_model_dir keras_export --signature serving_default --output_graph frozen.pb");
   return {app, [opt] { return run_freeze(*opt); }};
 }
 

@@ -99,16 +99,9 @@ inline absl::StatusOr<std::optional<tensorflow::SavedObjectGraph>> saved_object_
   return g;
 }
 
-/// True when `meta_graph` computes through functions: it has a SavedObjectGraph, or a top-level
-/// node calls a function of its library.
-inline bool has_function_calls(const tensorflow::MetaGraphDef& meta_graph) {
-  if (!meta_graph.object_graph_def().empty()) return true;
-  std::set<std::string_view> functions;
-  for (const auto& f : meta_graph.graph_def().library().function()) functions.insert(f.signature().name());
-  for (const auto& n : meta_graph.graph_def().node())
-    if (n.op() == "StatefulPartitionedCall" || n.op() == "PartitionedCall" || functions.contains(n.op())) return true;
-  return false;
-}
+/// True for a TF2 (object-based) MetaGraphDef: one with a SavedObjectGraph, whose signatures
+/// compute through the functions of its library.
+inline bool is_object_based(const tensorflow::MetaGraphDef& meta_graph) { return !meta_graph.object_graph_def().empty(); }
 
 namespace detail {
 
