@@ -158,6 +158,63 @@ TEST(SavedModelFreezeFixtures, FlatGraphBindsCapturedVariablesToObjectPaths) {
   EXPECT_NE(node_named(flat.graph, "StatefulPartitionedCall_5/StatefulPartitionedCall/Mul"), nullptr);
 }
 
+// `node:out_arg:index` inside a function becomes `node:k`: k counts the outputs of the args before,
+// a number_attr arg as many as its count, a type_list_attr arg as many as its types.
+TEST(SavedModelFreezeInlining, OutputsAreNumberedThroughTheOpDefs) {
+  tfckpt_testing::saved_model_builder m;
+  m.variable({"v"}, "v", {1}, {1});
+  auto* ops = m.meta_graph().mutable_meta_info_def()->mutable_stripped_op_list();
+  auto* split = ops->add_op();
+  split->set_name("Split");
+  split->add_output_arg()->set_name("output");
+  split->mutable_output_arg(0)->set_number_attr("num_split");
+  auto* pair = ops->add_op();
+  pair->set_name("Pair");
+  pair->add_output_arg()->set_name("first");
+  pair->mutable_output_arg(0)->set_type_list_attr("T1");
+  pair->add_output_arg()->set_name("second");
+  tfckpt_testing::function_builder inner("inner");
+  inner.arg("x", tensorflow::DT_FLOAT);
+  inner.arg("res", tensorflow::DT_RESOURCE);
+  auto& s3 = inner.node("split", "Split", {"x"});
+  (*s3.mutable_attr())["num_split"].set_i(3);
+  auto& p = inner.node("pair", "Pair", {"split:output:2"});
+  (*p.mutable_attr())["T1"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+  (*p.mutable_attr())["T1"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+  inner.op("add", "AddV2", {"pair:second:0", inner.read("read", "res")});
+  inner.ret("a", "add:z:0");
+  inner.ret("b", "pair:first:1");
+  m.add_function(inner.def());
+  auto* add_op = ops->add_op();
+  add_op->set_name("AddV2");
+  add_op->add_output_arg()->set_name("z");
+  tfckpt_testing::function_builder outer("outer");
+  outer.arg("x", tensorflow::DT_FLOAT);
+  outer.arg("unknown", tensorflow::DT_RESOURCE);
+  auto& call = outer.call("call", "inner", {"x", "unknown"}, {tensorflow::DT_FLOAT, tensorflow::DT_RESOURCE});
+  (*call.mutable_attr())["Tout"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+  outer.op("sum", "AddV2", {"call:output:0", "call:output:1"});
+  outer.ret("y", "sum:z:0");
+  m.add_function(outer.def());
+  m.signature("serving_default", "x", {3}, "y", "outer", {"v"});
+
+  ASSERT_OK_AND_ASSIGN(auto flat, tfckpt::graph::flatten_signature(m.saved_meta_graph(), "serving_default"));
+  EXPECT_TRUE(flat.node_problems.empty());
+  const auto inputs_of = [&](const std::string& name) {
+    const tensorflow::NodeDef* n = node_named(flat.graph, name);
+    return n == nullptr ? std::vector<std::string>{"<none>"} : std::vector<std::string>(n->input().begin(), n->input().end());
+  };
+  const std::string in = "StatefulPartitionedCall/call/";
+  EXPECT_EQ(inputs_of(in + "split"), std::vector<std::string>{"x"});
+  EXPECT_EQ(inputs_of(in + "pair"), std::vector<std::string>{in + "split:2"});
+  EXPECT_EQ(inputs_of(in + "read"), std::vector<std::string>{"v"});
+  EXPECT_EQ(inputs_of(in + "add"), (std::vector<std::string>{in + "pair:2", in + "read"}));
+  // The call's outputs are the inner function's returns.
+  EXPECT_EQ(inputs_of("StatefulPartitionedCall/sum"), (std::vector<std::string>{in + "add", in + "pair:1"}));
+  EXPECT_EQ(inputs_of("y"), std::vector<std::string>{"StatefulPartitionedCall/sum"});
+  EXPECT_EQ(flat.variable_paths.at("v"), std::vector<std::string>{"v"});
+}
+
 // One model, every reason at once: an op without an OpDef, a While over a captured variable, a
 // variable the checkpoint lacks.
 TEST(SavedModelFreezeRefusals, EveryProblemNamesItsNode) {

@@ -287,14 +287,19 @@ class saved_model_builder {
 
   tensorflow::MetaGraphDef& meta_graph() { return meta_; }
   tensorflow::SavedObjectGraph& objects() { return objects_; }
+  /// The MetaGraphDef as saved: with the serialized SavedObjectGraph.
+  tensorflow::MetaGraphDef saved_meta_graph() const {
+    tensorflow::MetaGraphDef out = meta_;
+    out.set_object_graph_def(objects_.SerializeAsString());
+    return out;
+  }
 
   /// Writes `dir`/saved_model.pb and `dir`/variables/variables.{index,data-00000-of-00001}.
   absl::Status write(const std::filesystem::path& dir) {
     std::filesystem::create_directories(dir / "variables");
     tensorflow::SavedModel model;
     model.set_saved_model_schema_version(1);
-    *model.add_meta_graphs() = meta_;
-    model.mutable_meta_graphs(0)->set_object_graph_def(objects_.SerializeAsString());
+    *model.add_meta_graphs() = saved_meta_graph();
     TFCKPT_RETURN_IF_ERROR(tfckpt::io::write_file_atomically(dir / "saved_model.pb", model.SerializeAsString()));
     TFCKPT_ASSIGN_OR_RETURN(auto w, tfckpt::bundle_writer::create(dir / "variables" / "variables"));
     for (const auto& v : values_)
