@@ -215,6 +215,26 @@ TEST(SavedModelFreezeInlining, OutputsAreNumberedThroughTheOpDefs) {
   EXPECT_EQ(flat.variable_paths.at("v"), std::vector<std::string>{"v"});
 }
 
+TEST(SavedModelFreezeInlining, CyclesAndBadReferencesAreProblemsNotCrashes) {
+  tfckpt_testing::saved_model_builder m;
+  tfckpt_testing::function_builder f("looped");
+  f.arg("x", tensorflow::DT_FLOAT);
+  f.op("a", "Identity", {"b:output:0"});
+  f.op("b", "Identity", {"a:output:0"});
+  f.op("c", "Identity", {"nowhere:output:0", ""});
+  f.op("d", "Identity", {"x", "^c"});
+  f.ret("y", "d:output:0");
+  m.add_function(f.def());
+  m.signature("serving_default", "x", {1}, "y", "looped", {});
+  ASSERT_OK_AND_ASSIGN(auto flat, tfckpt::graph::flatten_signature(m.saved_meta_graph(), "serving_default"));
+  std::string all;
+  for (const auto& [node, problems] : flat.node_problems)
+    for (const auto& p : problems) all += node + ": " + p + "\n";
+  EXPECT_THAT(all, HasSubstr("function looped has a cycle through node"));
+  EXPECT_THAT(all, HasSubstr("StatefulPartitionedCall/c: input 'nowhere:output:0' names no node or argument of function looped"));
+  EXPECT_THAT(all, HasSubstr("StatefulPartitionedCall/c: it has an empty input name"));
+}
+
 // One model, every reason at once: an op without an OpDef, a While over a captured variable, a
 // variable the checkpoint lacks.
 TEST(SavedModelFreezeRefusals, EveryProblemNamesItsNode) {

@@ -197,7 +197,7 @@ class inliner {
       return outputs;
     }
     stack_.push_back(fname);
-    body b{f, call_name + "/", args, {}, {}, {}, {}, {}, {}, {}};
+    body b{f, call_name + "/", args, {}, {}, {}, {}, {}, {}};
     for (int i = 0; i < f.signature().input_arg_size(); ++i)
       b.arg_index.emplace(f.signature().input_arg(i).name(), static_cast<std::size_t>(i));
     for (int i = 0; i < f.node_def_size(); ++i) b.by_name.emplace(f.node_def(i).name(), i);
@@ -210,7 +210,7 @@ class inliner {
       for (const auto& c : controls) n->add_input(c);
     }
     b.input_control = input_control;
-    for (int i = 0; i < f.node_def_size(); ++i) emit(b, i, depth);
+    for (int i : body_order(b)) emit(b, i, depth);
 
     // The outputs: `ret` maps each output arg to a body tensor.
     std::vector<std::string> done;  // control targets of the call's NoOp
@@ -254,12 +254,15 @@ class inliner {
     std::map<int, std::string> control_name;               // emitted body node -> flat node for `^` inputs
     std::map<int, std::vector<std::string>> call_outputs;  // emitted inlined call -> its flat outputs
     std::string input_control;
-    std::set<int> visiting;
     std::map<int, std::string> flat_name;  // emitted plain node -> its flat name
   };
 
   // A body input (`arg`, `node:out:index`, `^node`) as a flat input; "" when unresolvable.
   std::string resolve(body& b, const std::string& input, const std::string& consumer) {
+    if (input.empty()) {
+      problem(consumer, "it has an empty input name");
+      return "";
+    }
     const bool control = !input.empty() && input.front() == '^';
     const std::string_view ref = control ? std::string_view(input).substr(1) : std::string_view(input);
     const std::size_t colon = ref.find(':');
@@ -313,24 +316,54 @@ class inliner {
     return flat_ref(b.flat_name[it->second], k);
   }
 
-  // Emits body node `i` after the nodes it reads.
+  // The body node an input reads (not an argument), or -1.
+  static int producer_of(const body& b, const std::string& in) {
+    if (in.empty()) return -1;
+    const bool control = in.front() == '^';
+    const std::string_view ref = control ? std::string_view(in).substr(1) : std::string_view(in);
+    const std::size_t colon = ref.find(':');
+    const std::string_view node = ref.substr(0, colon);
+    if (!control && colon == std::string_view::npos && b.arg_index.contains(node)) return -1;
+    const auto it = b.by_name.find(node);
+    return it == b.by_name.end() ? -1 : it->second;
+  }
+
+  // The body's nodes, each after those it reads (an iterative depth-first walk: bodies can be
+  // long chains). A node closing a cycle is reported and comes without that input.
+  std::vector<int> body_order(body& b) {
+    const int count = b.f.node_def_size();
+    std::vector<int> order, state(static_cast<std::size_t>(count), 0);  // 0 new, 1 open, 2 done
+    std::vector<std::pair<int, int>> stack;                              // node, next input to look at
+    for (int root = 0; root < count; ++root) {
+      if (state[static_cast<std::size_t>(root)] != 0) continue;
+      stack.emplace_back(root, 0);
+      state[static_cast<std::size_t>(root)] = 1;
+      while (!stack.empty()) {
+        auto& [i, next] = stack.back();
+        const tensorflow::NodeDef& n = b.f.node_def(i);
+        if (next < n.input_size()) {
+          const int p = producer_of(b, n.input(next++));
+          if (p < 0) continue;
+          if (state[static_cast<std::size_t>(p)] == 1) {
+            problem(b.prefix + n.name(),
+                    absl::StrFormat("function %s has a cycle through node '%s'", b.f.signature().name(), n.name()));
+          } else if (state[static_cast<std::size_t>(p)] == 0) {
+            state[static_cast<std::size_t>(p)] = 1;
+            stack.emplace_back(p, 0);
+          }
+          continue;
+        }
+        state[static_cast<std::size_t>(i)] = 2;
+        order.push_back(i);
+        stack.pop_back();
+      }
+    }
+    return order;
+  }
+
+  // Emits body node `i`; the nodes it reads are emitted already (body_order).
   void emit(body& b, int i, int depth) {
-    if (b.control_name.contains(i)) return;
     const tensorflow::NodeDef& n = b.f.node_def(i);
-    if (b.visiting.contains(i)) {
-      problem(b.prefix + n.name(), absl::StrFormat("function %s has a cycle through node '%s'", b.f.signature().name(), n.name()));
-      return;
-    }
-    b.visiting.insert(i);
-    for (const std::string& in : n.input()) {
-      const std::string_view ref = in.front() == '^' ? std::string_view(in).substr(1) : std::string_view(in);
-      const std::string_view node = ref.substr(0, ref.find(':'));
-      if (const auto it = b.by_name.find(node); it != b.by_name.end() && !(ref.find(':') == std::string_view::npos &&
-                                                                              in.front() != '^' && b.arg_index.contains(node)))
-        emit(b, it->second, depth);
-    }
-    b.visiting.erase(i);
-    if (b.control_name.contains(i)) return;  // emitted through a cycle
     const std::string flat = unique(b.prefix + n.name());
     std::vector<std::string> data, controls;
     for (const std::string& in : n.input()) {
