@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Keras-style TF2 SavedModels (an MLP and a CNN, built in the layout model.save writes) frozen
 // through their functions: the frozen graphs compute what Eigen computes from the weights, by our
-// small evaluator and by OpenCV's DNN importer.
+// small evaluator and by OpenCV's DNN importer. And the half_plus_two fixture's serving_default,
+// frozen, run by OpenCV.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -227,6 +228,19 @@ TEST(KerasSavedModelFreeze, CnnMatchesDirectConvolutionAndOpenCv) {
   const int dims[] = {1, C, H, W};
   const cv::Mat out = opencv_forward(dir / "frozen.pb", cv::Mat(4, dims, CV_32F, nchw.data()));
   EXPECT_LE(max_abs_diff(out.ptr<float>(), out.total(), want_nchw), 1e-5f);
+}
+
+TEST(KerasSavedModelFreeze, HalfPlusTwoFixtureRunsInOpenCv) {
+  TFCKPT_REQUIRE_FIXTURES();
+  scratch_dir dir;
+  ASSERT_OK_AND_ASSIGN(auto model, tfckpt::graph::load_saved_model(tfckpt_testing::fixtures_dir() /
+                                                                   "serving_half_plus_two_tf2" / "00000123"));
+  ASSERT_OK_AND_ASSIGN(auto ckpt, tfckpt::open(model.variables_prefix.string()));
+  ASSERT_OK_AND_ASSIGN(auto plan, tfckpt::graph::plan_saved_model_freeze(model.meta_graph, ckpt, {}));
+  ASSERT_OK(tfckpt::graph::write_graph_def(plan.freeze.nodes, plan.freeze.tail, dir / "frozen.pb"));
+  std::vector<float> x = {0.f, 1.f, 2.f, -6.f};
+  const cv::Mat out = opencv_forward(dir / "frozen.pb", cv::Mat(1, 4, CV_32F, x.data()));
+  EXPECT_LE(max_abs_diff(out.ptr<float>(), out.total(), {2.f, 2.5f, 3.f, -1.f}), 1e-6f);  // y = 0.5 x + 2
 }
 
 }  // namespace
