@@ -73,6 +73,16 @@ TEST(SavedModelFreezeFixtures, HalfPlusTwoServingDefaultComputesHalfXPlusTwo) {
   EXPECT_THAT(y.values, ::testing::ElementsAre(2.f, 2.5f, 3.f, -1.f));
 }
 
+TEST(SavedModelFreezeFixtures, NamingTheTopLevelCallMeansItsOutput) {
+  TFCKPT_REQUIRE_FIXTURES();
+  scratch_dir scratch;
+  ASSERT_OK_AND_ASSIGN(auto frozen, freeze_to_file(half_plus_two(), "serving_default", scratch, {"StatefulPartitionedCall_5"}));
+  graph_eval eval(frozen);
+  eval.feed("x", float_tensor{{2}, {4.f, 8.f}});
+  EXPECT_THAT(eval.run("StatefulPartitionedCall_5/Identity").values, ::testing::ElementsAre(4.f, 6.f));
+  EXPECT_EQ(node_named(frozen, "y"), nullptr);  // pruned: not asked for
+}
+
 TEST(SavedModelFreezeFixtures, HalfPlusTwoRegressKeepsParseExampleAndFreezesBothVariables) {
   TFCKPT_REQUIRE_FIXTURES();
   scratch_dir scratch;

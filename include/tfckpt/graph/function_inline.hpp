@@ -76,6 +76,8 @@ struct flat_signature {
   std::map<std::string, int, std::less<>> variable_objects;
   /// The SavedModel's object graph, when it has one.
   std::optional<tensorflow::SavedObjectGraph> objects;
+  /// Top-level call node -> the flat tensors of its outputs (the call's name is now a NoOp).
+  std::map<std::string, std::vector<std::string>, std::less<>> call_outputs;
   /// Problems found while inlining, by flat node: reported only when the node is needed.
   std::map<std::string, std::vector<std::string>, std::less<>> node_problems;
 };
@@ -525,7 +527,7 @@ inline absl::StatusOr<flat_signature> flatten_signature(const tensorflow::MetaGr
     // Inputs may be outputs of calls inlined before (graph order puts producers first in practice).
     for (auto& d : data)
       if (const auto r = top_refs.find(d); r != top_refs.end()) d = r->second;
-    const std::vector<std::string> outputs = in.inline_call(*f, n.name(), data, controls, 0);
+    const std::vector<std::string>& outputs = out.call_outputs[n.name()] = in.inline_call(*f, n.name(), data, controls, 0);
     for (std::size_t k = 0; k < outputs.size(); ++k) {
       top_refs[detail::flat_ref(n.name(), static_cast<std::int64_t>(k))] = outputs[k];
       if (k == 0) top_refs[n.name() + ":0"] = outputs[k];

@@ -200,6 +200,17 @@ inline absl::StatusOr<saved_model_freeze_plan> plan_saved_model_freeze(const ten
   out.input_keys = flat.input_keys;
   out.output_keys = flat.output_keys;
   out.outputs = options.output_node_names.empty() ? flat.outputs : options.output_node_names;
+  // A top-level call named as an output (what a TF1 habit or a graph summary suggests) means its
+  // returned tensor.
+  for (std::string& o : out.outputs) {
+    const std::size_t colon = o.find(':');
+    const auto call = flat.call_outputs.find(std::string_view(o).substr(0, colon));
+    if (call == flat.call_outputs.end()) continue;
+    std::size_t k = 0;
+    if (colon != std::string::npos)
+      for (char c : std::string_view(o).substr(colon + 1)) k = c >= '0' && c <= '9' ? k * 10 + static_cast<std::size_t>(c - '0') : k;
+    if (k < call->second.size() && !call->second[k].empty()) o = call->second[k];
+  }
 
   // The nodes the outputs need, for the problems found while flattening.
   std::vector<absl::Status> problems;
