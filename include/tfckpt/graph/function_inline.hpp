@@ -116,7 +116,7 @@ inline std::string flat_ref(std::string_view name, std::int64_t k) {
 
 class inliner {
  public:
-  inliner(const tensorflow::MetaGraphDef& mg, flat_signature& out) : mg_(mg), out_(out) {
+  inliner(const tensorflow::MetaGraphDef& mg, flat_signature& out) : out_(out) {
     for (const auto& op : mg.meta_info_def().stripped_op_list().op()) ops_.emplace(op.name(), &op);
     for (const auto& f : mg.graph_def().library().function()) functions_.emplace(f.signature().name(), &f);
     for (const auto& n : mg.graph_def().node()) used_.insert(n.name());
@@ -239,11 +239,6 @@ class inliner {
     return outputs;
   }
 
-  // Flat tensors of the top-level call nodes' outputs.
-  std::map<std::string, std::vector<std::string>, std::less<>> top_outputs;
-
-  flat_signature& out() { return out_; }
-  const tensorflow::MetaGraphDef& meta_graph() const { return mg_; }
   const std::map<std::string, const tensorflow::FunctionDef*, std::less<>>& functions() const { return functions_; }
 
  private:
@@ -410,7 +405,6 @@ class inliner {
     b.flat_name[i] = flat;
   }
 
-  const tensorflow::MetaGraphDef& mg_;
   flat_signature& out_;
   std::map<std::string, const tensorflow::OpDef*, std::less<>> ops_;
   std::map<std::string, const tensorflow::FunctionDef*, std::less<>> functions_;
