@@ -57,6 +57,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 struct loaded_input {
   tensorflow::GraphDef graph;
   std::optional<tensorflow::SaverDef> saver;
+  std::vector<tensorflow::VariableDef> variable_defs;
   std::string checkpoint;
 };
 
@@ -66,11 +67,13 @@ absl::StatusOr<loaded_input> load_input(const freeze_cli_options& opt) {
   if (!opt.input_saved_model_dir.empty()) {
     TFCKPT_ASSIGN_OR_RETURN(auto model,
                             tfckpt::graph::load_saved_model(opt.input_saved_model_dir, split_commas(opt.saved_model_tags)));
+    TFCKPT_ASSIGN_OR_RETURN(in.variable_defs, tfckpt::graph::variable_defs(model.meta_graph));
     in.graph = std::move(*model.meta_graph.mutable_graph_def());
     if (model.meta_graph.has_saver_def()) in.saver = model.meta_graph.saver_def();
     if (in.checkpoint.empty()) in.checkpoint = model.variables_prefix.string();
   } else if (!opt.input_meta_graph.empty()) {
     TFCKPT_ASSIGN_OR_RETURN(auto meta, tfckpt::graph::load_meta_graph(opt.input_meta_graph));
+    TFCKPT_ASSIGN_OR_RETURN(in.variable_defs, tfckpt::graph::variable_defs(meta));
     in.graph = std::move(*meta.mutable_graph_def());
     if (meta.has_saver_def()) in.saver = meta.saver_def();
   } else {
@@ -151,6 +154,7 @@ int run_freeze(const freeze_cli_options& opt) {
   auto in = load_input(opt);
   if (!in.ok()) return report_error(in.status());
   options.saver_def = in->saver;
+  options.variable_defs = in->variable_defs;
   auto ckpt = tfckpt::open(in->checkpoint);
   if (!ckpt.ok()) return report_error(ckpt.status());
   auto plan = tfckpt::graph::plan_freeze(in->graph, *ckpt, options);

@@ -27,9 +27,13 @@ struct match_options {
 int run_match(const match_options& opt) {
   tensorflow::GraphDef graph;
   std::optional<tensorflow::SaverDef> saver;
+  std::vector<tensorflow::VariableDef> defs;
   if (opt.graph.size() > 5 && opt.graph.ends_with(".meta")) {
     auto meta = tfckpt::graph::load_meta_graph(opt.graph);
     if (!meta.ok()) return report_error(meta.status());
+    auto variable_defs = tfckpt::graph::variable_defs(*meta);
+    if (!variable_defs.ok()) return report_error(variable_defs.status());
+    defs = std::move(*variable_defs);
     graph = std::move(*meta->mutable_graph_def());
     if (meta->has_saver_def()) saver = meta->saver_def();
   } else {
@@ -39,13 +43,9 @@ int run_match(const match_options& opt) {
   }
   auto ckpt = tfckpt::open(opt.checkpoint);
   if (!ckpt.ok()) return report_error(ckpt.status());
-  // The model's variables under the keys its saver restores them from.
-  std::vector<tfckpt::variable_spec> model;
-  for (const auto& v : tfckpt::graph::graph_variables(graph, saver)) {
-    tfckpt::variable_spec spec{v.key, v.dtype, v.shape};
-    spec.any_shape = v.unknown_rank || std::ranges::any_of(v.shape, [](std::int64_t d) { return d < 0; });
-    model.push_back(std::move(spec));
-  }
+  // The model's variables under the keys its saver restores them from (partitioned ones whole).
+  const std::vector<tfckpt::variable_spec> model =
+      tfckpt::graph::variable_specs(tfckpt::graph::graph_variables(graph, saver, defs));
   const tfckpt::match_report r = tfckpt::match_variables(tfckpt::entries(*ckpt), model);
   stdout_writer out;
   if (opt.json) {
