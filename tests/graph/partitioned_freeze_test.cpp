@@ -11,7 +11,9 @@
 #include <fstream>
 
 #include "testing/bundle_builder.hpp"
+#ifdef TFCKPT_CLI_PATH
 #include "testing/cli_runner.hpp"
+#endif
 #include "testing/graph_builder.hpp"
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
@@ -289,6 +291,7 @@ TEST(PartitionedVariableDefs, ACollectionThatIsNoVariableDefIsDataLoss) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("collection 'variables': value 0 is not a serialized VariableDef")));
 }
 
+#ifdef TFCKPT_CLI_PATH
 // `tfckpt match --graph model.meta`: every part matched under its full name.
 TEST_F(PartitionedFreeze, MatchReportsEstimatorPartsMatched) {
   graph_builder g = tfckpt_testing::estimator_dnn_graph(4, 3, 2);
@@ -320,5 +323,6 @@ TEST_F(PartitionedFreeze, FreezeCommandFreezesEstimatorParts) {
   expect_const(out, "dnn/logits/bias/part_0", {2}, full_values({2}));
   expect_const(out, "dnn/hiddenlayer_0/kernel/part_0", {4, 3}, full_values({4, 3}));
 }
+#endif  // TFCKPT_CLI_PATH
 
 }  // namespace
