@@ -52,6 +52,7 @@
 #include "tfckpt/graph/graph_writer.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/freeze.hpp"
+#include "tfckpt/graph/summary.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"
