@@ -130,13 +130,12 @@ class PartitionedFreeze : public ::testing::Test {
 // The canned Estimator's graph over a checkpoint as TF 1.x writes it: every one-part variable a
 // plain entry under its full name.
 void write_estimator_checkpoint(const fs::path& prefix) {
-  tfckpt_testing::write_bundle(prefix, {
-                                           tfckpt_testing::float_tensor("dnn/hiddenlayer_0/kernel", {4, 3}, full_values({4, 3})),
-                                           tfckpt_testing::float_tensor("dnn/hiddenlayer_0/bias", {3}, full_values({3})),
-                                           tfckpt_testing::float_tensor("dnn/logits/kernel", {3, 2}, full_values({3, 2})),
-                                           tfckpt_testing::float_tensor("dnn/logits/bias", {2}, full_values({2})),
-                                           tfckpt_testing::float_tensor("global_step", {}, {7}),
-                                       });
+  using tfckpt_testing::float_tensor;
+  tfckpt_testing::write_bundle(prefix, {float_tensor("dnn/hiddenlayer_0/kernel", {4, 3}, full_values({4, 3})),
+                                        float_tensor("dnn/hiddenlayer_0/bias", {3}, full_values({3})),
+                                        float_tensor("dnn/logits/kernel", {3, 2}, full_values({3, 2})),
+                                        float_tensor("dnn/logits/bias", {2}, full_values({2})),
+                                        float_tensor("global_step", {}, {7})});
 }
 
 TEST_F(PartitionedFreeze, EstimatorPartsFreezeFromTheirVariableDefs) {

@@ -43,8 +43,8 @@
 #include <deque>
 #include <filesystem>
 #include <map>
-#include <ranges>
 #include <optional>
+#include <ranges>
 #include <set>
 #include <string>
 #include <string_view>
