@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `tfckpt freeze`: a graph plus a checkpoint into one frozen GraphDef, with TensorFlow's
 // freeze_graph flag names (tfckpt::graph::freeze).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/saved_model_freeze.hpp"
+#include "tfckpt/graph/summary.hpp"
 
 namespace tfckpt_cli {
 namespace {
@@ -59,7 +61,9 @@ std::vector<std::string> split_commas(const std::string& s) {
 struct loaded_input {
   tensorflow::GraphDef graph;
   std::optional<tensorflow::SaverDef> saver;
+  std::vector<tensorflow::VariableDef> variable_defs;
   std::string checkpoint;
+  std::vector<std::string> signature_outputs;  // a SavedModel's, when no output names were given
 };
 
 absl::StatusOr<loaded_input> load_input(const freeze_cli_options& opt) {
@@ -68,11 +72,25 @@ absl::StatusOr<loaded_input> load_input(const freeze_cli_options& opt) {
   if (!opt.input_saved_model_dir.empty()) {
     TFCKPT_ASSIGN_OR_RETURN(auto model,
                             tfckpt::graph::load_saved_model(opt.input_saved_model_dir, split_commas(opt.saved_model_tags)));
+    TFCKPT_ASSIGN_OR_RETURN(in.variable_defs, tfckpt::graph::variable_defs(model.meta_graph));
+    if (split_commas(opt.output_node_names).empty()) {
+      TFCKPT_ASSIGN_OR_RETURN(in.signature_outputs,
+                              tfckpt::graph::signature_outputs(model.meta_graph, opt.signature, opt.input_saved_model_dir));
+      // A TF2 signature's outputs come from calls into the function library, which must be inlined first.
+      for (const auto& node : model.meta_graph.graph_def().node())
+        if (std::ranges::find(in.signature_outputs, node.name()) != in.signature_outputs.end() &&
+            (node.op() == "StatefulPartitionedCall" || node.op() == "PartitionedCall"))
+          return absl::UnimplementedError(absl::StrFormat(
+              "%s: signature '%s' computes in functions (its output node '%s' is a %s, as in TF2 SavedModels); the "
+              "graph holds no computation to freeze without inlining them",
+              opt.input_saved_model_dir, opt.signature, node.name(), node.op()));
+    }
     in.graph = std::move(*model.meta_graph.mutable_graph_def());
     if (model.meta_graph.has_saver_def()) in.saver = model.meta_graph.saver_def();
     if (in.checkpoint.empty()) in.checkpoint = model.variables_prefix.string();
   } else if (!opt.input_meta_graph.empty()) {
     TFCKPT_ASSIGN_OR_RETURN(auto meta, tfckpt::graph::load_meta_graph(opt.input_meta_graph));
+    TFCKPT_ASSIGN_OR_RETURN(in.variable_defs, tfckpt::graph::variable_defs(meta));
     in.graph = std::move(*meta.mutable_graph_def());
     if (meta.has_saver_def()) in.saver = meta.saver_def();
   } else {
@@ -175,9 +193,9 @@ int run_freeze_graph(const freeze_cli_options& opt) {
   }
   tfckpt::graph::freeze_options options;
   options.output_node_names = split_commas(opt.output_node_names);
-  if (options.output_node_names.empty()) {
-    std::fprintf(stderr, "tfckpt freeze: --output_node_names needs at least one node name (it may be left out only for a "
-                         "TF2 SavedModel, whose signature names its outputs)\n");
+  if (options.output_node_names.empty() && opt.input_saved_model_dir.empty()) {
+    std::fprintf(stderr, "tfckpt freeze: --output_node_names needs at least one node name (a SavedModel's default: "
+                         "its --signature's outputs)\n");
     return kExitUsage;
   }
   options.clear_devices = opt.clear_devices;
@@ -185,7 +203,9 @@ int run_freeze_graph(const freeze_cli_options& opt) {
   options.variable_names_blacklist = split_commas(opt.blacklist);
   auto in = load_input(opt);
   if (!in.ok()) return report_error(in.status());
+  if (options.output_node_names.empty()) options.output_node_names = in->signature_outputs;
   options.saver_def = in->saver;
+  options.variable_defs = in->variable_defs;
   auto ckpt = tfckpt::open(in->checkpoint);
   if (!ckpt.ok()) return report_error(ckpt.status());
   auto plan = tfckpt::graph::plan_freeze(in->graph, *ckpt, options);
@@ -242,12 +262,13 @@ command add_freeze(CLI::App& parent) {
   app->add_option("--input_saver", opt->input_saver, "A SaverDef file (binary or text) naming the checkpoint keys")
       ->type_name("FILE");
   app->add_option("--signature", opt->signature,
-                  "With a TF2 --input_saved_model_dir: the signature whose function is frozen")
+                  "With --input_saved_model_dir: the signature to freeze (a TF2 SavedModel's function is inlined); "
+                  "its outputs are the default --output_node_names")
       ->capture_default_str()
       ->type_name("NAME");
   app->add_option("--input_checkpoint", opt->input_checkpoint, kCheckpointHelp)->type_name("CKPT");
   app->add_option("--output_node_names", opt->output_node_names,
-                  "Nodes the frozen graph computes, comma-separated (a TF2 SavedModel: default the signature's outputs)")
+                  "Nodes the frozen graph computes, comma-separated (a SavedModel's default: its signature's outputs)")
       ->type_name("NAMES");
   app->add_option("--output_graph", opt->output_graph, "Frozen GraphDef to write (binary)")->type_name("FILE")->required();
   app->add_flag("--clear_devices", opt->clear_devices, "Empty every node's device (default true; --clear_devices=false keeps them)");
@@ -281,7 +302,8 @@ command add_freeze(CLI::App& parent) {
       "                --output_node_names softmax --output_graph frozen.pb\n"
       "  tfckpt freeze --input_graph graph.pbtxt --input_checkpoint train/ --output_node_names y --output_graph y.pb\n"
       "  tfckpt freeze --input_saved_model_dir export/1 --output_node_names y --output_graph y.pb --dry-run\n"
-      "  tfckpt freeze --input_saved_model_dir keras_export --signature serving_default --output_graph frozen.pb");
+      "  tfckpt freeze --input_saved_model_dir keras_export --signature serving_default --output_graph frozen.pb\n"
+      "  tfckpt freeze --input_saved_model_dir export/1 --signature regress_x_to_y --output_graph y.pb");
   return {app, [opt] { return run_freeze(*opt); }};
 }
 

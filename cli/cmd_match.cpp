@@ -13,6 +13,7 @@
 #include "output.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
+#include "tfckpt/graph/summary.hpp"
 #include "tfckpt/views/match.hpp"
 
 namespace tfckpt_cli {
@@ -25,27 +26,13 @@ struct match_options {
 };
 
 int run_match(const match_options& opt) {
-  tensorflow::GraphDef graph;
-  std::optional<tensorflow::SaverDef> saver;
-  if (opt.graph.size() > 5 && opt.graph.ends_with(".meta")) {
-    auto meta = tfckpt::graph::load_meta_graph(opt.graph);
-    if (!meta.ok()) return report_error(meta.status());
-    graph = std::move(*meta->mutable_graph_def());
-    if (meta->has_saver_def()) saver = meta->saver_def();
-  } else {
-    auto g = tfckpt::graph::load_graph_def(opt.graph);
-    if (!g.ok()) return report_error(g.status());
-    graph = std::move(*g);
-  }
+  auto graph = tfckpt::graph::load_model_graph(opt.graph);
+  if (!graph.ok()) return report_error(graph.status());
   auto ckpt = tfckpt::open(opt.checkpoint);
   if (!ckpt.ok()) return report_error(ckpt.status());
-  // The model's variables under the keys its saver restores them from.
-  std::vector<tfckpt::variable_spec> model;
-  for (const auto& v : tfckpt::graph::graph_variables(graph, saver)) {
-    tfckpt::variable_spec spec{v.key, v.dtype, v.shape};
-    spec.any_shape = v.unknown_rank || std::ranges::any_of(v.shape, [](std::int64_t d) { return d < 0; });
-    model.push_back(std::move(spec));
-  }
+  // The model's variables under the keys its saver restores them from (partitioned ones whole).
+  const std::vector<tfckpt::variable_spec> model =
+      tfckpt::graph::variable_specs(tfckpt::graph::graph_variables(graph->graph(), graph->saver(), graph->variable_defs));
   const tfckpt::match_report r = tfckpt::match_variables(tfckpt::entries(*ckpt), model);
   stdout_writer out;
   if (opt.json) {
@@ -74,13 +61,15 @@ command add_match(CLI::App& parent) {
   auto opt = std::make_shared<match_options>();
   CLI::App* app = parent.add_subcommand("match", "Which graph variables a checkpoint can restore (missing, unexpected, mismatched)");
   app->add_option("CKPT", opt->checkpoint, kCheckpointHelp)->type_name("PATH")->required();
-  app->add_option("--graph,-g", opt->graph, "The model: a MetaGraphDef (.meta) or a GraphDef (.pb, .pbtxt)")
+  app->add_option("--graph,-g", opt->graph, "The model: a MetaGraphDef (.meta), a GraphDef (.pb, .pbtxt) or a SavedModel directory")
       ->type_name("FILE")
       ->required();
   app->add_flag("--json", opt->json, "The report as JSON");
   app->footer(
       "Variables are matched under the checkpoint keys the graph's saver uses (from a .meta), else by\n"
-      "node name. Exit 0 when every variable can be restored, 1 when some are missing or mismatched.\n"
+      "node name; the parts of a partitioned variable (`w/part_0`...) as the full tensor their\n"
+      "VariableDefs (or the saver's slice specs) name. Exit 0 when every variable can be restored, 1\n"
+      "when some are missing or mismatched.\n"
       "\n"
       "Examples:\n"
       "  tfckpt match old/model.ckpt-1000 --graph new/model.ckpt-0.meta\n"

@@ -54,6 +54,7 @@
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/function_inline.hpp"
 #include "tfckpt/graph/saved_model_freeze.hpp"
+#include "tfckpt/graph/summary.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"

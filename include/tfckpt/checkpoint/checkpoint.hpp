@@ -172,8 +172,9 @@ struct verify_options {
 /// An open V2 checkpoint. Move-only; cheap to move.
 class checkpoint {
  public:
-  /// Opens a checkpoint given its prefix (`dir/model.ckpt-1000`), its `.index` path, or a directory
-  /// holding a `checkpoint` state file (the newest prefix it names is opened). Reads and checks the
+  /// Opens a checkpoint given its prefix (`dir/model.ckpt-1000`), its `.index` path, a directory
+  /// holding a `checkpoint` state file (the newest prefix it names is opened), or a SavedModel
+  /// directory (its `variables/variables`). Reads and checks the
   /// whole index; touches no tensor data. Errors name the file and byte offset, and say what to pass
   /// instead for the usual mistakes (a `.data-*` path, a V1 checkpoint, a `.meta` file).
   static absl::StatusOr<checkpoint> open(const std::filesystem::path& path, open_options options = {});
@@ -386,6 +387,14 @@ inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& p
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s is a data shard, not a checkpoint: pass the prefix '%s' (or '%s.index')", s, shard_prefix, shard_prefix));
   if (fs::is_directory(path, ec)) {
+    // A SavedModel directory: its variables are the checkpoint `variables/variables`, as
+    // TensorFlow's loaders find them.
+    if (fs::exists(path / "saved_model.pb", ec) || fs::exists(path / "saved_model.pbtxt", ec)) {
+      const std::string variables = (path / "variables" / "variables").string();
+      if (fs::exists(variables + ".index", ec)) return variables;
+      return absl::NotFoundError(absl::StrFormat(
+          "%s is a SavedModel without variables: %s.index does not exist", s, variables));
+    }
     const fs::path state = path / kStateFileName;
     if (!fs::exists(state, ec)) {
       const auto prefixes = list_prefixes(path);

@@ -10,9 +10,14 @@
 //  2. Variables (`VariableV2`, `Variable`, `VarHandleOp`) that survive, pass the whitelist and are not
 //     blacklisted become `Const` {dtype, value} — no inputs, device or other attributes, the value
 //     encoded as TensorFlow encodes it (graph/const_node.hpp).
-//  3. Their checkpoint keys: what the graph's saver writes them under (its SaveV2/SaveSlices/Save
-//     node's `tensor_names`, its `shape_and_slices` for partitioned parts), else the node's name,
-//     else a VarHandleOp's `shared_name`. Dtype and known dimensions must agree with the checkpoint.
+//  3. Their checkpoint keys: a partitioned part's VariableDef `save_slice_info_def` (the
+//     MetaGraphDef's variable collections: key `full_name`, value the part's slice of the full
+//     tensor), else what the graph's saver writes them under (its SaveV2/SaveSlices/Save node's
+//     `tensor_names`, with `shape_and_slices` for partitioned parts), else the node's name, else a
+//     VarHandleOp's `shared_name`. A part becomes a Const of its own slice: the stored slice entry
+//     when the checkpoint holds exactly that slice, the whole entry when the slice is the whole
+//     tensor (TensorFlow writes a one-part variable as a plain entry), else that block of the
+//     (assembled) entry, streamed. Dtype and known dimensions must agree with the checkpoint.
 //  4. Readers of a frozen resource variable are rewritten as TensorFlow does: ReadVariableOp becomes
 //     Identity {T, _class}; an Identity on the resource path gets T = the value's dtype;
 //     ResourceGather becomes GatherV2 with a new `<name>/axis` Const; ResourceGatherNd becomes
@@ -39,6 +44,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <ranges>
 #include <set>
 #include <string>
 #include <string_view>
@@ -56,7 +62,10 @@
 #include "tfckpt/graph/const_node.hpp"
 #include "tfckpt/graph/graph_writer.hpp"
 #include "tfckpt/proto/graph.pb.h"
+#include "tfckpt/proto/meta_graph.pb.h"
 #include "tfckpt/proto/saver.pb.h"
+#include "tfckpt/proto/variable.pb.h"
+#include "tfckpt/views/match.hpp"
 #include "tfckpt/views/plan.hpp"
 #include "tfckpt/views/tensor.hpp"
 
@@ -76,6 +85,9 @@ struct freeze_options {
   /// Checkpoint keys of variable nodes known from elsewhere (a SavedModel's object graph); tried
   /// before any other key.
   std::map<std::string, std::string, std::less<>> variable_keys{};
+  /// The graph's VariableDefs, when known (variable_defs() of its MetaGraphDef): their
+  /// save_slice_info_def names the key and slice of each part of a partitioned variable.
+  std::vector<tensorflow::VariableDef> variable_defs{};
 };
 
 /// A variable made constant, and where its value comes from.
@@ -240,7 +252,140 @@ inline absl::StatusOr<const entry*> find_slice(const entry& e, const std::string
   return absl::NotFoundError(absl::StrFormat("no stored slice '%s'", spec));
 }
 
+// A SaveSliceInfoDef as the "shape and slice" spec TensorFlow's saver writes for it
+// ("10 4 0,5:0,4"); empty when it names no full tensor.
+inline std::string slice_spec(const tensorflow::SaveSliceInfoDef& info) {
+  if (info.full_name().empty()) return {};
+  std::string out = absl::StrJoin(info.full_shape(), " ") + " ";
+  for (int i = 0; i < info.var_offset_size() && i < info.var_shape_size(); ++i)
+    absl::StrAppendFormat(&out, "%s%d,%d", i ? ":" : "", info.var_offset(i), info.var_shape(i));
+  return out;
+}
+
+// Variable node -> the key and slice its VariableDef's save_slice_info_def names.
+inline std::map<std::string, saved_as, std::less<>> slice_info_keys(const std::vector<tensorflow::VariableDef>& defs) {
+  std::map<std::string, saved_as, std::less<>> out;
+  for (const tensorflow::VariableDef& d : defs)
+    if (d.has_save_slice_info_def() && !d.save_slice_info_def().full_name().empty())
+      out.emplace(std::string(node_of_input(d.variable_name())),
+                  saved_as{d.save_slice_info_def().full_name(), slice_spec(d.save_slice_info_def())});
+  return out;
+}
+
+// `spec`'s extents with whole dimensions spelled out as (0, full).
+inline std::vector<codec::slice_extent> concrete_extents(const codec::shape_and_slice& spec) {
+  std::vector<codec::slice_extent> out = spec.extents;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i].full()) out[i] = {0, spec.full_shape[i]};
+  return out;
+}
+
+// The block `extents` (concrete) of `e`'s row-major value, streamed from the entry's bytes (the
+// assembled tensor for a partitioned entry): each contiguous run of the block is passed on as the
+// full tensor's bytes go by, so nothing is copied. Fixed-size dtypes only.
+inline tensor block_of(const entry& e, const std::string& prefix, std::vector<codec::slice_extent> extents) {
+  tensor t = to_tensor(e, prefix);
+  t.stored = nullptr;
+  const std::vector<std::int64_t> full(e.shape().begin(), e.shape().end());
+  t.shape.clear();
+  std::uint64_t bytes = element_size(e.dtype());
+  for (const codec::slice_extent& x : extents) {
+    t.shape.push_back(x.length);
+    bytes *= static_cast<std::uint64_t>(x.length);
+  }
+  // The block is contiguous from dimension `inner` on: every later dimension is whole.
+  std::size_t inner = extents.size() - 1;
+  while (inner > 0 && extents[inner].start == 0 && extents[inner].length == full[inner]) --inner;
+  std::vector<std::uint64_t> stride(full.size(), element_size(e.dtype()));  // bytes per step of each dimension
+  for (std::size_t d = full.size() - 1; d > 0; --d) stride[d - 1] = stride[d] * static_cast<std::uint64_t>(full[d]);
+  const std::uint64_t run = stride[inner] * static_cast<std::uint64_t>(extents[inner].length);
+  t.source = byte_source::from_producer(
+      bytes, [whole = e.host_order_source(), extents = std::move(extents), stride, inner, run,
+              bytes](const byte_source::emit_fn& emit) -> absl::Status {
+        std::vector<std::int64_t> at(inner);  // position in the outer dimensions, from each extent's start
+        const auto run_begin = [&] {
+          std::uint64_t off = stride[inner] * static_cast<std::uint64_t>(extents[inner].start);
+          for (std::size_t d = 0; d < inner; ++d)
+            off += stride[d] * static_cast<std::uint64_t>(extents[d].start + at[d]);
+          return off;
+        };
+        const auto next_run = [&] {  // false after the last run
+          for (std::size_t d = inner; d-- > 0;) {
+            if (++at[d] < extents[d].length) return true;
+            at[d] = 0;
+          }
+          return false;
+        };
+        bool more = bytes > 0;
+        std::uint64_t begin = more ? run_begin() : 0;
+        std::uint64_t pos = 0;
+        return whole.stream([&](std::span<const std::byte> chunk) -> absl::Status {
+          const std::uint64_t chunk_begin = pos, chunk_end = pos + chunk.size();
+          pos = chunk_end;
+          while (more && begin < chunk_end) {
+            const std::uint64_t lo = std::max(begin, chunk_begin), hi = std::min(begin + run, chunk_end);
+            if (lo < hi) TFCKPT_RETURN_IF_ERROR(emit(chunk.subspan(lo - chunk_begin, hi - lo)));
+            if (begin + run > chunk_end) break;
+            more = next_run();
+            if (more) begin = run_begin();
+          }
+          return absl::OkStatus();
+        });
+      });
+  return t;
+}
+
+// The value of the part `spec` of `e`: the stored slice entry that is exactly that part, the
+// entry itself when the part is all of it, else that block of the entry. Errors name the variable.
+inline absl::StatusOr<tensor> part_value(const entry& e, const std::string& prefix, const std::string& node,
+                                         const std::string& spec) {
+  auto parsed = codec::parse_shape_and_slice(spec);
+  if (!parsed.ok())
+    return absl::Status(parsed.status().code(), absl::StrFormat("variable '%s': %s", node, parsed.status().message()));
+  const codec::shape_and_slice& part = *parsed;
+  if (!std::ranges::equal(part.full_shape, e.shape()))
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "variable '%s' is the part '%s' of '%s', a tensor of shape %s, but the checkpoint's '%s' is %s", node, spec,
+        e.name(), shape_string(part.full_shape), e.name(), shape_string(e.shape())));
+  const std::vector<codec::slice_extent> extents = concrete_extents(part);
+  const bool whole = std::ranges::all_of(std::views::iota(std::size_t{0}, extents.size()), [&](std::size_t d) {
+    return extents[d].start == 0 && extents[d].length == part.full_shape[d];
+  });
+  if (whole) return to_tensor(e, prefix);
+  if (e.is_partitioned())
+    if (auto stored = find_slice(e, spec); stored.ok()) {
+      tensor t = to_tensor(**stored, prefix);
+      t.name = std::string(e.name());
+      return t;
+    }
+  if (!is_fixed_size(e.dtype()))
+    return absl::UnimplementedError(absl::StrFormat(
+        "variable '%s': the part '%s' of %s tensor '%s' is not stored as a slice of its own, and %s tensors cannot be "
+        "cut", node, spec, dtype_name(e.dtype()), e.name(), dtype_name(e.dtype())));
+  return block_of(e, prefix, extents);
+}
+
 }  // namespace detail
+
+/// The VariableDefs in `meta`'s variable collections (global, trainable, local and model
+/// variables), each once. Errors: kDataLoss naming a collection whose bytes are no VariableDef.
+inline absl::StatusOr<std::vector<tensorflow::VariableDef>> variable_defs(const tensorflow::MetaGraphDef& meta) {
+  std::vector<tensorflow::VariableDef> out;
+  std::set<std::string> seen;
+  for (const char* name : {"variables", "trainable_variables", "local_variables", "model_variables"}) {
+    const auto it = meta.collection_def().find(name);
+    if (it == meta.collection_def().end() || !it->second.has_bytes_list()) continue;
+    const auto& values = it->second.bytes_list().value();
+    for (int i = 0; i < values.size(); ++i) {
+      tensorflow::VariableDef d;
+      if (!d.ParseFromString(values.Get(i)))
+        return absl::DataLossError(
+            absl::StrFormat("collection '%s': value %d is not a serialized VariableDef", name, i));
+      if (seen.insert(d.variable_name()).second) out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
 
 /// A variable of a graph, with the checkpoint key its saver uses (or its name).
 struct graph_variable {
@@ -250,20 +395,34 @@ struct graph_variable {
   tfckpt::dtype dtype = tfckpt::dtype::invalid;
   std::vector<std::int64_t> shape{};  // -1 for an unknown dimension
   bool unknown_rank = false;
+  /// For a part of a partitioned variable: its "shape and slice" spec within `key`'s full tensor.
+  std::string slice{};
+  std::vector<std::int64_t> full_shape{};  // the shape of `key`'s tensor, when `slice` is set
 };
 
 /// Every variable node of `graph` (VariableV2, Variable, VarHandleOp), in graph order, with its
-/// checkpoint key: the key the graph's save op (of `saver`, when given) writes it under, else the
-/// node's name.
+/// checkpoint key: for a part of a partitioned variable, the full tensor its VariableDef (from
+/// `defs`, see variable_defs()) names; else the key the graph's save op (of `saver`, when given)
+/// writes it under (with its slice for a part); else the node's name.
 inline std::vector<graph_variable> graph_variables(const tensorflow::GraphDef& graph,
-                                                   const std::optional<tensorflow::SaverDef>& saver = std::nullopt) {
+                                                   const std::optional<tensorflow::SaverDef>& saver = std::nullopt,
+                                                   const std::vector<tensorflow::VariableDef>& defs = {}) {
   const detail::graph_index index(graph);
-  const auto keys = index.saver_keys(saver);
+  auto keys = detail::slice_info_keys(defs);
+  keys.merge(index.saver_keys(saver));  // the VariableDefs win
   std::vector<graph_variable> out;
   for (const tensorflow::NodeDef& n : graph.node()) {
     if (!detail::is_variable_op(n.op())) continue;
     graph_variable v{n.name(), n.op(), n.name()};
-    if (const auto k = keys.find(n.name()); k != keys.end() && k->second.slice.empty()) v.key = k->second.key;
+    if (const auto k = keys.find(n.name()); k != keys.end()) {
+      const auto part = k->second.slice.empty() ? absl::StatusOr<codec::shape_and_slice>()
+                                                : codec::parse_shape_and_slice(k->second.slice);
+      if (k->second.slice.empty() || part.ok()) v.key = k->second.key;
+      if (part.ok()) {
+        v.slice = k->second.slice;
+        v.full_shape = part->full_shape;
+      }
+    }
     if (const auto t = n.attr().find("dtype"); t != n.attr().end()) v.dtype = static_cast<tfckpt::dtype>(t->second.type());
     if (const auto sh = n.attr().find("shape"); sh != n.attr().end()) {
       v.unknown_rank = sh->second.shape().unknown_rank();
@@ -272,6 +431,20 @@ inline std::vector<graph_variable> graph_variables(const tensorflow::GraphDef& g
       v.unknown_rank = true;
     }
     out.push_back(std::move(v));
+  }
+  return out;
+}
+
+/// What a checkpoint must hold to restore `variables` (see match_variables): one spec per key, a
+/// partitioned variable's parts as their full tensor.
+inline std::vector<variable_spec> variable_specs(std::span<const graph_variable> variables) {
+  std::vector<variable_spec> out;
+  std::set<std::string_view> seen;
+  for (const graph_variable& v : variables) {
+    if (!seen.insert(v.key).second) continue;
+    variable_spec spec{v.key, v.dtype, v.slice.empty() ? v.shape : v.full_shape};
+    spec.any_shape = v.slice.empty() && (v.unknown_rank || std::ranges::any_of(v.shape, [](std::int64_t d) { return d < 0; }));
+    out.push_back(std::move(spec));
   }
   return out;
 }
@@ -365,8 +538,9 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
       const tensorflow::NodeDef* n = index.find(name);
       if (n == nullptr || !detail::is_variable_op(n->op())) plan.unmatched_listed.push_back(name);
     }
+  const auto part_keys = detail::slice_info_keys(options.variable_defs);
   const auto saver_keys = index.saver_keys(options.saver_def);
-  std::map<std::string, const entry*, std::less<>> frozen;  // variable node -> the entry holding its value
+  std::map<std::string, tensor, std::less<>> frozen;  // variable node -> its value
   for (int i = 0; i < graph.node_size(); ++i) {
     const tensorflow::NodeDef& n = graph.node(i);
     if (!keep[static_cast<std::size_t>(i)] || !detail::is_variable_op(n.op())) continue;
@@ -378,12 +552,13 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
     std::vector<detail::saved_as> candidates;
     if (const auto it = options.variable_keys.find(n.name()); it != options.variable_keys.end())
       candidates.push_back({it->second, ""});
+    if (const auto it = part_keys.find(n.name()); it != part_keys.end()) candidates.push_back(it->second);
     if (const auto it = saver_keys.find(n.name()); it != saver_keys.end()) candidates.push_back(it->second);
     candidates.push_back({n.name(), ""});
     if (const auto sn = n.attr().find("shared_name"); sn != n.attr().end() && !sn->second.s().empty())
       candidates.push_back({sn->second.s(), ""});
-    const entry* found = nullptr;
-    bool reported = false;  // a stored slice was named but is unusable
+    std::optional<tensor> found;
+    bool reported = false;  // a slice was named but is unusable
     detail::saved_as used;
     std::vector<std::string> tried;
     for (const detail::saved_as& c : candidates) {
@@ -391,22 +566,20 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
       const entry* e = ckpt.find(c.key);
       if (e == nullptr) continue;
       if (!c.slice.empty()) {
-        if (!e->is_partitioned()) continue;
-        auto part = detail::find_slice(*e, c.slice);
+        auto part = detail::part_value(*e, ckpt.prefix(), n.name(), c.slice);
         if (!part.ok()) {
-          problems.push_back(absl::Status(part.status().code(),
-                                          absl::StrFormat("variable '%s': key '%s': %s", n.name(), c.key, part.status().message())));
+          problems.push_back(part.status());
           reported = true;
           break;
         }
-        found = *part;
+        found = std::move(*part);
       } else {
-        found = e;
+        found = to_tensor(*e, ckpt.prefix());
       }
       used = c;
       break;
     }
-    if (found == nullptr) {
+    if (!found) {
       if (!reported)
         problems.push_back(absl::NotFoundError(absl::StrFormat("variable '%s' (%s) has no value in %s (looked for %s)",
                                                                n.name(), n.op(), ckpt.prefix(), absl::StrJoin(tried, ", "))));
@@ -414,27 +587,27 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
     }
     const auto dt = n.attr().find("dtype");
     const dtype declared = dt == n.attr().end() ? dtype::invalid : static_cast<dtype>(dt->second.type());
-    if (declared != found->dtype()) {
+    if (declared != found->dtype) {
       problems.push_back(absl::InvalidArgumentError(absl::StrFormat(
           "variable '%s' is %s in the graph but '%s' is %s in the checkpoint", n.name(),
-          dt == n.attr().end() ? "untyped" : std::string(dtype_name(declared)), used.key, dtype_name(found->dtype()))));
+          dt == n.attr().end() ? "untyped" : std::string(dtype_name(declared)), used.key, dtype_name(found->dtype))));
       continue;
     }
-    if (const auto sh = n.attr().find("shape"); sh != n.attr().end() && !detail::shape_admits(sh->second.shape(), found->shape())) {
+    if (const auto sh = n.attr().find("shape"); sh != n.attr().end() && !detail::shape_admits(sh->second.shape(), found->shape)) {
       problems.push_back(absl::InvalidArgumentError(absl::StrFormat(
-          "variable '%s' has shape %s in the graph but '%s' is %s in the checkpoint", n.name(),
-          detail::shape_of_attr(sh->second.shape()), used.key, shape_string(found->shape()))));
+          "variable '%s' has shape %s in the graph but '%s'%s is %s in the checkpoint", n.name(),
+          detail::shape_of_attr(sh->second.shape()), used.key, used.slice.empty() ? "" : " [" + used.slice + "]",
+          shape_string(found->shape))));
       continue;
     }
-    frozen.emplace(n.name(), found);
-    plan.variables.push_back({n.name(), n.op(), used.key, used.slice, found->dtype(),
-                              std::vector<std::int64_t>(found->shape().begin(), found->shape().end()), found->size()});
+    plan.variables.push_back({n.name(), n.op(), used.key, used.slice, found->dtype, found->shape, found->size()});
+    frozen.emplace(n.name(), std::move(*found));
   }
 
   // 4. The resource path of frozen VarHandleOps: the handles and Identity nodes passing them on.
   std::map<std::string, dtype, std::less<>> resource_of;  // node on a frozen resource path -> value dtype
-  for (const auto& [name, e] : frozen)
-    if (index.find(name)->op() == "VarHandleOp") resource_of.emplace(name, e->dtype());
+  for (const auto& [name, value] : frozen)
+    if (index.find(name)->op() == "VarHandleOp") resource_of.emplace(name, value.dtype);
   for (bool grew = true; grew;) {
     grew = false;
     for (int i = 0; i < graph.node_size(); ++i) {
@@ -456,8 +629,7 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
     }
     const tensorflow::NodeDef& n = graph.node(i);
     if (const auto it = frozen.find(n.name()); it != frozen.end()) {
-      tensor value = to_tensor(*it->second, ckpt.prefix());
-      plan.nodes.emplace_back(const_node{.name = n.name(), .value = std::move(value)});
+      plan.nodes.emplace_back(const_node{.name = n.name(), .value = it->second});
       continue;
     }
     // The frozen resource this node reads, if any (first data input on the resource path).
