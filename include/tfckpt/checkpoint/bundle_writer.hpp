@@ -162,6 +162,45 @@ class bundle_writer {
     return absl::OkStatus();
   }
 
+  /// Makes data shard `shard` the file at `source_path` as it is, instead of writing its bytes: a
+  /// hard link when `allow_link` and the file system permits, else a copy the kernel makes. For
+  /// rewrites that keep every byte where it was (a rename): the tensors are then listed with
+  /// add_placed(). REQUIRES: nothing was added to `shard` yet, and no size budget is set.
+  absl::Status adopt_shard(std::int32_t shard, const std::string& source_path, bool allow_link) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    if (options_.max_shard_bytes > 0 || shard < 0 || shard >= options_.num_shards)
+      return absl::InvalidArgumentError(absl::StrFormat("%s: cannot adopt a file as shard %d", prefix_, shard));
+    shard_file& s = shards_[static_cast<std::size_t>(shard)];
+    if (s.file.size() != 0)
+      return absl::FailedPreconditionError(absl::StrFormat("%s: shard %d already holds bytes", prefix_, shard));
+    auto adopted = io::temp_file::link_or_copy(source_path, data_file_name(prefix_, shard, options_.num_shards), allow_link,
+                                               options_.write_hook);
+    if (!adopted.ok()) return fail(adopted.status());
+    s.file = *std::move(adopted);  // the empty temporary it replaces removes itself
+    return absl::OkStatus();
+  }
+
+  /// Lists a tensor whose bytes (as stored, in the options' payload_order) already lie in an adopted
+  /// shard at [offset, offset + size), with the masked CRC-32C the source's index holds for them.
+  absl::Status add_placed(std::string_view name, dtype type, shape_view shape, std::int32_t shard, std::uint64_t offset,
+                          std::uint64_t size, std::uint32_t masked_crc32c) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    TFCKPT_RETURN_IF_ERROR(check_name(name));
+    if (records_.count(std::string(name)))
+      return absl::AlreadyExistsError(absl::StrFormat("%s: duplicate tensor '%s'", prefix_, printable_key(name)));
+    if (shard < 0 || shard >= options_.num_shards)
+      return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': shard %d is outside [0, %d)", printable_key(name),
+                                                        shard, options_.num_shards));
+    record& r = records_[std::string(name)];
+    r.type = type;
+    r.shape.assign(shape.begin(), shape.end());
+    r.shard = shard;
+    r.offset = offset;
+    r.size = size;
+    r.masked_crc32c = masked_crc32c;
+    return absl::OkStatus();
+  }
+
   /// Writes the index, flushes everything and renames all files into place (data shards first, the
   /// index last: the index is what makes a checkpoint visible). An error before the renames changes
   /// nothing at the prefix. The renames themselves are not one atomic step: should one fail (or the

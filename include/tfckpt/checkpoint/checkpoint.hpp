@@ -57,6 +57,7 @@ namespace tfckpt {
 class checkpoint;
 namespace detail {
 struct bundle;
+struct entry_access;
 }
 
 /// One tensor of a checkpoint: metadata, and its bytes in a (lazily) mapped data shard.
@@ -134,6 +135,7 @@ class entry {
  private:
   friend struct detail::bundle;
   friend class checkpoint;
+  friend struct detail::entry_access;
   absl::Status error_context(absl::Status s) const { return with_key(std::move(s), name_); }
   // OK when `crc` (unmasked, over the stored bytes) is the checksum the index holds.
   absl::Status checksum_status(std::uint32_t crc) const;
@@ -300,6 +302,11 @@ struct bundle {
   // What load and load_v1 share once the entries are decoded: visible range, shard extents,
   // and the checks and links of partitioned tensors.
   absl::Status finish_load();
+};
+
+// The checkpoint an entry belongs to, for writers that reuse its files as they are.
+struct entry_access {
+  static const bundle& owner(const entry& e) { return *e.owner_; }
 };
 
 inline bool has_suffix(std::string_view s, std::string_view suffix) {
