@@ -25,14 +25,18 @@
 #ifndef TFCKPT_CHECKPOINT_BUNDLE_WRITER_HPP_
 #define TFCKPT_CHECKPOINT_BUNDLE_WRITER_HPP_
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <future>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -52,6 +56,81 @@
 #include "tfckpt/tensor/shape.hpp"
 
 namespace tfckpt {
+
+namespace detail {
+
+// One thread, kept for a writer's life, that checksums a chunk while the writer's thread copies it
+// into the file: the CRC then costs no wall time, and no thread is started per chunk.
+class crc_worker {
+ public:
+  crc_worker() = default;
+  crc_worker(const crc_worker&) = delete;
+  crc_worker& operator=(const crc_worker&) = delete;
+  ~crc_worker() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  /// Starts crc32c_extend(crc, bytes) on the worker; wait() returns it. Without a thread (none
+  /// could be started) the CRC is computed here.
+  void start(std::uint32_t crc, std::span<const std::byte> bytes) {
+    if (!thread_.joinable() && !failed_) {
+      try {
+        thread_ = std::thread([this] { run(); });
+      } catch (const std::system_error&) {
+        failed_ = true;
+      }
+    }
+    std::lock_guard lock(mutex_);
+    if (failed_) {
+      result_ = codec::crc32c_extend(crc, bytes);
+      done_ = true;
+      return;
+    }
+    crc_ = crc;
+    bytes_ = bytes;
+    pending_ = true;
+    done_ = false;
+    wake_.notify_all();
+  }
+  std::uint32_t wait() {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [this] { return done_; });
+    return result_;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return pending_ || stop_; });
+      if (stop_) return;
+      pending_ = false;
+      const std::uint32_t crc = crc_;
+      const std::span<const std::byte> bytes = bytes_;
+      lock.unlock();
+      const std::uint32_t result = codec::crc32c_extend(crc, bytes);
+      lock.lock();
+      result_ = result;
+      done_ = true;
+      wake_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+  std::uint32_t crc_ = 0, result_ = 0;
+  std::span<const std::byte> bytes_;
+  bool pending_ = false, done_ = false, stop_ = false, failed_ = false;
+};
+
+}  // namespace detail
 
 struct bundle_writer_options {
   /// Number of data shards when no size budget is set; add(..., shard) chooses one (default 0).
@@ -376,11 +455,12 @@ class bundle_writer {
     } else {
       absl::Status st = bytes.stream([&](std::span<const std::byte> chunk) -> absl::Status {
         if (chunk.size() >= kOverlapMin) {
-          // A large chunk is already in memory: checksum it on a second thread while write(2)
+          // A large chunk is already in memory: checksum it on the worker thread while write(2)
           // copies it, so the CRC costs no wall time (writer_bench: x_write_bandwidth).
-          auto checksum = std::async(std::launch::async, [c = crc, chunk] { return codec::crc32c_extend(c, chunk); });
+          if (crc_worker_ == nullptr) crc_worker_ = std::make_unique<detail::crc_worker>();
+          crc_worker_->start(crc, chunk);
           absl::Status written = file.append(chunk);
-          crc = checksum.get();
+          crc = crc_worker_->wait();
           return written;
         }
         // CRC and write in pieces of the file buffer's size: the write then copies bytes the CRC
@@ -454,6 +534,7 @@ class bundle_writer {
   bundle_writer_options options_;
   std::vector<shard_file> shards_;
   std::map<std::string, record> records_;  // key order, as the index needs
+  std::unique_ptr<detail::crc_worker> crc_worker_;  // started with the first large chunk
   absl::Status status_;
   bool finished_ = false;
 };
