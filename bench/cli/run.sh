@@ -8,6 +8,7 @@
 #
 #   job     tfckpt command                                    yardstick
 #   verify  verify of 64 float32 tensors (4 GiB)              cat of the data file
+#   verify1 the same on one thread (--threads 1)              cat of the data file
 #   rename  rename --rule of the same checkpoint              cp of its data file
 #   merge   merge of 16 x 256 MiB (seed 000), Momentum dropped cp -r of the 16 inputs
 #   ls      ls of a 1,000,000-entry index                     leveldb_ls (LevelDB's Table, bench/cli)
@@ -102,7 +103,7 @@ EOF
   tail -n 1 "$results" | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
-print("%-7s tfckpt %.3f s (%.3f-%.3f) %.0f MiB | yardstick %.3f s (%.3f-%.3f) %.0f MiB | ratio %.2f (%.2f-%.2f)" % (
+print("%-7s tfckpt %.3f s (%.3f-%.3f) %.0f MiB | yardstick %.3f s (%.3f-%.3f) %.0f MiB | ratio %.3g (%.3g-%.3g)" % (
     r["job"], r["tfckpt_s"]["median"], r["tfckpt_s"]["min"], r["tfckpt_s"]["max"], r["tfckpt_rss_mib"],
     r["yardstick_s"]["median"], r["yardstick_s"]["min"], r["yardstick_s"]["max"], r["yardstick_rss_mib"],
     r["ratio"]["median"], r["ratio"]["min"], r["ratio"]["max"]))' >&2
@@ -116,6 +117,8 @@ in="$scratch/verify"
 data="$in/model.ckpt.data-00000-of-00001"
 measure verify "verify, 64 float32 tensors ($(size_of "$data"))" "cat DATA" \
   "$tfckpt verify -q $in/model.ckpt" "cat $data"
+measure verify1 "verify --threads 1 of the same" "cat DATA" \
+  "$tfckpt verify -q --threads 1 $in/model.ckpt" "cat $data"
 out="$scratch/renamed.ckpt"
 measure rename "rename --rule (every name changes) of the same" "cp DATA" \
   "$tfckpt rename -q $in/model.ckpt --rule '^layer_(.*)\$=renamed_\$1' --out $out" "cp $data $scratch/copied.data" \
@@ -173,7 +176,7 @@ lines = [
 for r in rows:
     lines.append(f"| {r['what']} | {s(r['tfckpt_s'])} | {r['tfckpt_rss_mib']:.0f} MiB | `{r['yardstick']}` | "
                  f"{s(r['yardstick_s'])} | {r['yardstick_rss_mib']:.0f} MiB | "
-                 f"{r['ratio']['median']:.2f} ({r['ratio']['min']:.2f}–{r['ratio']['max']:.2f}) |")
+                 f"{r['ratio']['median']:.3g} ({r['ratio']['min']:.3g}–{r['ratio']['max']:.3g}) |")
 table = "\n".join(lines) + "\n"
 print(table)
 if report:
