@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // `tfckpt diff A B [--json] [--exit-code]`: tensors only in A, only in B, dtype/shape changes, and
 // per common tensor whether it is equal and the largest absolute difference (tfckpt::diff_checkpoints).
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@ struct diff_options {
   std::string a, b;
   bool json = false;
   bool exit_code = false;
+  bool quiet = false;
 };
 
 int run_diff(const diff_options& opt) {
@@ -25,7 +28,14 @@ int run_diff(const diff_options& opt) {
   if (!a.ok()) return report_error(a.status());
   auto b = tfckpt::open(opt.b);
   if (!b.ok()) return report_error(b.status());
-  auto d = tfckpt::diff_checkpoints(*a, *b);
+  std::optional<absl::StatusOr<tfckpt::checkpoint_diff>> compared;
+  {
+    progress_line progress("comparing");
+    std::function<void(std::uint64_t, std::uint64_t)> report;
+    if (show_progress(opt.quiet)) report = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+    compared = tfckpt::diff_checkpoints(*a, *b, report);
+  }
+  auto& d = *compared;
   if (!d.ok()) return report_error(d.status());
   stdout_writer out;
   std::string& buf = out.buf();
@@ -85,6 +95,7 @@ command add_diff(CLI::App& parent) {
   app->add_option("B", opt->b, kCheckpointHelp)->type_name("CKPT")->required();
   app->add_flag("--json", opt->json, "The comparison as JSON");
   app->add_flag("--exit-code", opt->exit_code, "Exit 1 when the checkpoints differ (like git diff --exit-code)");
+  app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr (shown only when stderr is a terminal)");
   app->footer(
       "Equal tensors are found by comparing bytes; differing ones are compared element by element\n"
       "(in double; two NaNs at one place are equal, a NaN against a number differs by inf).\n"

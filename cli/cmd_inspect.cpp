@@ -22,6 +22,7 @@ struct inspect_options {
   std::string tensor;
   bool all = false;
   bool stats = false;
+  bool quiet = false;
   bool json = false;
 };
 
@@ -72,21 +73,35 @@ int run_inspect(const inspect_options& opt) {
     for (const tfckpt::entry& e : ckpt->entries()) selected.push_back(&e);
   }
   const bool values = opt.all || !opt.tensor.empty();
+  // Statistics read every value: computed first, with progress on a terminal, then printed.
+  std::vector<absl::StatusOr<tfckpt::tensor_stats>> all_stats;
+  if (opt.stats) {
+    std::uint64_t total = 0, done = 0;
+    for (const tfckpt::entry* e : selected) total += e->size();
+    progress_line progress("reading");
+    const bool shown = show_progress(opt.quiet);
+    all_stats.reserve(selected.size());
+    for (const tfckpt::entry* e : selected) {
+      all_stats.push_back(tfckpt::compute_stats(*e));
+      if (!all_stats.back().ok() && all_stats.back().status().code() != absl::StatusCode::kInvalidArgument)
+        return report_error(all_stats.back().status());
+      done += e->size();
+      if (shown) progress.update(done, total);
+    }
+  }
   stdout_writer out;
   std::string& buf = out.buf();
   if (opt.json) buf += "[";
   bool first = true;
-  for (const tfckpt::entry* e : selected) {
+  for (std::size_t k = 0; k < selected.size(); ++k) {
+    const tfckpt::entry* e = selected[k];
     std::optional<tfckpt::tensor_stats> stats;
     std::string stats_error;
     if (opt.stats) {
-      auto s = tfckpt::compute_stats(*e);
-      if (s.ok()) {
-        stats = *s;
-      } else if (s.status().code() == absl::StatusCode::kInvalidArgument) {
-        stats_error = "no statistics for " + std::string(tfckpt::dtype_name(e->dtype()));
+      if (all_stats[k].ok()) {
+        stats = *all_stats[k];
       } else {
-        return report_error(s.status());
+        stats_error = "no statistics for " + std::string(tfckpt::dtype_name(e->dtype()));
       }
     }
     if (opt.json) {
@@ -128,6 +143,7 @@ command add_inspect(CLI::App& parent) {
   app->add_option("--tensor,-t", opt->tensor, "Only this tensor, with its values")->type_name("NAME");
   app->add_flag("--all,-a", opt->all, "Every tensor's values");
   app->add_flag("--stats,-s", opt->stats, "min, max, mean, std and NaN/Inf counts per tensor (one pass over the values)");
+  app->add_flag("--quiet,-q", opt->quiet, "With --stats: no progress on stderr (shown only when stderr is a terminal)");
   app->add_flag("--json", opt->json, "One JSON object per tensor, in an array");
   app->footer(
       "Examples:\n"

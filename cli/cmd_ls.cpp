@@ -2,6 +2,8 @@
 // `tfckpt ls CKPT [--json] [--objects]`: every tensor's name, dtype, shape, shard, offset and size, in
 // key order; or, with --objects, the object tree of a TF2 checkpoint.
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,30 +47,93 @@ void print_json(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
   buf += first ? "]\n" : "\n]\n";
 }
 
+// Characters printable_key(key) takes: non-printable bytes and '\\' become "\\xHH".
+std::size_t printable_width(std::string_view key) {
+  std::size_t n = key.size();
+  for (const unsigned char c : key)
+    if (c < 0x20 || c >= 0x7f || c == '\\') n += 3;
+  return n;
+}
+
+std::size_t decimal_width(std::int64_t v) {
+  std::size_t n = v < 0 ? 2 : 1;
+  for (std::uint64_t u = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v); u >= 10; u /= 10) ++n;
+  return n;
+}
+
+std::size_t shape_width(tfckpt::shape_view dims) {
+  std::size_t n = 2 + (dims.empty() ? 0 : dims.size() - 1);
+  for (const std::int64_t d : dims) n += decimal_width(d);
+  return n;
+}
+
+void pad(std::string& buf, std::size_t used, std::size_t width) {
+  if (used < width) buf.append(width - used, ' ');
+}
+
+// `text` left-aligned in `width` columns, then two spaces.
+void left(std::string& buf, std::string_view text, std::size_t width) {
+  buf += text;
+  pad(buf, text.size(), width);
+  buf += "  ";
+}
+
+// `v` right-aligned in `width` columns.
+void right(std::string& buf, std::int64_t v, std::size_t width) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+  pad(buf, static_cast<std::size_t>(end - digits), width);
+  buf.append(digits, end);
+}
+
+// Aligned columns, streamed: a first pass over the entries (already in memory) sizes the columns,
+// the second prints each row as it goes, so memory does not grow with the number of tensors.
 void print_text(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
-  struct row {
-    std::string name, dtype, shape, shard, offset, size;
-  };
-  std::vector<row> rows;
-  rows.reserve(ckpt.size() + 1);
-  rows.push_back({"NAME", "DTYPE", "SHAPE", "SHARD", "OFFSET", "SIZE"});
-  for (const tfckpt::entry& e : ckpt.entries())
-    rows.push_back({tfckpt::printable_key(e.name()), std::string(tfckpt::dtype_name(e.dtype())),
-                    tfckpt::shape_string(e.shape()), std::to_string(e.shard()), std::to_string(e.offset()),
-                    std::to_string(e.size())});
-  std::size_t w[6] = {};
-  for (const row& r : rows) {
-    w[0] = std::max(w[0], r.name.size());
-    w[1] = std::max(w[1], r.dtype.size());
-    w[2] = std::max(w[2], r.shape.size());
-    w[3] = std::max(w[3], r.shard.size());
-    w[4] = std::max(w[4], r.offset.size());
-    w[5] = std::max(w[5], r.size.size());
+  std::size_t w[6] = {4, 5, 5, 5, 6, 4};  // the headers: NAME DTYPE SHAPE SHARD OFFSET SIZE
+  for (const tfckpt::entry& e : ckpt.entries()) {
+    w[0] = std::max(w[0], printable_width(e.name()));
+    w[1] = std::max(w[1], tfckpt::dtype_name(e.dtype()).size());
+    w[2] = std::max(w[2], shape_width(e.shape()));
+    w[3] = std::max(w[3], decimal_width(e.shard()));
+    w[4] = std::max(w[4], decimal_width(static_cast<std::int64_t>(e.offset())));
+    w[5] = std::max(w[5], decimal_width(static_cast<std::int64_t>(e.size())));
   }
-  const auto iw = [](std::size_t n) { return static_cast<int>(n); };
-  for (const row& r : rows) {
-    absl::StrAppendFormat(&out.buf(), "%-*s  %-*s  %-*s  %*s  %*s  %*s\n", iw(w[0]), r.name, iw(w[1]), r.dtype,
-                          iw(w[2]), r.shape, iw(w[3]), r.shard, iw(w[4]), r.offset, iw(w[5]), r.size);
+  std::string& buf = out.buf();
+  left(buf, "NAME", w[0]);
+  left(buf, "DTYPE", w[1]);
+  left(buf, "SHAPE", w[2]);
+  pad(buf, 5, w[3]);
+  buf += "SHARD  ";
+  pad(buf, 6, w[4]);
+  buf += "OFFSET  ";
+  pad(buf, 4, w[5]);
+  buf += "SIZE\n";
+  for (const tfckpt::entry& e : ckpt.entries()) {
+    const std::size_t name_width = printable_width(e.name());
+    if (name_width == e.name().size()) {
+      buf += e.name();
+    } else {
+      buf += tfckpt::printable_key(e.name());
+    }
+    pad(buf, name_width, w[0]);
+    buf += "  ";
+    left(buf, tfckpt::dtype_name(e.dtype()), w[1]);
+    const std::size_t shape_at = buf.size();
+    buf += '[';
+    for (std::size_t d = 0; d < e.shape().size(); ++d) {
+      if (d) buf += ',';
+      char digits[24];
+      buf.append(digits, std::to_chars(digits, digits + sizeof digits, e.shape()[d]).ptr);
+    }
+    buf += ']';
+    pad(buf, buf.size() - shape_at, w[2]);
+    buf += "  ";
+    right(buf, e.shard(), w[3]);
+    buf += "  ";
+    right(buf, static_cast<std::int64_t>(e.offset()), w[4]);
+    buf += "  ";
+    right(buf, static_cast<std::int64_t>(e.size()), w[5]);
+    buf += '\n';
     out.maybe_flush();
   }
 }

@@ -27,6 +27,7 @@ struct rename_options {
   std::string map_file;
   bool ema = false;
   bool allow_missing = false;
+  bool copy = false;
   output_options output;
 };
 
@@ -115,7 +116,9 @@ int run_rename(const rename_options& opt) {
   }
   // The object graph follows the new names (and drops what --map or --scope left out).
   apply(tfckpt::views::sync_object_graph(*ckpt));
-  return run_planned(planned, opt.output);
+  output_options output = opt.output;
+  output.reuse_data = opt.copy ? tfckpt::data_reuse::copy : tfckpt::data_reuse::link;
+  return run_planned(planned, output);
 }
 
 }  // namespace
@@ -140,10 +143,13 @@ command add_rename(CLI::App& parent) {
                   "TF2 checkpoints: rename objects, 'REGEX=FORMAT' over object paths (e.g. '^actor/=policy/'); keys, "
                   "optimizer slots and the object graph's edges follow")
       ->type_name("REGEX=FORMAT");
+  app->add_flag("--copy", opt->copy, "Copy the data files even when every tensor keeps its bytes (default: hard links)");
   add_output_options(app, opt->output);
   app->footer(
       "Steps run in this order: each --object, --ema, --map, --scope, then each --rule. Problems (a --map or --scope entry\n"
       "that names nothing, two outputs with one name) are all reported before anything is written.\n"
+      "When every tensor keeps its bytes (only names change), only a new index is written and the data files are\n"
+      "hard-linked (copied by the kernel across file systems, or with --copy): the result shares them with CKPT.\n"
       "\n"
       "Examples:\n"
       "  tfckpt rename train/ --out eval/model --ema\n"

@@ -28,6 +28,7 @@ struct verify_options {
   std::string checkpoint;
   bool quiet = false;
   bool json = false;
+  unsigned threads = 0;
 };
 
 // {"ok", "checkpoint", "problems": [...], "tensors_checked", "tensors_total", "bytes_checked", "bytes_total"}
@@ -73,6 +74,7 @@ int run_verify(const verify_options& opt) {
   {
     progress_line progress;
     tfckpt::verify_options vopt;
+    vopt.threads = opt.threads;
     if (show_progress(opt.quiet))
       vopt.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
     report = ckpt->verify(vopt);
@@ -109,6 +111,8 @@ command add_verify(CLI::App& parent) {
       ->required();
   app->add_flag("-q,--quiet", opt->quiet, "No progress display on stderr (shown only when stderr is a terminal)");
   app->add_flag("--json", opt->json, "The result as JSON: ok, problems, tensors and bytes checked");
+  app->add_option("--threads,-j", opt->threads, "Threads checksumming side by side (default 0: one per core, at most 4)")
+      ->type_name("N");
   app->footer(
       "Prints one line per problem (naming the file, byte offset and tensor key), then a summary line.\n"
       "Exit 0 when every check holds, 1 when one fails (a corrupt index or a missing data shard counts),\n"

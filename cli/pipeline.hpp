@@ -26,6 +26,7 @@ struct output_options {
   bool force = false;
   bool quiet = false;
   std::string byte_order = "little";
+  tfckpt::data_reuse reuse_data = tfckpt::data_reuse::none;  // see write_bundle_options
 };
 
 /// Declares --out (required), --dry-run, --force, --quiet and --byte-order on `app`.
@@ -88,8 +89,10 @@ inline int print_plan(const std::vector<tfckpt::tensor>& planned, bool json) {
 
 /// Writes the planned tensors as a checkpoint at `prefix` (progress labelled `what`).
 inline int write_planned(const std::vector<tfckpt::tensor>& planned, const std::string& prefix, bool force, bool quiet,
-                         const char* what = "writing", tfckpt::byte_order order = tfckpt::host_byte_order) {
+                         const char* what = "writing", tfckpt::byte_order order = tfckpt::host_byte_order,
+                         tfckpt::data_reuse reuse_data = tfckpt::data_reuse::none) {
   tfckpt::write_bundle_options w;
+  w.reuse_data = reuse_data;
   w.writer.overwrite = force;
   w.writer.payload_order = order;
   progress_line progress(what);
@@ -107,7 +110,7 @@ inline int write_planned(const std::vector<tfckpt::tensor>& planned, const std::
 inline int run_planned(const std::vector<tfckpt::tensor>& planned, const output_options& o) {
   return o.dry_run ? print_plan(planned, o.json)
                    : write_planned(planned, o.out, o.force, o.quiet, "writing",
-                                   tfckpt::byte_order_from_name(o.byte_order).value_or(tfckpt::host_byte_order));
+                                   tfckpt::byte_order_from_name(o.byte_order).value_or(tfckpt::host_byte_order), o.reuse_data);
 }
 
 }  // namespace tfckpt_cli

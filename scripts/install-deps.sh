@@ -9,6 +9,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libleveldb-dev libopencv-dnn-dev python3-numpy python3-crc32c
+  hyperfine time  # bench/cli/run.sh: the end-to-end benchmark and its peak-RSS readings
 )
 
 missing=()

@@ -25,14 +25,18 @@
 #ifndef TFCKPT_CHECKPOINT_BUNDLE_WRITER_HPP_
 #define TFCKPT_CHECKPOINT_BUNDLE_WRITER_HPP_
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <future>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -52,6 +56,81 @@
 #include "tfckpt/tensor/shape.hpp"
 
 namespace tfckpt {
+
+namespace detail {
+
+// One thread, kept for a writer's life, that checksums a chunk while the writer's thread copies it
+// into the file: the CRC then costs no wall time, and no thread is started per chunk.
+class crc_worker {
+ public:
+  crc_worker() = default;
+  crc_worker(const crc_worker&) = delete;
+  crc_worker& operator=(const crc_worker&) = delete;
+  ~crc_worker() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  /// Starts crc32c_extend(crc, bytes) on the worker; wait() returns it. Without a thread (none
+  /// could be started) the CRC is computed here.
+  void start(std::uint32_t crc, std::span<const std::byte> bytes) {
+    if (!thread_.joinable() && !failed_) {
+      try {
+        thread_ = std::thread([this] { run(); });
+      } catch (const std::system_error&) {
+        failed_ = true;
+      }
+    }
+    std::lock_guard lock(mutex_);
+    if (failed_) {
+      result_ = codec::crc32c_extend(crc, bytes);
+      done_ = true;
+      return;
+    }
+    crc_ = crc;
+    bytes_ = bytes;
+    pending_ = true;
+    done_ = false;
+    wake_.notify_all();
+  }
+  std::uint32_t wait() {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [this] { return done_; });
+    return result_;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return pending_ || stop_; });
+      if (stop_) return;
+      pending_ = false;
+      const std::uint32_t crc = crc_;
+      const std::span<const std::byte> bytes = bytes_;
+      lock.unlock();
+      const std::uint32_t result = codec::crc32c_extend(crc, bytes);
+      lock.lock();
+      result_ = result;
+      done_ = true;
+      wake_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+  std::uint32_t crc_ = 0, result_ = 0;
+  std::span<const std::byte> bytes_;
+  bool pending_ = false, done_ = false, stop_ = false, failed_ = false;
+};
+
+}  // namespace detail
 
 struct bundle_writer_options {
   /// Number of data shards when no size budget is set; add(..., shard) chooses one (default 0).
@@ -159,6 +238,45 @@ class bundle_writer {
     full.type = type;
     full.shape.assign(full_shape.begin(), full_shape.end());
     full.slices.emplace_back(slice.begin(), slice.end());
+    return absl::OkStatus();
+  }
+
+  /// Makes data shard `shard` the file at `source_path` as it is, instead of writing its bytes: a
+  /// hard link when `allow_link` and the file system permits, else a copy the kernel makes. For
+  /// rewrites that keep every byte where it was (a rename): the tensors are then listed with
+  /// add_placed(). REQUIRES: nothing was added to `shard` yet, and no size budget is set.
+  absl::Status adopt_shard(std::int32_t shard, const std::string& source_path, bool allow_link) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    if (options_.max_shard_bytes > 0 || shard < 0 || shard >= options_.num_shards)
+      return absl::InvalidArgumentError(absl::StrFormat("%s: cannot adopt a file as shard %d", prefix_, shard));
+    shard_file& s = shards_[static_cast<std::size_t>(shard)];
+    if (s.file.size() != 0)
+      return absl::FailedPreconditionError(absl::StrFormat("%s: shard %d already holds bytes", prefix_, shard));
+    auto adopted = io::temp_file::link_or_copy(source_path, data_file_name(prefix_, shard, options_.num_shards), allow_link,
+                                               options_.write_hook);
+    if (!adopted.ok()) return fail(adopted.status());
+    s.file = *std::move(adopted);  // the empty temporary it replaces removes itself
+    return absl::OkStatus();
+  }
+
+  /// Lists a tensor whose bytes (as stored, in the options' payload_order) already lie in an adopted
+  /// shard at [offset, offset + size), with the masked CRC-32C the source's index holds for them.
+  absl::Status add_placed(std::string_view name, dtype type, shape_view shape, std::int32_t shard, std::uint64_t offset,
+                          std::uint64_t size, std::uint32_t masked_crc32c) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    TFCKPT_RETURN_IF_ERROR(check_name(name));
+    if (records_.count(std::string(name)))
+      return absl::AlreadyExistsError(absl::StrFormat("%s: duplicate tensor '%s'", prefix_, printable_key(name)));
+    if (shard < 0 || shard >= options_.num_shards)
+      return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': shard %d is outside [0, %d)", printable_key(name),
+                                                        shard, options_.num_shards));
+    record& r = records_[std::string(name)];
+    r.type = type;
+    r.shape.assign(shape.begin(), shape.end());
+    r.shard = shard;
+    r.offset = offset;
+    r.size = size;
+    r.masked_crc32c = masked_crc32c;
     return absl::OkStatus();
   }
 
@@ -337,11 +455,12 @@ class bundle_writer {
     } else {
       absl::Status st = bytes.stream([&](std::span<const std::byte> chunk) -> absl::Status {
         if (chunk.size() >= kOverlapMin) {
-          // A large chunk is already in memory: checksum it on a second thread while write(2)
+          // A large chunk is already in memory: checksum it on the worker thread while write(2)
           // copies it, so the CRC costs no wall time (writer_bench: x_write_bandwidth).
-          auto checksum = std::async(std::launch::async, [c = crc, chunk] { return codec::crc32c_extend(c, chunk); });
+          if (crc_worker_ == nullptr) crc_worker_ = std::make_unique<detail::crc_worker>();
+          crc_worker_->start(crc, chunk);
           absl::Status written = file.append(chunk);
-          crc = checksum.get();
+          crc = crc_worker_->wait();
           return written;
         }
         // CRC and write in pieces of the file buffer's size: the write then copies bytes the CRC
@@ -415,6 +534,7 @@ class bundle_writer {
   bundle_writer_options options_;
   std::vector<shard_file> shards_;
   std::map<std::string, record> records_;  // key order, as the index needs
+  std::unique_ptr<detail::crc_worker> crc_worker_;  // started with the first large chunk
   absl::Status status_;
   bool finished_ = false;
 };

@@ -79,13 +79,10 @@ inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem
                     : static_cast<std::int32_t>(std::min<std::uint64_t>(
                           static_cast<std::uint64_t>(num_shards) - 1,
                           total == 0 ? 0 : static_cast<std::uint64_t>((static_cast<long double>(done) * num_shards) / total)));
-    // The writer takes host order. In the usual case that is the stored order, and the mapped bytes
-    // go to it as one span (its fastest path); otherwise they are swapped as they stream.
-    byte_source source = e->host_order_source();
-    if (e->bytes_in_host_order()) {
-      TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
-      source = byte_source::from_span(bytes);
-    }
+    // The writer takes host order (swapped as the bytes stream when the stored order differs).
+    // The source emits 4 MiB pieces and releases each one's mapped pages once written, so that
+    // copying a tensor of any size keeps a few MiB resident.
+    const byte_source source = e->host_order_source();
     if (const auto it = slice_owner.find(e); it != slice_owner.end()) {
       const entry& full = *it->second.first;
       TFCKPT_RETURN_IF_ERROR(

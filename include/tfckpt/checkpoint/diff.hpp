@@ -113,9 +113,16 @@ inline absl::StatusOr<std::string> host_order_copy(const entry& e) {
 }  // namespace detail
 
 /// Compares `a` with `b` (see the file comment). Read errors of either checkpoint pass through,
-/// naming the tensor.
-inline absl::StatusOr<checkpoint_diff> diff_checkpoints(const checkpoint& a, const checkpoint& b) {
+/// naming the tensor. `progress`, if set, is called after each compared tensor with (bytes of `a`
+/// compared, bytes of `a` to compare).
+inline absl::StatusOr<checkpoint_diff> diff_checkpoints(
+    const checkpoint& a, const checkpoint& b, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) {
   checkpoint_diff d;
+  std::uint64_t total = 0, done = 0;
+  if (progress)
+    for (const entry& ea : a.entries())
+      if (const entry* eb = b.find(ea.name()); eb != nullptr && ea.dtype() == eb->dtype() && std::ranges::equal(ea.shape(), eb->shape()))
+        total += ea.size();
   for (const entry& e : a.entries())
     if (b.find(e.name()) == nullptr) d.only_in_a.emplace_back(e.name());
   for (const entry& e : b.entries())
@@ -149,6 +156,8 @@ inline absl::StatusOr<checkpoint_diff> diff_checkpoints(const checkpoint& a, con
       }
     }
     d.common.push_back(std::move(c));
+    done += ea.size();
+    if (progress) progress(done, total);
   }
   return d;
 }

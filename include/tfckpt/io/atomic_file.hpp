@@ -126,13 +126,39 @@ class temp_file {
       if (errno != EEXIST) return errno_status(f.temp_path_, "create", errno);
     }
     if (f.fd_ < 0) return errno_status(f.temp_path_, "create", EEXIST);
-    f.buffer_ = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
+    return f;
+  }
+
+  /// A temporary next to `final_path` holding the bytes of the existing file `source`: a hard link
+  /// to it when `allow_link` and the file system permits (no byte is copied; REQUIRES: `source` is
+  /// never modified in place, as checkpoint data files are not), else a copy the kernel makes
+  /// (copy_file_range, which may share extents, falling back to read/write). commit() as usual;
+  /// nothing may be appended.
+  static absl::StatusOr<temp_file> link_or_copy(const std::string& source, std::string final_path, bool allow_link,
+                                                write_hook hook = {}) {
+    if (allow_link) {
+      temp_file f;
+      f.final_path_ = final_path;
+      f.hook_ = hook;
+      for (int attempt = 0; attempt < 8; ++attempt) {
+        f.temp_path_ = absl::StrFormat("%s.tempstate%d", f.final_path_, random_u64());
+        if (::link(source.c_str(), f.temp_path_.c_str()) == 0) {
+          f.linked_ = true;
+          return f;
+        }
+        if (errno != EEXIST) break;
+      }
+      f.temp_path_.clear();  // not linked (another file system, no hard links there, ...): copy
+    }
+    TFCKPT_ASSIGN_OR_RETURN(temp_file f, create(std::move(final_path), std::move(hook)));
+    TFCKPT_RETURN_IF_ERROR(f.copy_from(source));
     return f;
   }
 
   /// Appends bytes (buffered; large chunks go straight to the file).
   absl::Status append(std::span<const std::byte> bytes) {
     if (fd_ < 0) return absl::FailedPreconditionError(absl::StrFormat("%s: append after close", temp_path_));
+    if (buffer_ == nullptr) buffer_ = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
     if (bytes.size() >= kBufferSize) {
       TFCKPT_RETURN_IF_ERROR(flush());
       return write_all(bytes);
@@ -149,6 +175,7 @@ class temp_file {
 
   /// Flushes, fsyncs (when `sync`) and closes the temporary.
   absl::Status finish(bool sync = true) {
+    if (linked_) return absl::OkStatus();  // the source's bytes, already on disk
     TFCKPT_RETURN_IF_ERROR(flush());
     if (sync) TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::fsync, temp_path_));
     if (sync && ::fsync(fd_) != 0) return errno_status(temp_path_, "fsync", errno);
@@ -164,6 +191,9 @@ class temp_file {
     if (fd_ >= 0) return absl::FailedPreconditionError(absl::StrFormat("%s: commit before finish", temp_path_));
     TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::rename, final_path_));
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) return errno_status(final_path_, "rename into place", errno);
+    // A link renamed over another name of the same file (a checkpoint rewritten in place) leaves
+    // both names: drop the temporary one.
+    if (linked_) ::unlink(temp_path_.c_str());
     committed_ = true;
     return absl::OkStatus();
   }
@@ -195,6 +225,59 @@ class temp_file {
     return write_all({buffer_.get(), n});
   }
 
+  // Appends the whole of `source` (at the current end, with nothing buffered).
+  absl::Status copy_from(const std::string& source) {
+    TFCKPT_RETURN_IF_ERROR(flush());
+    const int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) return errno_status(source, "open", errno);
+    struct stat st {};
+    if (::fstat(in, &st) != 0) {
+      const int err = errno;
+      ::close(in);
+      return errno_status(source, "stat", err);
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    absl::Status status = hook_.before(io_step::write, temp_path_, written_, static_cast<std::size_t>(size));
+    std::uint64_t done = 0;
+    bool kernel_copy = true;
+    std::unique_ptr<std::byte[]> buf;
+    while (status.ok() && done < size) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - done, std::uint64_t{1} << 30));
+      ssize_t n = -1;
+      if (kernel_copy) {
+        loff_t from = static_cast<loff_t>(done);
+        n = ::copy_file_range(in, &from, fd_, nullptr, want, 0);
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+          kernel_copy = false;  // not between these files: read and write
+          continue;
+        }
+      } else {
+        if (buf == nullptr) buf = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
+        n = ::pread(in, buf.get(), std::min(want, kBufferSize), static_cast<off_t>(done));
+        if (n > 0) {
+          const std::uint64_t before = written_;
+          status = write_all({buf.get(), static_cast<std::size_t>(n)});
+          written_ = before;  // counted below, with the kernel's copies
+        }
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        status = err == ENOSPC || err == EDQUOT
+                     ? absl::ResourceExhaustedError(absl::StrFormat("%s @%d: no space left to copy %s", temp_path_,
+                                                                    written_, source))
+                     : errno_status(source, "copy", err);
+      } else if (n == 0) {
+        status = data_loss(source, done, "file ended while being copied (%d of %d bytes)", done, size);
+      } else {
+        done += static_cast<std::uint64_t>(n);
+        written_ += static_cast<std::uint64_t>(n);
+      }
+    }
+    ::close(in);
+    return status;
+  }
+
   absl::Status write_all(std::span<const std::byte> bytes) {
     TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::write, temp_path_, written_, bytes.size()));
     while (!bytes.empty()) {
@@ -222,6 +305,7 @@ class temp_file {
     std::swap(written_, o.written_);
     std::swap(committed_, o.committed_);
     std::swap(hook_, o.hook_);
+    std::swap(linked_, o.linked_);
   }
 
   int fd_ = -1;
@@ -231,6 +315,7 @@ class temp_file {
   std::size_t buffered_ = 0;
   std::uint64_t written_ = 0;
   bool committed_ = false;
+  bool linked_ = false;  // a hard link to an existing file (link_or_copy)
   write_hook hook_;
 };
 

@@ -13,9 +13,12 @@
 #ifndef TFCKPT_SINKS_WRITE_BUNDLE_HPP_
 #define TFCKPT_SINKS_WRITE_BUNDLE_HPP_
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
@@ -25,11 +28,47 @@
 
 namespace tfckpt {
 
+/// How write_bundle may reuse the data files of the checkpoint a pipeline reads.
+enum class data_reuse {
+  none,  // stream every byte through the writer
+  copy,  // copies of whole data files made by the kernel (copy_file_range)
+  link,  // hard links (checkpoint data files are never modified in place), else kernel copies
+};
+
 struct write_bundle_options {
   bundle_writer_options writer{};
   /// Called after each tensor with (bytes done, bytes total).
   std::function<void(std::uint64_t, std::uint64_t)> progress{};
+  /// When the pipeline is every tensor of one checkpoint, each with its stored bytes, dtype and
+  /// shape (a rename), keep its data files as they are (same shards, offsets and checksums) and
+  /// write only a new index. Ignored for any other pipeline, or a size budget, or another byte order.
+  data_reuse reuse_data = data_reuse::none;
 };
+
+namespace detail {
+
+// The checkpoint whose data files `planned` can keep as they are, or nullptr.
+inline const bundle* reusable_source(std::span<const tensor> planned, const bundle_writer_options& w) {
+  if (planned.empty() || planned[0].stored == nullptr) return nullptr;
+  const bundle& src = entry_access::owner(*planned[0].stored);
+  if (src.v1 || src.payload_order() != w.payload_order || w.max_shard_bytes > 0 || planned.size() != src.all.size())
+    return nullptr;
+  std::vector<bool> seen(src.all.size(), false);
+  for (const tensor& t : planned) {
+    const entry* e = t.stored;
+    if (e == nullptr || &entry_access::owner(*e) != &src || e->is_partitioned() || t.dtype != e->dtype() ||
+        !std::ranges::equal(t.shape, e->shape()))
+      return nullptr;
+    const auto i = static_cast<std::size_t>(e - src.all.data());
+    if (seen[i]) return nullptr;
+    seen[i] = true;
+  }
+  for (std::int32_t s = 0; s < src.header.num_shards; ++s)
+    if (!src.shard_bytes(s).ok()) return nullptr;  // missing or short: the full rewrite reports it
+  return &src;
+}
+
+}  // namespace detail
 
 /// Writes the tensors planned by a pipeline (see collect/check_pipeline).
 inline absl::Status write_bundle(std::span<const tensor> planned, const std::filesystem::path& prefix,
@@ -37,6 +76,19 @@ inline absl::Status write_bundle(std::span<const tensor> planned, const std::fil
   TFCKPT_RETURN_IF_ERROR(check_pipeline(planned));
   std::uint64_t total = 0;
   for (const tensor& t : planned) total += t.size();
+  if (const detail::bundle* src = options.reuse_data == data_reuse::none ? nullptr : detail::reusable_source(planned, options.writer)) {
+    bundle_writer_options o = options.writer;
+    o.num_shards = src->header.num_shards;
+    TFCKPT_ASSIGN_OR_RETURN(bundle_writer writer, bundle_writer::create(prefix, o));
+    for (std::int32_t s = 0; s < o.num_shards; ++s)
+      TFCKPT_RETURN_IF_ERROR(writer.adopt_shard(s, data_file_name(src->prefix, s, o.num_shards), options.reuse_data == data_reuse::link));
+    for (const tensor& t : planned) {
+      const entry& e = *t.stored;
+      TFCKPT_RETURN_IF_ERROR(writer.add_placed(t.name, t.dtype, t.shape, e.shard(), e.offset(), e.size(), e.stored_crc32c()));
+    }
+    if (options.progress) options.progress(total, total);
+    return writer.finish();
+  }
   TFCKPT_ASSIGN_OR_RETURN(bundle_writer writer, bundle_writer::create(prefix, options.writer));
   std::uint64_t done = 0;
   for (const tensor& t : planned) {

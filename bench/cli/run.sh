@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the `tfckpt` tool as a user runs it: every command in a fresh process, warm
+# page cache, inputs in a tmpfs, beside a yardstick doing comparable work with the system's own tools
+# in the same run. Each job runs N rounds (default 5); a round runs the tfckpt command and its
+# yardstick once each (hyperfine --runs 1, no shell, stdout to /dev/null), the order swapping every
+# round. Reported: median and min-max wall time of each, the median and min-max of the per-round
+# ratios tfckpt/yardstick, and the peak RSS over all rounds (GNU time's %M).
+#
+#   job     tfckpt command                                    yardstick
+#   verify  verify of 64 float32 tensors (4 GiB)              cat of the data file
+#   verify1 the same on one thread (--threads 1)              cat of the data file
+#   rename  rename --rule of the same checkpoint              cp of its data file
+#   merge   merge of 16 x 256 MiB (seed 000), Momentum dropped cp -r of the 16 inputs
+#   ls      ls of a 1,000,000-entry index                     leveldb_ls (LevelDB's Table, bench/cli)
+#   cp      cp of a checkpoint holding one 5 GiB tensor       cp -r of the checkpoint's directory
+#
+# Inputs come from bench/cli/make_inputs (the library's writer), are made one job at a time and
+# deleted after it; each job also checks its output (verify OK, cp byte-identical).
+#
+# Usage: bench/cli/run.sh [--tiny] [--runs N] [--build DIR] [--scratch DIR] [--report FILE]
+#          [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
+#   --tiny      inputs 1/1024 of the size (the index 1/1000): proves the script runs (ctest bench.cli_tiny)
+#   --build     build directory holding cli/tfckpt and bench/cli_bench_* (default: build)
+#   --scratch   where inputs go (default: $TMPDIR if it is a tmpfs, else /dev/shm)
+#   --report    markdown file whose run-time table (between the bench/cli/run.sh markers) is replaced;
+#               default docs/PERFORMANCE.md, or nothing with --tiny
+# Needs hyperfine, GNU time (/usr/bin/time) and python3 (scripts/install-deps.sh); exits 77 when one is
+# missing (ctest counts it as skipped).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+tiny=0
+runs=5
+build="$repo/build"
+scratch_parent=""
+report=""
+tfckpt="" make_inputs="" leveldb_ls=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tiny) tiny=1 ;;
+    --runs) runs=$2; shift ;;
+    --build) build=$2; shift ;;
+    --scratch) scratch_parent=$2; shift ;;
+    --report) report=$2; shift ;;
+    --tfckpt) tfckpt=$2; shift ;;
+    --make-inputs) make_inputs=$2; shift ;;
+    --leveldb-ls) leveldb_ls=$2; shift ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "${TFCKPT_BENCH_TINY:-0}" = 1 ] && tiny=1
+[ -n "$report" ] || { [ "$tiny" = 1 ] || report="$repo/docs/PERFORMANCE.md"; }
+tfckpt=${tfckpt:-$build/cli/tfckpt}
+make_inputs=${make_inputs:-$build/bench/cli_bench_make_inputs}
+leveldb_ls=${leveldb_ls:-$build/bench/cli_bench_leveldb_ls}
+
+for tool in hyperfine /usr/bin/time python3; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (scripts/install-deps.sh installs it)" >&2; exit 77; }
+done
+for exe in "$tfckpt" "$make_inputs" "$leveldb_ls"; do
+  [ -x "$exe" ] || { echo "run.sh: $exe is not built (ninja tfckpt_cli cli_bench_make_inputs cli_bench_leveldb_ls)" >&2; exit 2; }
+done
+
+if [ -z "$scratch_parent" ]; then
+  scratch_parent=/dev/shm
+  if [ -n "${TMPDIR:-}" ] && [ "$(stat -f -c %T "$TMPDIR")" = tmpfs ]; then scratch_parent=$TMPDIR; fi
+fi
+scratch=$(mktemp -d "$scratch_parent/tfckpt-cli-bench.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+results="$scratch/results.jsonl"
+tiny_arg=()
+[ "$tiny" = 1 ] && tiny_arg=(--tiny)
+
+# measure JOB DESCRIPTION YARDSTICK_DESCRIPTION TFCKPT_CMD YARDSTICK_CMD [TFCKPT_PREPARE YARDSTICK_PREPARE]
+# Commands are single strings split by hyperfine without a shell (quote as in sh); a prepare command
+# (removing the previous round's output) runs, untimed, before its command.
+measure() {
+  local job=$1 what=$2 yard_what=$3 cmd=$4 yard=$5 prepare_t=${6:-true} prepare_y=${7:-true}
+  local dir="$scratch/$job.samples"
+  mkdir -p "$dir"
+  local t="/usr/bin/time -f %M -a -o $dir/rss.tfckpt $cmd"
+  local y="/usr/bin/time -f %M -a -o $dir/rss.yardstick $yard"
+  for ((i = 0; i < runs; i++)); do
+    local order=(-p "$prepare_t" -p "$prepare_y" -n tfckpt -n yardstick "$t" "$y")
+    if ((i % 2)); then order=(-p "$prepare_y" -p "$prepare_t" -n yardstick -n tfckpt "$y" "$t"); fi
+    hyperfine -N --style none --runs 1 --export-json "$dir/round$i.json" "${order[@]}" >/dev/null
+  done
+  python3 - "$job" "$what" "$yard_what" "$dir" "$runs" >>"$results" <<'EOF'
+import json, statistics, sys
+job, what, yard_what, d, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+t, y, ratios = [], [], []
+for i in range(runs):
+    r = {x["command"]: x["times"][0] for x in json.load(open(f"{d}/round{i}.json"))["results"]}
+    t.append(r["tfckpt"]); y.append(r["yardstick"]); ratios.append(r["tfckpt"] / r["yardstick"])
+rss = lambda f: max(int(l) for l in open(f"{d}/{f}") if l.strip().isdigit()) / 1024
+stats = lambda v: {"median": statistics.median(v), "min": min(v), "max": max(v)}
+print(json.dumps({"job": job, "what": what, "yardstick": yard_what, "tfckpt_s": stats(t), "yardstick_s": stats(y),
+                  "ratio": stats(ratios), "tfckpt_rss_mib": rss("rss.tfckpt"), "yardstick_rss_mib": rss("rss.yardstick")}))
+EOF
+  tail -n 1 "$results" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+print("%-7s tfckpt %.3f s (%.3f-%.3f) %.0f MiB | yardstick %.3f s (%.3f-%.3f) %.0f MiB | ratio %.3g (%.3g-%.3g)" % (
+    r["job"], r["tfckpt_s"]["median"], r["tfckpt_s"]["min"], r["tfckpt_s"]["max"], r["tfckpt_rss_mib"],
+    r["yardstick_s"]["median"], r["yardstick_s"]["min"], r["yardstick_s"]["max"], r["yardstick_rss_mib"],
+    r["ratio"]["median"], r["ratio"]["min"], r["ratio"]["max"]))' >&2
+}
+
+size_of() { du -sh --apparent-size "$@" | awk 'END { print $1 }'; }
+
+# --- verify and rename: 64 x 64 MiB ---
+in="$scratch/verify"
+"$make_inputs" verify "$in" "${tiny_arg[@]}"
+data="$in/model.ckpt.data-00000-of-00001"
+measure verify "verify, 64 float32 tensors ($(size_of "$data"))" "cat DATA" \
+  "$tfckpt verify -q $in/model.ckpt" "cat $data"
+measure verify1 "verify --threads 1 of the same" "cat DATA" \
+  "$tfckpt verify -q --threads 1 $in/model.ckpt" "cat $data"
+out="$scratch/renamed.ckpt"
+measure rename "rename --rule (every name changes) of the same" "cp DATA" \
+  "$tfckpt rename -q $in/model.ckpt --rule '^layer_(.*)\$=renamed_\$1' --out $out" "cp $data $scratch/copied.data" \
+  "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/copied.data"
+"$tfckpt" verify -q "$out" >/dev/null
+rm -rf "$in" "$out".* "$scratch/copied.data"
+
+# --- merge: seed 000, 16 x 256 MiB ---
+in="$scratch/merge"
+"$make_inputs" merge "$in" "${tiny_arg[@]}"
+out="$scratch/merged.ckpt"
+logs=$(for i in $(seq 0 15); do printf '%s ' "$in/log_$i/model.ckpt"; done)
+measure merge "merge 16 checkpoints ($(size_of "$in")), --drop '/Momentum\$'" "cp -r INPUTS" \
+  "$tfckpt merge -q --out $out --group '^out(\\d+)/(weights|biases)\$=out/\$2' --axis out/weights=1 --drop '/Momentum\$' $logs" \
+  "cp -r $in $scratch/inputs.copy" "rm -f $out.index $out.data-00000-of-00001" "rm -rf $scratch/inputs.copy"
+"$tfckpt" verify -q "$out" >/dev/null
+rm -rf "$in" "$out".* "$scratch/inputs.copy"
+
+# --- ls: 1,000,000 entries ---
+in="$scratch/index"
+"$make_inputs" index "$in" "${tiny_arg[@]}"
+entries=$("$leveldb_ls" "$in/model.ckpt" | wc -l)
+measure ls "ls of $entries entries ($(size_of "$in/model.ckpt.index") index)" "leveldb_ls" \
+  "$tfckpt ls $in/model.ckpt" "$leveldb_ls $in/model.ckpt"
+rm -rf "$in"
+
+# --- cp: one 5 GiB tensor ---
+in="$scratch/single"
+"$make_inputs" single "$in" "${tiny_arg[@]}"
+out="$scratch/copy.ckpt"
+measure cp "cp of one float32 tensor ($(size_of "$in"))" "cp -r DIR" \
+  "$tfckpt cp -q $in/model.ckpt $out" "cp -r $in $scratch/dir.copy" \
+  "rm -f $out.index $out.data-00000-of-00001" "rm -rf $scratch/dir.copy"
+cmp "$in/model.ckpt.index" "$out.index"
+cmp "$in/model.ckpt.data-00000-of-00001" "$out.data-00000-of-00001"
+rm -rf "$in" "$out".* "$scratch/dir.copy"
+
+# --- the table ---
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+machine="$cpu, $(nproc) cores, $(awk '{ printf "%.0f GiB", $2 / 1048576 }' <(grep MemTotal /proc/meminfo)) RAM, \
+inputs on $(stat -f -c %T "$scratch") ($scratch_parent), Linux $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$results" "$machine" "$runs" "$tiny" "$report" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  "$(hyperfine --version)" <<'EOF'
+import json, os, sys
+results, machine, runs, tiny, report, when, hf = sys.argv[1:8]
+rows = [json.loads(l) for l in open(results)]
+s = lambda x: "%.3f s (%.3f–%.3f)" % (x["median"], x["min"], x["max"])
+lines = [
+    f"Measured {when} with `bench/cli/run.sh{' --tiny' if tiny == '1' else ''}` ({hf}, {runs} alternating rounds, "
+    f"fresh processes, warm page cache). Machine: {machine}.",
+    "",
+    "| job | tfckpt: median (min–max) | peak RSS | yardstick | yardstick: median (min–max) | peak RSS | tfckpt / yardstick: median (min–max) |",
+    "|---|---|---|---|---|---|---|",
+]
+for r in rows:
+    lines.append(f"| {r['what']} | {s(r['tfckpt_s'])} | {r['tfckpt_rss_mib']:.0f} MiB | `{r['yardstick']}` | "
+                 f"{s(r['yardstick_s'])} | {r['yardstick_rss_mib']:.0f} MiB | "
+                 f"{r['ratio']['median']:.3g} ({r['ratio']['min']:.3g}–{r['ratio']['max']:.3g}) |")
+table = "\n".join(lines) + "\n"
+print(table)
+if report:
+    begin, end = "<!-- bench/cli/run.sh: begin -->\n", "<!-- bench/cli/run.sh: end -->\n"
+    text = open(report).read() if os.path.exists(report) else ""
+    if begin in text and end in text:
+        text = text[: text.index(begin) + len(begin)] + table + text[text.index(end):]
+    else:
+        text += ("\n" if text else "") + begin + table + end
+    open(report, "w").write(text)
+    print(f"run.sh: wrote the table into {report}", file=sys.stderr)
+EOF
