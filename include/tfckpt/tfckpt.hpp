@@ -40,6 +40,8 @@
 #include "tfckpt/checkpoint/merge.hpp"
 #include "tfckpt/views/tensor.hpp"
 #include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/closure.hpp"
+#include "tfckpt/views/planning_view.hpp"
 #include "tfckpt/views/filter.hpp"
 #include "tfckpt/views/transform_names.hpp"
 #include "tfckpt/views/match.hpp"

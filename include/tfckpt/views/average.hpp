@@ -52,12 +52,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "tfckpt/detail/pipeable.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/views/cast.hpp"
 #include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/planning_view.hpp"
 #include "tfckpt/views/tensor.hpp"
 #include "tfckpt/views/transform_names.hpp"
 
@@ -343,20 +343,22 @@ inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_op
   return out;
 }
 
+// The planner behind views::average.
+struct average_planner {
+  average_options options;
+  std::vector<tensor> operator()(std::vector<tensor> in) const { return plan_average(std::move(in), options); }
+};
+
 }  // namespace detail
 
 /// The adaptor object behind views::average (see the file comment).
 struct average_fn {
   template <std::ranges::viewable_range R>
-    requires tensor_range<R>
+    requires tensor_range<std::views::all_t<R>>
   auto operator()(R&& r, average_options options = {}) const {
-    return std::views::all(detail::plan_average(collect(std::forward<R>(r)), options));
+    return views::planned(std::forward<R>(r), detail::average_planner{std::move(options)});
   }
-  auto operator()(average_options options = {}) const {
-    return detail::pipeable{[options = std::move(options)]<class R>(R&& r) {
-      return std::views::all(detail::plan_average(collect(std::forward<R>(r)), options));
-    }};
-  }
+  auto operator()(average_options options = {}) const { return views::planned(detail::average_planner{std::move(options)}); }
 };
 
 namespace views {

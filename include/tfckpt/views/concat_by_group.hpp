@@ -49,7 +49,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
-#include "tfckpt/detail/pipeable.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -57,6 +56,7 @@
 #include "tfckpt/tensor/shape.hpp"
 #include "tfckpt/views/filter.hpp"
 #include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/planning_view.hpp"
 #include "tfckpt/views/tensor.hpp"
 
 namespace tfckpt {
@@ -205,30 +205,6 @@ std::optional<group_key> group_of(const KeyFn& key, const tensor& t) {
     return group_key{std::move(*name), {}, 0};
   }
 }
-
-// Keeps a value across moves, but a copy starts empty (range-v3's non_propagating_cache): a copied
-// view plans again from its own base.
-template <class T>
-class plan_cache {
- public:
-  plan_cache() = default;
-  plan_cache(const plan_cache&) noexcept {}
-  plan_cache(plan_cache&&) noexcept = default;
-  plan_cache& operator=(const plan_cache& o) noexcept {
-    if (this != &o) value_.reset();
-    return *this;
-  }
-  plan_cache& operator=(plan_cache&&) noexcept = default;
-  bool has_value() const { return value_.has_value(); }
-  T& operator*() { return *value_; }
-  template <class... Args>
-  T& emplace(Args&&... args) {
-    return value_.emplace(std::forward<Args>(args)...);
-  }
-
- private:
-  std::optional<T> value_;
-};
 
 // One member of a planned concatenation.
 struct concat_member {
@@ -514,6 +490,14 @@ std::vector<tensor> plan_concat(std::vector<tensor> in, const KeyFn& key, const 
   return out;
 }
 
+// The planner behind views::concat_by_group.
+template <class KeyFn>
+struct concat_planner {
+  KeyFn key;
+  concat_by_group_options options;
+  std::vector<tensor> operator()(std::vector<tensor> in) const { return plan_concat(std::move(in), key, options); }
+};
+
 }  // namespace detail
 
 /// One tensor per group of a key function, concatenated along the group's axis (see the file
@@ -527,8 +511,9 @@ std::vector<tensor> plan_concat(std::vector<tensor> in, const KeyFn& key, const 
 /// dtypes, equal ranks, every dimension but the axis equal, the axis in range; string, variant and
 /// resource members are kUnimplemented. Upstream error tensors pass through untouched.
 ///
-/// Cost: the first begin() walks the whole input once (metadata only: no tensor byte is read, no
-/// producer runs) and caches the plan, so the view is not const-iterable; copies plan again. When
+/// Cost: a planning_view (views/planning_view.hpp): the first begin() walks the whole input once
+/// (metadata only: no tensor byte is read, no producer runs) and caches the plan, so the view is not
+/// const-iterable; copies plan again. When
 /// streamed: stored members are read from their mapped shards with no copy for blocks of 64 KiB and
 /// more (smaller blocks are gathered into a 1 MiB buffer), and their pages are released behind the
 /// stream (about 16 MiB of them stay mapped, across all members, plus the page-cache folio each fault
@@ -537,51 +522,17 @@ std::vector<tensor> plan_concat(std::vector<tensor> in, const KeyFn& key, const 
 /// assumed to share the host's byte order (as every writer in this library assumes).
 template <std::ranges::input_range V, group_key_fn KeyFn>
   requires std::ranges::view<V> && tensor_range<V>
-class concat_by_group_view : public std::ranges::view_interface<concat_by_group_view<V, KeyFn>> {
- public:
-  concat_by_group_view()
-    requires std::default_initializable<V>
-  = default;
-  concat_by_group_view(V base, KeyFn key, concat_by_group_options options)
-      : base_(std::move(base)), key_(std::make_shared<const KeyFn>(std::move(key))), options_(std::move(options)) {}
-
-  /// The planned tensors (computed on first use).
-  std::span<const tensor> plan() {
-    if (!plan_.has_value()) plan_.emplace(detail::plan_concat(collect(base_), *key_, options_));
-    return *plan_;
-  }
-  auto begin() {
-    plan();
-    return (*plan_).cbegin();
-  }
-  auto end() {
-    plan();
-    return (*plan_).cend();
-  }
-  V base() const& requires std::copy_constructible<V> { return base_; }
-  V base() && { return std::move(base_); }
-
- private:
-  V base_ = V();
-  std::shared_ptr<const KeyFn> key_;  // keeps the view assignable whatever KeyFn is
-  concat_by_group_options options_;
-  detail::plan_cache<std::vector<tensor>> plan_;
-};
-
-template <class R, class KeyFn>
-concat_by_group_view(R&&, KeyFn, concat_by_group_options) -> concat_by_group_view<std::views::all_t<R>, KeyFn>;
+using concat_by_group_view = planning_view<V, detail::concat_planner<KeyFn>>;
 
 struct concat_by_group_fn {
   template <std::ranges::viewable_range R, group_key_fn KeyFn>
     requires tensor_range<std::views::all_t<R>>
   auto operator()(R&& r, KeyFn key, concat_by_group_options options = {}) const {
-    return concat_by_group_view(std::views::all(std::forward<R>(r)), std::move(key), std::move(options));
+    return planning_view(std::views::all(std::forward<R>(r)), detail::concat_planner<KeyFn>{std::move(key), std::move(options)});
   }
   template <group_key_fn KeyFn>
   auto operator()(KeyFn key, concat_by_group_options options = {}) const {
-    return detail::pipeable{[key = std::move(key), options = std::move(options)]<class R>(R&& r) {
-      return concat_by_group_fn{}(std::forward<R>(r), key, options);
-    }};
+    return views::planned(detail::concat_planner<KeyFn>{std::move(key), std::move(options)});
   }
 };
 

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "tfckpt/detail/pipeable.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/planning_view.hpp"
 #include "tfckpt/views/tensor.hpp"
 
 namespace tfckpt {
@@ -111,35 +111,54 @@ struct match_options {
   bool require_complete = false;
 };
 
+namespace detail {
+inline std::vector<tensor> match_planned(std::vector<tensor> in, std::span<const variable_spec> model, const match_options& options) {
+  const match_report report = match_variables(std::span<const tensor>(in), model);
+  std::map<std::string_view, bool> keep;
+  for (const std::string& n : report.matched) keep.emplace(n, true);
+  std::vector<tensor> out;
+  for (tensor& t : in)
+    if (keep.count(t.name)) out.push_back(std::move(t));
+  if (options.require_complete) {
+    for (const std::string& n : report.missing)
+      out.push_back(problem(absl::NotFoundError(absl::StrFormat("model variable '%s' is not in the checkpoint",
+                                                                printable_key(n))),
+                            n));
+    for (const match_report::mismatch& m : report.mismatched)
+      out.push_back(problem(
+          absl::FailedPreconditionError(absl::StrFormat(
+              "model variable '%s' is %s %s, the checkpoint has %s %s", printable_key(m.name),
+              m.model_dtype == tfckpt::dtype::invalid ? "any" : dtype_name(m.model_dtype), shape_string(m.model_shape),
+              dtype_name(m.checkpoint_dtype), shape_string(m.checkpoint_shape))),
+          m.name));
+  }
+  return out;
+}
+
+// The planner behind views::match.
+struct match_planner {
+  std::vector<variable_spec> model;
+  match_options options;
+  std::vector<tensor> operator()(std::vector<tensor> in) const { return match_planned(std::move(in), model, options); }
+};
+}  // namespace detail
+
 namespace views {
 
 /// Yields the input tensors the model can restore as they are (see match_variables); with
-/// require_complete, also an error for every missing or mismatched variable.
-inline auto match(std::vector<variable_spec> model, match_options options = {}) {
-  return detail::pipeable{[model = std::move(model), options]<class R>(R&& r) {
-    std::vector<tensor> in = collect(std::forward<R>(r));
-    const match_report report = match_variables(std::span<const tensor>(in), model);
-    std::map<std::string_view, bool> keep;
-    for (const std::string& n : report.matched) keep.emplace(n, true);
-    std::vector<tensor> out;
-    for (tensor& t : in)
-      if (keep.count(t.name)) out.push_back(std::move(t));
-    if (options.require_complete) {
-      for (const std::string& n : report.missing)
-        out.push_back(detail::problem(absl::NotFoundError(absl::StrFormat("model variable '%s' is not in the checkpoint",
-                                                                          printable_key(n))),
-                                      n));
-      for (const match_report::mismatch& m : report.mismatched)
-        out.push_back(detail::problem(
-            absl::FailedPreconditionError(absl::StrFormat(
-                "model variable '%s' is %s %s, the checkpoint has %s %s", printable_key(m.name),
-                m.model_dtype == tfckpt::dtype::invalid ? "any" : dtype_name(m.model_dtype), shape_string(m.model_shape),
-                dtype_name(m.checkpoint_dtype), shape_string(m.checkpoint_shape))),
-            m.name));
-    }
-    return std::views::all(std::move(out));
-  }};
-}
+/// require_complete, also an error for every missing or mismatched variable. A whole-input adaptor
+/// (views/planning_view.hpp): views::match(r, model) or r | views::match(model).
+struct match_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r, std::vector<variable_spec> model, match_options options = {}) const {
+    return planned(std::forward<R>(r), tfckpt::detail::match_planner{std::move(model), options});
+  }
+  auto operator()(std::vector<variable_spec> model, match_options options = {}) const {
+    return planned(tfckpt::detail::match_planner{std::move(model), options});
+  }
+};
+inline constexpr match_fn match{};
 
 }  // namespace views
 }  // namespace tfckpt

@@ -34,12 +34,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
-#include "tfckpt/detail/pipeable.hpp"
 #include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/planning_view.hpp"
 #include "tfckpt/views/tensor.hpp"
 
 namespace tfckpt {
@@ -118,6 +119,12 @@ inline std::vector<tensor> sync_object_graph(std::vector<tensor> in, const check
   return out;
 }
 
+// The planner behind views::sync_object_graph; `source` is borrowed.
+struct sync_object_graph_planner {
+  const checkpoint* source;
+  std::vector<tensor> operator()(std::vector<tensor> in) const { return sync_object_graph(std::move(in), *source); }
+};
+
 }  // namespace detail
 
 namespace views {
@@ -125,12 +132,23 @@ namespace views {
 /// Makes the pipeline's `_CHECKPOINTABLE_OBJECT_GRAPH` agree with the tensors that reach this
 /// point (see the file comment). Tensors are matched to the graph through their origin in
 /// `source`; tensors from elsewhere pass untouched and no object holds them. A name-based
-/// `source` (no object graph) leaves the pipeline as it is. `source` must outlive the view.
-inline auto sync_object_graph(const checkpoint& source) {
-  return detail::pipeable{[&source]<class R>(R&& r) {
-    return std::views::all(detail::sync_object_graph(collect(std::forward<R>(r)), source));
-  }};
-}
+/// `source` (no object graph) leaves the pipeline as it is. A whole-input adaptor
+/// (views/planning_view.hpp): views::sync_object_graph(r, source) or r | views::sync_object_graph(source).
+/// `source` is borrowed and must outlive the view: a temporary checkpoint is refused.
+struct sync_object_graph_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r, const checkpoint& source ABSL_ATTRIBUTE_LIFETIME_BOUND) const {
+    return planned(std::forward<R>(r), tfckpt::detail::sync_object_graph_planner{&source});
+  }
+  auto operator()(const checkpoint& source ABSL_ATTRIBUTE_LIFETIME_BOUND) const {
+    return planned(tfckpt::detail::sync_object_graph_planner{&source});
+  }
+  template <std::ranges::viewable_range R>
+  auto operator()(R&&, const checkpoint&&) const = delete;
+  auto operator()(const checkpoint&&) const = delete;
+};
+inline constexpr sync_object_graph_fn sync_object_graph{};
 
 }  // namespace views
 

@@ -9,7 +9,7 @@
 // says so; sinks and plan() gather every such status and write nothing when there is one.
 //
 // `entries(ckpt)` starts a pipeline; `entries({&a, &b, ...})` joins several checkpoints, each tensor
-// knowing which one it came from.
+// knowing which one it came from. Both are lazy views that borrow their checkpoints.
 //
 // Example:
 //   TFCKPT_ASSIGN_OR_RETURN(auto ckpt, tfckpt::open("train/model.ckpt-1000"));
@@ -22,14 +22,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
+#include <memory>
 #include <ranges>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
-#include "tfckpt/detail/pipeable.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -84,29 +86,81 @@ inline tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, st
 }
 
 /// The tensors of `ckpt` in key order, as a lazy view (nothing is read until a sink asks).
-/// The checkpoint must outlive the view.
-inline auto entries(const checkpoint& ckpt) {
+/// The checkpoint is borrowed and must outlive the view: a temporary is refused.
+inline auto entries(const checkpoint& ckpt ABSL_ATTRIBUTE_LIFETIME_BOUND) {
   const std::string* prefix = &ckpt.prefix();
   return ckpt.entries() | std::views::transform([prefix](const entry& e) { return to_tensor(e, *prefix, 0); });
 }
+auto entries(const checkpoint&&) = delete;
+
+/// Several checkpoints' tensors, one checkpoint after the other, each in key order: a lazy view
+/// (nothing is walked until it is iterated) over borrowed checkpoints. What entries({&a, &b}) returns.
+/// (Written out rather than as std::views::join over transforms, which clang cannot compile with
+/// libstdc++ 12.)
+class joined_entries_view : public std::ranges::view_interface<joined_entries_view> {
+ public:
+  joined_entries_view() = default;
+  explicit joined_entries_view(std::vector<const checkpoint*> checkpoints)
+      : checkpoints_(std::make_shared<const std::vector<const checkpoint*>>(std::move(checkpoints))) {}
+
+  class iterator {
+   public:
+    using value_type = tensor;
+    using difference_type = std::ptrdiff_t;
+    using iterator_concept = std::forward_iterator_tag;
+    iterator() = default;
+    tensor operator*() const {
+      const checkpoint& c = *(*checkpoints_)[ckpt_];
+      return to_tensor(c.entries()[entry_], c.prefix(), ckpt_);
+    }
+    iterator& operator++() {
+      ++entry_;
+      skip_exhausted();
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator old = *this;
+      ++*this;
+      return old;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.ckpt_ == b.ckpt_ && a.entry_ == b.entry_; }
+
+   private:
+    friend class joined_entries_view;
+    iterator(const std::vector<const checkpoint*>* checkpoints, std::size_t ckpt) : checkpoints_(checkpoints), ckpt_(ckpt) {
+      skip_exhausted();
+    }
+    void skip_exhausted() {
+      while (ckpt_ < checkpoints_->size() && entry_ >= (*checkpoints_)[ckpt_]->entries().size()) {
+        ++ckpt_;
+        entry_ = 0;
+      }
+    }
+    const std::vector<const checkpoint*>* checkpoints_ = nullptr;
+    std::size_t ckpt_ = 0;
+    std::size_t entry_ = 0;
+  };
+
+  iterator begin() const { return checkpoints_ ? iterator(checkpoints_.get(), 0) : iterator(); }
+  iterator end() const { return checkpoints_ ? iterator(checkpoints_.get(), checkpoints_->size()) : iterator(); }
+
+ private:
+  std::shared_ptr<const std::vector<const checkpoint*>> checkpoints_;  // copies share it: O(1) copies
+};
 
 /// The tensors of several checkpoints, one after the other (each in key order); every tensor's
-/// origin records which checkpoint it came from. The checkpoints must outlive the view.
+/// origin records which checkpoint it came from. Lazy, as entries(ckpt); the checkpoints are
+/// borrowed and must outlive the view.
 inline auto entries(std::initializer_list<const checkpoint*> checkpoints) {
-  std::vector<tensor> all;
-  std::size_t index = 0;
-  for (const checkpoint* c : checkpoints) {
-    for (const entry& e : c->entries()) all.push_back(to_tensor(e, c->prefix(), index));
-    ++index;
-  }
-  return std::views::all(std::move(all));
+  return joined_entries_view(std::vector<const checkpoint*>(checkpoints));
 }
-inline auto entries(std::span<const checkpoint> checkpoints) {
-  std::vector<tensor> all;
-  for (std::size_t index = 0; index < checkpoints.size(); ++index)
-    for (const entry& e : checkpoints[index].entries()) all.push_back(to_tensor(e, checkpoints[index].prefix(), index));
-  return std::views::all(std::move(all));
+inline auto entries(std::span<const checkpoint> checkpoints ABSL_ATTRIBUTE_LIFETIME_BOUND) {
+  std::vector<const checkpoint*> all;
+  all.reserve(checkpoints.size());
+  for (const checkpoint& c : checkpoints) all.push_back(&c);
+  return joined_entries_view(std::move(all));
 }
+auto entries(std::vector<checkpoint>&&) = delete;
 
 /// A range whose elements are pipeline tensors.
 template <class R>

@@ -16,8 +16,10 @@
 //   views::ema_restore()               `x/ExponentialMovingAverage` becomes `x` (replacing the raw
 //                                      `x`), as ExponentialMovingAverage.variables_to_restore() does
 //
-// rename, select, assignment_map and ema_restore look at the whole input's names first (metadata
-// only: no tensor byte is read) and hold the planned tensors.
+// transform_names works tensor by tensor. rename, select, assignment_map and ema_restore are
+// whole-input adaptors (views/planning_view.hpp): building them does nothing; the first begin() looks
+// at every input tensor's name (metadata only: no tensor byte is read) and caches the planned tensors,
+// so they are not const-iterable. Each has a call form too: views::rename(range, map).
 #ifndef TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
 #define TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
 
@@ -33,9 +35,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "tfckpt/detail/pipeable.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/views/plan.hpp"
+#include "tfckpt/views/planning_view.hpp"
 #include "tfckpt/views/tensor.hpp"
 
 namespace tfckpt {
@@ -79,10 +81,75 @@ inline std::vector<tensor> rename_planned(std::vector<tensor> in, const std::map
 
 }  // namespace detail
 
+namespace detail {
+
+// init_from_checkpoint's assignment_map over a whole input (see the file comment).
+inline std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const std::map<std::string, std::string>& map) {
+  std::vector<tensor> out;
+  std::set<std::string_view> used;
+  for (tensor& t : in) {
+    const std::string* best_key = nullptr;
+    for (const auto& [key, value] : map) {
+      const bool scope = !key.empty() && key.back() == '/';
+      const bool matches = scope ? (key == "/" || t.name.rfind(key, 0) == 0) : t.name == key;
+      if (matches && (best_key == nullptr || key.size() > best_key->size())) best_key = &key;
+    }
+    if (best_key == nullptr) continue;
+    used.insert(*best_key);
+    const std::string& value = map.at(*best_key);
+    const bool scope = best_key->back() == '/';
+    if (!scope) {
+      t.name = value;
+    } else {
+      const std::string rest = *best_key == "/" ? t.name : t.name.substr(best_key->size());
+      t.name = (value == "/" ? std::string() : value) + rest;
+    }
+    out.push_back(std::move(t));
+  }
+  for (const auto& [key, value] : map)
+    if (!used.count(key))
+      out.push_back(problem(
+          absl::NotFoundError(absl::StrFormat("assignment_map: '%s' matches no tensor of the input", printable_key(key))), value));
+  return out;
+}
+
+// ExponentialMovingAverage.variables_to_restore() over a whole input (see the file comment).
+inline std::vector<tensor> ema_restore_planned(std::vector<tensor> in) {
+  std::set<std::string> shadowed;
+  for (const tensor& t : in)
+    if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix))
+      shadowed.insert(t.name.substr(0, t.name.size() - kEmaSuffix.size()));
+  std::vector<tensor> out;
+  for (tensor& t : in) {
+    if (shadowed.count(t.name)) continue;  // replaced by its average
+    if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix)) t.name.resize(t.name.size() - kEmaSuffix.size());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// The planner of rename and select.
+struct rename_planner {
+  std::map<std::string, std::string> map;
+  rename_options options;
+  const char* what;
+  std::vector<tensor> operator()(std::vector<tensor> in) const { return rename_planned(std::move(in), map, options, what); }
+};
+
+inline std::map<std::string, std::string> identity_map(const std::vector<std::string>& names) {
+  std::map<std::string, std::string> map;
+  for (const std::string& n : names) map.emplace(n, n);
+  return map;
+}
+
+}  // namespace detail
+
 namespace views {
 
-/// Renames every tensor with fn(std::string_view) -> std::string.
+/// Renames every tensor with fn(std::string_view) -> std::string (per tensor; no planning).
 template <class Fn>
+  requires std::invocable<const Fn&, std::string_view> &&
+           std::constructible_from<std::string, std::invoke_result_t<const Fn&, std::string_view>>
 auto transform_names(Fn fn) {
   return std::views::transform([fn = std::move(fn)](tensor t) {
     t.name = std::string(fn(std::string_view(t.name)));
@@ -91,71 +158,58 @@ auto transform_names(Fn fn) {
 }
 
 /// TensorFlow Saver's name map: keeps only the listed (old) names, renamed to their new names.
-inline auto rename(std::map<std::string, std::string> map, rename_options options = {}) {
-  return detail::pipeable{[map = std::move(map), options]<class R>(R&& r) {
-    return std::views::all(detail::rename_planned(collect(std::forward<R>(r)), map, options, "rename"));
-  }};
-}
+/// views::rename(r, map) or r | views::rename(map); plans on first begin() (views/planning_view.hpp).
+struct rename_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r, std::map<std::string, std::string> map, rename_options options = {}) const {
+    return planned(std::forward<R>(r), tfckpt::detail::rename_planner{std::move(map), options, "rename"});
+  }
+  auto operator()(std::map<std::string, std::string> map, rename_options options = {}) const {
+    return planned(tfckpt::detail::rename_planner{std::move(map), options, "rename"});
+  }
+};
+inline constexpr rename_fn rename{};
 
-/// Keeps only the listed names (in input order).
-inline auto select(const std::vector<std::string>& names, rename_options options = {}) {
-  std::map<std::string, std::string> map;
-  for (const std::string& n : names) map.emplace(n, n);
-  return detail::pipeable{[map = std::move(map), options]<class R>(R&& r) {
-    return std::views::all(detail::rename_planned(collect(std::forward<R>(r)), map, options, "select"));
-  }};
-}
+/// Keeps only the listed names (in input order). views::select(r, names) or r | views::select(names).
+struct select_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r, const std::vector<std::string>& names, rename_options options = {}) const {
+    return planned(std::forward<R>(r), tfckpt::detail::rename_planner{tfckpt::detail::identity_map(names), options, "select"});
+  }
+  auto operator()(const std::vector<std::string>& names, rename_options options = {}) const {
+    return planned(tfckpt::detail::rename_planner{tfckpt::detail::identity_map(names), options, "select"});
+  }
+};
+inline constexpr select_fn select{};
 
 /// init_from_checkpoint's assignment_map (see the file comment). The longest matching key wins.
-inline auto assignment_map(std::map<std::string, std::string> map) {
-  return detail::pipeable{[map = std::move(map)]<class R>(R&& r) {
-    std::vector<tensor> out;
-    std::set<std::string_view> used;
-    for (tensor& t : collect(std::forward<R>(r))) {
-      const std::string* best_key = nullptr;
-      for (const auto& [key, value] : map) {
-        const bool scope = !key.empty() && key.back() == '/';
-        const bool matches = scope ? (key == "/" || t.name.rfind(key, 0) == 0) : t.name == key;
-        if (matches && (best_key == nullptr || key.size() > best_key->size())) best_key = &key;
-      }
-      if (best_key == nullptr) continue;
-      used.insert(*best_key);
-      const std::string& value = map.at(*best_key);
-      const bool scope = best_key->back() == '/';
-      if (!scope) {
-        t.name = value;
-      } else {
-        const std::string rest = *best_key == "/" ? t.name : t.name.substr(best_key->size());
-        t.name = (value == "/" ? std::string() : value) + rest;
-      }
-      out.push_back(std::move(t));
-    }
-    for (const auto& [key, value] : map)
-      if (!used.count(key))
-        out.push_back(detail::problem(
-            absl::NotFoundError(absl::StrFormat("assignment_map: '%s' matches no tensor of the input", printable_key(key))), value));
-    return std::views::all(std::move(out));
-  }};
-}
+struct assignment_map_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r, std::map<std::string, std::string> map) const {
+    return planned(std::forward<R>(r), [map = std::move(map)](std::vector<tensor> in) {
+      return tfckpt::detail::assignment_map_planned(std::move(in), map);
+    });
+  }
+  auto operator()(std::map<std::string, std::string> map) const {
+    return planned([map = std::move(map)](std::vector<tensor> in) { return tfckpt::detail::assignment_map_planned(std::move(in), map); });
+  }
+};
+inline constexpr assignment_map_fn assignment_map{};
 
 /// Restores exponential moving averages: `x/ExponentialMovingAverage` is output as `x` in place of
-/// the raw `x`; tensors without a shadow pass unchanged.
-inline auto ema_restore() {
-  return detail::pipeable{[]<class R>(R&& r) {
-    std::vector<tensor> in = collect(std::forward<R>(r));
-    std::set<std::string> shadowed;
-    for (const tensor& t : in)
-      if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix))
-        shadowed.insert(t.name.substr(0, t.name.size() - kEmaSuffix.size()));
-    std::vector<tensor> out;
-    for (tensor& t : in) {
-      if (shadowed.count(t.name)) continue;  // replaced by its average
-      if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix)) t.name.resize(t.name.size() - kEmaSuffix.size());
-      out.push_back(std::move(t));
-    }
-    return std::views::all(std::move(out));
-  }};
-}
+/// the raw `x`; tensors without a shadow pass unchanged. views::ema_restore(r) or r | views::ema_restore().
+struct ema_restore_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r) const {
+    return planned(std::forward<R>(r), &tfckpt::detail::ema_restore_planned);
+  }
+  auto operator()() const { return planned(&tfckpt::detail::ema_restore_planned); }
+};
+inline constexpr ema_restore_fn ema_restore{};
 
 }  // namespace views
 }  // namespace tfckpt
