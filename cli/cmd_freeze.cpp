@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "parse.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/saved_model_freeze.hpp"
@@ -42,20 +43,6 @@ struct freeze_cli_options {
   bool force = false;
   bool quiet = false;
 };
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : s + ",") {
-    if (c == ',') {
-      if (!item.empty()) out.push_back(item);
-      item.clear();
-    } else if (c != ' ') {
-      item += c;
-    }
-  }
-  return out;
-}
 
 // The graph, its saver and the checkpoint prefix, from whichever input flag was given.
 struct loaded_input {

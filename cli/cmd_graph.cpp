@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "commands.hpp"
 #include "output.hpp"
+#include "parse.hpp"
 #include "tfckpt/graph/summary.hpp"
 
 namespace tfckpt_cli {
@@ -24,20 +25,6 @@ struct graph_options {
   std::string checkpoint;
   bool json = false;
 };
-
-std::vector<std::string> split_tags(const std::string& s) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : s + ",") {
-    if (c == ',') {
-      if (!item.empty()) out.push_back(item);
-      item.clear();
-    } else if (c != ' ') {
-      item += c;
-    }
-  }
-  return out;
-}
 
 std::string shape_text(const tfckpt::graph::tensor_summary& t) {
   return t.unknown_rank ? "<unknown>" : tfckpt::shape_string(t.shape);
@@ -131,7 +118,7 @@ void print_text(const tfckpt::graph::graph_summary& s, const graph_options& opt,
 }
 
 int run_graph(const graph_options& opt) {
-  auto model = tfckpt::graph::load_model_graph(opt.graph, split_tags(opt.tags));
+  auto model = tfckpt::graph::load_model_graph(opt.graph, split_commas(opt.tags));
   if (!model.ok()) return report_error(model.status());
   std::optional<tfckpt::checkpoint> ckpt;
   if (!opt.checkpoint.empty() || !model->variables_prefix.empty()) {

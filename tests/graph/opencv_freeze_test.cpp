@@ -16,6 +16,7 @@
 
 #include "testing/graph_builder.hpp"
 #include "testing/paths.hpp"
+#include "testing/pseudo_random.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/graph/freeze.hpp"
@@ -27,14 +28,7 @@ using ::tfckpt_testing::graph_builder;
 using ::tfckpt_testing::scratch_dir;
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-std::vector<float> pseudo_random(std::size_t n, std::uint32_t seed) {
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = static_cast<float>(seed >> 8) / static_cast<float>(1u << 24) - 0.5f;
-  }
-  return v;
-}
+using ::tfckpt_testing::pseudo_random;
 
 void add_floats(tfckpt::bundle_writer& w, const std::string& name, const std::vector<std::int64_t>& shape,
                 const std::vector<float>& v) {

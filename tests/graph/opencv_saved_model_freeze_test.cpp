@@ -17,6 +17,7 @@
 #include "testing/graph_builder.hpp"
 #include "testing/graph_eval.hpp"
 #include "testing/paths.hpp"
+#include "testing/pseudo_random.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/saved_model_freeze.hpp"
@@ -30,14 +31,7 @@ using ::tfckpt_testing::saved_model_builder;
 using ::tfckpt_testing::scratch_dir;
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-std::vector<float> keras_random(std::size_t n, std::uint32_t seed) {
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = static_cast<float>(seed >> 8) / static_cast<float>(1u << 24) - 0.5f;
-  }
-  return v;
-}
+using ::tfckpt_testing::pseudo_random;
 
 // The signature wrapper Keras writes around the model's call: a StatefulPartitionedCall of
 // `model_fn` passing the input and `resources` captured resources on.
@@ -89,7 +83,7 @@ float max_abs_diff(const float* got, std::size_t n, const std::vector<float>& wa
 // Sequential([Dense(8, relu, input_shape=(4,)), Dense(3, softmax)]) saved by model.save.
 TEST(KerasSavedModelFreeze, MlpMatchesEigenAndOpenCv) {
   scratch_dir dir;
-  const auto w1 = keras_random(32, 1), b1 = keras_random(8, 2), w2 = keras_random(24, 3), b2 = keras_random(3, 4);
+  const auto w1 = pseudo_random(32, 1), b1 = pseudo_random(8, 2), w2 = pseudo_random(24, 3), b2 = pseudo_random(3, 4);
   saved_model_builder m;
   m.variable({"layer_with_weights-0", "kernel"}, "dense/kernel", {4, 8}, w1);
   m.variable({"layer_with_weights-0", "bias"}, "dense/bias", {8}, b1);
@@ -162,7 +156,7 @@ TEST(KerasSavedModelFreeze, MlpMatchesEigenAndOpenCv) {
 TEST(KerasSavedModelFreeze, CnnMatchesDirectConvolutionAndOpenCv) {
   constexpr int H = 6, W = 6, C = 3, K = 3, F = 4;
   scratch_dir dir;
-  const auto kernel = keras_random(K * K * C * F, 7), bias = keras_random(F, 8);
+  const auto kernel = pseudo_random(K * K * C * F, 7), bias = pseudo_random(F, 8);
   saved_model_builder m;
   m.variable({"layer_with_weights-0", "kernel"}, "conv2d/kernel", {K, K, C, F}, kernel);
   m.variable({"layer_with_weights-0", "bias"}, "conv2d/bias", {F}, bias);
@@ -199,7 +193,7 @@ TEST(KerasSavedModelFreeze, CnnMatchesDirectConvolutionAndOpenCv) {
   ASSERT_OK(tfckpt::graph::write_graph_def(plan.freeze.nodes, plan.freeze.tail, dir / "frozen.pb"));
   ASSERT_OK_AND_ASSIGN(auto frozen, tfckpt::graph::load_graph_def(dir / "frozen.pb"));
 
-  const auto x = keras_random(H * W * C, 9);  // NHWC
+  const auto x = pseudo_random(H * W * C, 9);  // NHWC
   std::vector<float> want_nhwc(H * W * F), want_nchw(F * H * W);
   for (int f = 0; f < F; ++f)
     for (int y = 0; y < H; ++y)
