@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// File: tfckpt/views/to_constants.hpp
+// File: tfckpt/graph/to_constants.hpp
 //
-// Tensors to GraphDef `Const` nodes, lazily: views::to_constants turns each pipeline tensor into a
+// Tensors to GraphDef `Const` nodes, lazily (the one adaptor that lives in graph/: it yields graph
+// nodes, not tensors): views::to_constants turns each pipeline tensor into a
 // graph::const_node named after it. Nothing is read or encoded until a graph sink writes the nodes
 // (sinks/write_graph.hpp), and then each tensor's bytes stream from its source into the file.
 //
 //   TFCKPT_RETURN_IF_ERROR(tfckpt::write_graph(
 //       tfckpt::entries(ckpt) | tfckpt::views::filter(tfckpt::not_optimizer_slot()) | tfckpt::views::to_constants(),
 //       "weights.pb"));
-#ifndef TFCKPT_VIEWS_TO_CONSTANTS_HPP_
-#define TFCKPT_VIEWS_TO_CONSTANTS_HPP_
+#ifndef TFCKPT_GRAPH_TO_CONSTANTS_HPP_
+#define TFCKPT_GRAPH_TO_CONSTANTS_HPP_
 
 #include <ranges>
 #include <string>
@@ -53,4 +54,4 @@ inline constexpr to_constants_fn to_constants{};
 
 }  // namespace tfckpt
 
-#endif  // TFCKPT_VIEWS_TO_CONSTANTS_HPP_
+#endif  // TFCKPT_GRAPH_TO_CONSTANTS_HPP_

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // views::to_constants and the GraphDef sink: checkpoint tensors become Const nodes whose values are
 // the checkpoint's bytes, and only the tensors kept are ever read.
-#include "tfckpt/views/to_constants.hpp"
+#include "tfckpt/graph/to_constants.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
