@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: tfckpt/detail/sink_support.hpp
 //
-// Pieces the file-format sinks (sinks/npy.hpp, sinks/safetensors.hpp) share: one status that lists
-// every problem a sink found beside those check_pipeline() found, a UTF-8 check for names that go
-// into JSON or ZIP headers, and a buffer that turns element-wise conversions into large chunks.
+// Pieces the file-format sinks (sinks/npy.hpp, sinks/safetensors.hpp) share: a UTF-8 check for names
+// that go into JSON or ZIP headers, and a buffer that turns element-wise conversions into large
+// chunks. (Their problem lists join check_pipeline()'s through check_pipeline(planned, what, extra).)
 // IWYU pragma: private, include "tfckpt/sinks/npy.hpp"
 #ifndef TFCKPT_DETAIL_SINK_SUPPORT_HPP_
 #define TFCKPT_DETAIL_SINK_SUPPORT_HPP_
@@ -20,41 +20,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_format.h"
 #include "tfckpt/detail/status_macros.hpp"
 
 namespace tfckpt::detail {
-
-/// Joins check_pipeline()'s verdict with a sink's own findings into one status listing every
-/// problem ("<what>: N problems\n  - ..."). The code is the one all problems share, else
-/// kFailedPrecondition (check_pipeline's rule). check_pipeline's items are recovered from its
-/// message, whose lines after the first read "  - <problem>".
-inline absl::Status merge_problems(std::string_view what, const absl::Status& pipeline,
-                                   const std::vector<absl::Status>& extra) {
-  if (extra.empty()) return pipeline;
-  std::vector<std::string> items;
-  bool mixed = false;
-  absl::StatusCode code = pipeline.ok() ? extra[0].code() : pipeline.code();
-  if (!pipeline.ok()) {
-    const std::string message(pipeline.message());
-    constexpr std::string_view kItem = "\n  - ";
-    std::size_t at = message.find(kItem);
-    if (at == std::string::npos) items.push_back(message);
-    while (at != std::string::npos) {
-      const std::size_t next = message.find(kItem, at + kItem.size());
-      items.push_back(message.substr(at + kItem.size(), next == std::string::npos ? next : next - at - kItem.size()));
-      at = next;
-    }
-  }
-  for (const absl::Status& s : extra) {
-    if (s.code() != code) mixed = true;
-    items.emplace_back(s.message());
-  }
-  std::string message =
-      absl::StrFormat("%s: %d problem%s", what, items.size(), items.size() == 1 ? "" : "s");
-  for (const std::string& item : items) absl::StrAppendFormat(&message, "\n  - %s", item);
-  return absl::Status(mixed ? absl::StatusCode::kFailedPrecondition : code, message);
-}
 
 /// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
 inline bool is_valid_utf8(std::string_view s) {

@@ -449,11 +449,11 @@ inline std::vector<variable_spec> variable_specs(std::span<const graph_variable>
   return out;
 }
 
-/// Plans the freeze of `graph` with values from `ckpt` (see the file comment). Reads no tensor
-/// byte; the Const values in the plan stream from `ckpt`, which must outlive the plan.
-inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
-                                               const freeze_options& options) {
-  std::vector<absl::Status> problems;
+namespace detail {
+// plan_freeze's work: the plan, with every problem appended to `problems` (callers that have
+// findings of their own join them into one list).
+inline freeze_plan plan_freeze_collecting(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
+                                          const freeze_options& options, std::vector<absl::Status>& problems) {
   const detail::graph_index index(graph);
   freeze_plan plan;
   plan.input_nodes = static_cast<std::size_t>(graph.node_size());
@@ -700,6 +700,16 @@ inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph
     plan.nodes.emplace_back(std::move(out));
   }
   if (graph.has_library()) *plan.tail.mutable_library() = graph.library();
+  return plan;
+}
+}  // namespace detail
+
+/// Plans the freeze of `graph` with values from `ckpt` (see the file comment). Reads no tensor
+/// byte; the Const values in the plan stream from `ckpt`, which must outlive the plan.
+inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
+                                               const freeze_options& options) {
+  std::vector<absl::Status> problems;
+  freeze_plan plan = detail::plan_freeze_collecting(graph, ckpt, options, problems);
   TFCKPT_RETURN_IF_ERROR(tfckpt::detail::problems_status("the graph cannot be frozen", problems));
   return plan;
 }

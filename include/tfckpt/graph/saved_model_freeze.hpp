@@ -251,25 +251,10 @@ inline absl::StatusOr<saved_model_freeze_plan> plan_saved_model_freeze(const ten
   fo.variable_names_whitelist = options.variable_names_whitelist;
   fo.variable_names_blacklist = options.variable_names_blacklist;
   TFCKPT_ASSIGN_OR_RETURN(fo.variable_keys, captured_variable_keys(flat, ckpt));
-  auto plan = plan_freeze(flat.graph, ckpt, fo);
-  if (!plan.ok()) {
-    // Its problems join these, one line each.
-    const std::string message(plan.status().message());
-    bool listed = false;
-    for (std::size_t start = 0; start < message.size();) {
-      std::size_t end = message.find('\n', start);
-      if (end == std::string::npos) end = message.size();
-      if (message.compare(start, 4, "  - ") == 0) {
-        problems.push_back(absl::Status(plan.status().code(), message.substr(start + 4, end - start - 4)));
-        listed = true;
-      }
-      start = end + 1;
-    }
-    if (!listed) problems.push_back(plan.status());
-  }
+  freeze_plan plan = detail::plan_freeze_collecting(flat.graph, ckpt, fo, problems);  // its problems join these
   TFCKPT_RETURN_IF_ERROR(tfckpt::detail::problems_status(
       absl::StrFormat("signature '%s' cannot be frozen", options.signature), problems));
-  out.freeze = *std::move(plan);
+  out.freeze = std::move(plan);
   return out;
 }
 

@@ -569,13 +569,13 @@ inline absl::StatusOr<std::string> npy_relative_path(std::string_view name, cons
 }
 
 inline absl::Status check_npy_dir(std::span<const tensor> planned, const npy_options& options) {
-  return detail::merge_problems("cannot write the tensors as .npy files", check_pipeline(planned),
-                                detail::npy_problems(planned, options, /*archive=*/false));
+  return check_pipeline(planned, "cannot write the tensors as .npy files",
+                        detail::npy_problems(planned, options, /*archive=*/false));
 }
 
 inline absl::Status check_npz(std::span<const tensor> planned, const npy_options& options) {
-  return detail::merge_problems("cannot write the tensors as an .npz archive", check_pipeline(planned),
-                                detail::npy_problems(planned, options, /*archive=*/true));
+  return check_pipeline(planned, "cannot write the tensors as an .npz archive",
+                        detail::npy_problems(planned, options, /*archive=*/true));
 }
 
 inline absl::Status write_npy(const tensor& t, const std::filesystem::path& path, const npy_options& options) {
@@ -586,8 +586,7 @@ inline absl::Status write_npy(const tensor& t, const std::filesystem::path& path
   std::error_code ec;
   if (!options.overwrite && std::filesystem::exists(path, ec))
     problems.push_back(absl::AlreadyExistsError(absl::StrFormat("%s exists", path.string())));
-  TFCKPT_RETURN_IF_ERROR(detail::merge_problems(absl::StrFormat("cannot write %s", path.string()),
-                                                check_pipeline(one), problems));
+  TFCKPT_RETURN_IF_ERROR(check_pipeline(one, absl::StrFormat("cannot write %s", path.string()), std::move(problems)));
   TFCKPT_RETURN_IF_ERROR(detail::write_npy_file(t, path.string(), options));
   return options.sync ? io::sync_directory(path.parent_path()) : absl::OkStatus();
 }
@@ -607,7 +606,7 @@ inline absl::Status write_npy_dir(std::span<const tensor> planned, const std::fi
       problems.push_back(absl::AlreadyExistsError(
           absl::StrFormat("%s exists (tensor '%s')", paths[i], printable_key(planned[i].name))));
   }
-  TFCKPT_RETURN_IF_ERROR(detail::merge_problems(detail::what_dir(dir), check_pipeline(planned), problems));
+  TFCKPT_RETURN_IF_ERROR(check_pipeline(planned, detail::what_dir(dir), std::move(problems)));
 
   std::uint64_t total = 0;
   for (const tensor& t : planned) total += t.size();
@@ -641,8 +640,7 @@ inline absl::Status write_npz(std::span<const tensor> planned, const std::filesy
   std::error_code ec;
   if (!options.overwrite && std::filesystem::exists(path, ec))
     problems.push_back(absl::AlreadyExistsError(absl::StrFormat("%s exists", path.string())));
-  TFCKPT_RETURN_IF_ERROR(detail::merge_problems(absl::StrFormat("cannot write %s", path.string()),
-                                                check_pipeline(planned), problems));
+  TFCKPT_RETURN_IF_ERROR(check_pipeline(planned, absl::StrFormat("cannot write %s", path.string()), std::move(problems)));
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) return io::errno_status(path.parent_path().string(), "create directory", ec.value());

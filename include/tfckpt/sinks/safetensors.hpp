@@ -215,7 +215,9 @@ inline std::string safetensors_json(std::span<const tensor> planned, const safet
 
 }  // namespace detail
 
-inline absl::Status check_safetensors(std::span<const tensor> planned, const safetensors_options& options) {
+namespace detail {
+// The safetensors sink's own findings (check_pipeline's are not repeated).
+inline std::vector<absl::Status> safetensors_problems(std::span<const tensor> planned, const safetensors_options& options) {
   std::vector<absl::Status> problems;
   for (const tensor& t : planned) {
     if (!t.status.ok() || !is_known_dtype(static_cast<std::int32_t>(t.dtype))) continue;  // check_pipeline's
@@ -223,7 +225,7 @@ inline absl::Status check_safetensors(std::span<const tensor> planned, const saf
       problems.push_back(absl::UnimplementedError(absl::StrFormat(
           "'%s' is %s, which safetensors cannot hold; cast it or filter it out", printable_key(t.name),
           dtype_name(t.dtype))));
-    if (!detail::is_valid_utf8(t.name))
+    if (!is_valid_utf8(t.name))
       problems.push_back(absl::InvalidArgumentError(
           absl::StrFormat("'%s' is not valid UTF-8, which a safetensors header needs", printable_key(t.name))));
     if (t.name == detail::kSafetensorsMetadataKey)
@@ -231,18 +233,22 @@ inline absl::Status check_safetensors(std::span<const tensor> planned, const saf
           "a tensor is named '__metadata__', the key safetensors reserves for its metadata; rename it"));
   }
   for (const auto& [k, v] : options.metadata)
-    if (!detail::is_valid_utf8(k) || !detail::is_valid_utf8(v))
+    if (!is_valid_utf8(k) || !is_valid_utf8(v))
       problems.push_back(absl::InvalidArgumentError(
           absl::StrFormat("metadata '%s' is not valid UTF-8", printable_key(k))));
-  absl::Status pipeline = check_pipeline(planned);
-  if (pipeline.ok() && problems.empty()) {
-    const std::uint64_t n = detail::safetensors_json(planned, options).size();
+  if (problems.empty() && pipeline_problems(planned).empty()) {
+    const std::uint64_t n = safetensors_json(planned, options).size();
     if (n > kSafetensorsMaxHeader)
       problems.push_back(absl::InvalidArgumentError(absl::StrFormat(
           "the header would take %d bytes; safetensors readers refuse headers over %d bytes", n,
           kSafetensorsMaxHeader)));
   }
-  return detail::merge_problems("cannot write the tensors as safetensors", pipeline, problems);
+  return problems;
+}
+}  // namespace detail
+
+inline absl::Status check_safetensors(std::span<const tensor> planned, const safetensors_options& options) {
+  return check_pipeline(planned, "cannot write the tensors as safetensors", detail::safetensors_problems(planned, options));
 }
 
 inline std::string safetensors_header(std::span<const tensor> planned, const safetensors_options& options) {
@@ -256,12 +262,13 @@ inline std::string safetensors_header(std::span<const tensor> planned, const saf
 
 inline absl::Status write_safetensors(std::span<const tensor> planned, const std::filesystem::path& path,
                                       const safetensors_options& options) {
-  absl::Status checked = check_safetensors(planned, options);
   std::error_code ec;
-  if (!options.overwrite && std::filesystem::exists(path, ec))
-    checked = detail::merge_problems(absl::StrFormat("cannot write %s", path.string()), checked,
-                                     {absl::AlreadyExistsError(absl::StrFormat("%s exists", path.string()))});
-  TFCKPT_RETURN_IF_ERROR(checked);
+  if (!options.overwrite && std::filesystem::exists(path, ec)) {
+    std::vector<absl::Status> problems = detail::safetensors_problems(planned, options);
+    problems.push_back(absl::AlreadyExistsError(absl::StrFormat("%s exists", path.string())));
+    TFCKPT_RETURN_IF_ERROR(check_pipeline(planned, absl::StrFormat("cannot write %s", path.string()), std::move(problems)));
+  }
+  TFCKPT_RETURN_IF_ERROR(check_safetensors(planned, options));
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) return io::errno_status(path.parent_path().string(), "create directory", ec.value());

@@ -13,6 +13,7 @@
 #ifndef TFCKPT_VIEWS_PLAN_HPP_
 #define TFCKPT_VIEWS_PLAN_HPP_
 
+#include <iterator>
 #include <map>
 #include <ranges>
 #include <span>
@@ -103,6 +104,15 @@ inline absl::Status problems_status(std::string_view what, const std::vector<abs
 /// disagree with dtype and shape. OK when the pipeline can be written.
 inline absl::Status check_pipeline(std::span<const tensor> planned) {
   return detail::problems_status("the pipeline cannot be written", detail::pipeline_problems(planned));
+}
+
+/// check_pipeline()'s problems and a sink's own findings (`extra`), in one status listing every
+/// problem ("<what>: N problems"); with no findings of the sink, exactly check_pipeline(planned).
+inline absl::Status check_pipeline(std::span<const tensor> planned, std::string_view what, std::vector<absl::Status> extra) {
+  if (extra.empty()) return check_pipeline(planned);
+  std::vector<absl::Status> all = detail::pipeline_problems(planned);
+  all.insert(all.end(), std::make_move_iterator(extra.begin()), std::make_move_iterator(extra.end()));
+  return detail::problems_status(what, all);
 }
 
 /// The output manifest, one line per tensor: name, dtype, shape, bytes, and where it comes from
