@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "parse.hpp"
 #include "pipeline.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/views/average.hpp"
@@ -21,22 +22,15 @@ namespace tfckpt_cli {
 namespace {
 
 struct avg_options {
-  std::string out;
   std::vector<std::string> checkpoints;
   std::vector<double> weights;
   std::string dtype;
   std::string unaveraged = "last";
   bool allow_partial = false;
-  bool dry_run = false;
-  bool json = false;
-  bool force = false;
-  bool quiet = false;
+  output_options output;
 };
 
-int usage_error(std::string_view message) {
-  std::fprintf(stderr, "tfckpt: %.*s\nRun 'tfckpt avg --help' for usage.\n", static_cast<int>(message.size()), message.data());
-  return kExitUsage;
-}
+int usage_error(std::string_view message) { return tfckpt_cli::usage_error("avg", message); }
 
 int run_avg(const avg_options& opt) {
   tfckpt::average_options a;
@@ -72,14 +66,17 @@ int run_avg(const avg_options& opt) {
   std::size_t averaged = 0;
   for (const tfckpt::tensor& t : planned) averaged += t.status.ok() && t.stored == nullptr ? 1 : 0;
   if (cast_to) planned = tfckpt::collect(planned | tfckpt::views::cast(*cast_to));
-  if (opt.dry_run) return print_plan(planned, opt.json);
+  if (opt.output.dry_run) return print_plan(planned, opt.output.json);
 
-  if (const int rc = write_planned(planned, opt.out, opt.force, opt.quiet, "averaging"); rc != kExitOk) return rc;
+  if (const int rc = write_planned(planned, opt.output.out, opt.output.force, opt.output.quiet, "averaging",
+                                   tfckpt::byte_order_from_name(opt.output.byte_order).value_or(tfckpt::host_byte_order));
+      rc != kExitOk)
+    return rc;
   std::uint64_t bytes = 0;
   for (const tfckpt::tensor& t : planned) bytes += t.size();
   stdout_writer out;
   absl::StrAppendFormat(&out.buf(), "wrote %s: %d tensors (%d averaged over %d checkpoints, %d taken from the %s%s), %d bytes\n",
-                        opt.out, planned.size(), averaged, ckpts.size(), planned.size() - averaged, opt.unaveraged,
+                        opt.output.out, planned.size(), averaged, ckpts.size(), planned.size() - averaged, opt.unaveraged,
                         cast_to ? absl::StrFormat("; floating-point tensors as %s", tfckpt::dtype_name(*cast_to)) : "", bytes);
   return out.finish(kExitOk);
 }
@@ -90,7 +87,7 @@ command add_avg(CLI::App& parent) {
   auto opt = std::make_shared<avg_options>();
   CLI::App* app = parent.add_subcommand("avg", "Average checkpoints: the element-wise mean of every floating-point tensor");
   app->add_option("CKPT", opt->checkpoints, kCheckpointHelp)->type_name("CKPT...")->required();
-  app->add_option("--out,-o", opt->out, "Prefix of the averaged checkpoint (e.g. avg/model.ckpt)")->type_name("DST")->required();
+  add_output_options(app, opt->output);
   app->add_option("--weights,-w", opt->weights, "One weight per CKPT, comma-separated (default: all equal)")
       ->type_name("W1,W2,...")
       ->delimiter(',')
@@ -103,10 +100,6 @@ command add_avg(CLI::App& parent) {
       ->type_name("last|first|error");
   app->add_flag("--allow-partial", opt->allow_partial,
                 "Average a tensor over the checkpoints that have it (default: a tensor missing from some is an error)");
-  app->add_flag("--dry-run,-n", opt->dry_run, "Print the planned output (names, dtypes, shapes, sources); write nothing");
-  app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
-  app->add_flag("--force,-f", opt->force, "Replace a checkpoint that already exists at DST");
-  app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr");
   app->footer(
       "Float16, bfloat16, float32 and float64 tensors (and complex ones) become sum(w_i * x_i) / sum(w_i),\n"
       "accumulated in float64 and stored in their dtype, rounded to nearest even. Every checkpoint must hold\n"

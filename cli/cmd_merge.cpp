@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "parse.hpp"
 #include "pipeline.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/views/concat_by_group.hpp"
@@ -18,32 +19,16 @@ namespace tfckpt_cli {
 namespace {
 
 struct merge_options {
-  std::string out;
   std::vector<std::string> checkpoints;
   std::vector<std::string> groups;
   std::vector<std::string> axes;
   std::vector<std::string> drops;
   std::string order = "auto";
   bool keep_slots = false;
-  bool dry_run = false;
-  bool json = false;
-  bool force = false;
-  bool quiet = false;
+  output_options output;
 };
 
-int usage_error(std::string_view message) {
-  std::fprintf(stderr, "tfckpt: %.*s\nRun 'tfckpt merge --help' for usage.\n", static_cast<int>(message.size()), message.data());
-  return kExitUsage;
-}
-
-// "LEFT=RIGHT" split at the last '=' (a regex may contain '=', an output name rarely does).
-bool split_last_equals(const std::string& s, std::string* left, std::string* right) {
-  const auto eq = s.rfind('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) return false;
-  *left = s.substr(0, eq);
-  *right = s.substr(eq + 1);
-  return true;
-}
+int usage_error(std::string_view message) { return tfckpt_cli::usage_error("merge", message); }
 
 bool parse_int(std::string_view s, int* v) {
   const auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -53,16 +38,16 @@ bool parse_int(std::string_view s, int* v) {
 int run_merge(const merge_options& opt) {
   tfckpt::merge_heads_options m;
   for (const std::string& g : opt.groups) {
-    std::string pattern, name;
-    if (!split_last_equals(g, &pattern, &name)) return usage_error(absl::StrFormat("--group '%s' is not REGEX=NAME", g));
-    m.groups.emplace_back(pattern, name);
+    auto pair = split_last_equals(g);
+    if (!pair) return usage_error(absl::StrFormat("--group '%s' is not REGEX=NAME", g));
+    m.groups.push_back(*std::move(pair));
   }
   for (const std::string& a : opt.axes) {
-    std::string name, value;
+    const auto pair = split_last_equals(a);
     int axis = 0;
-    if (!split_last_equals(a, &name, &value) || !parse_int(value, &axis))
+    if (!pair || !parse_int(pair->second, &axis))
       return usage_error(absl::StrFormat("--axis '%s' is not NAME=AXIS (an integer; negative counts from the end)", a));
-    m.axes[name] = axis;
+    m.axes[pair->first] = axis;
   }
   m.drop = opt.drops;
   m.keep_optimizer_state = opt.keep_slots;
@@ -82,9 +67,12 @@ int run_merge(const merge_options& opt) {
 
   auto planned = tfckpt::merge_heads_pipeline(ckpts, m);
   if (!planned.ok()) return usage_error(to_std(planned.status().message()));
-  if (opt.dry_run) return print_plan(*planned, opt.json);
+  if (opt.output.dry_run) return print_plan(*planned, opt.output.json);
 
-  if (const int rc = write_planned(*planned, opt.out, opt.force, opt.quiet, "merging"); rc != kExitOk) return rc;
+  if (const int rc = write_planned(*planned, opt.output.out, opt.output.force, opt.output.quiet, "merging",
+                                   tfckpt::byte_order_from_name(opt.output.byte_order).value_or(tfckpt::host_byte_order));
+      rc != kExitOk)
+    return rc;
   std::uint64_t bytes = 0;
   std::size_t groups = 0;
   for (const tfckpt::tensor& t : *planned) {
@@ -92,7 +80,7 @@ int run_merge(const merge_options& opt) {
     groups += t.stored == nullptr ? 1 : 0;
   }
   stdout_writer out;
-  absl::StrAppendFormat(&out.buf(), "wrote %s: %d tensors (%d concatenated from %d checkpoints), %d bytes\n", opt.out,
+  absl::StrAppendFormat(&out.buf(), "wrote %s: %d tensors (%d concatenated from %d checkpoints), %d bytes\n", opt.output.out,
                         planned->size(), groups, ckpts.size(), bytes);
   return out.finish(kExitOk);
 }
@@ -103,7 +91,7 @@ command add_merge(CLI::App& parent) {
   auto opt = std::make_shared<merge_options>();
   CLI::App* app = parent.add_subcommand("merge", "Merge checkpoints: trunk from the first, grouped tensors concatenated across all");
   app->add_option("CKPT", opt->checkpoints, kCheckpointHelp)->type_name("CKPT...")->required();
-  app->add_option("--out,-o", opt->out, "Prefix of the merged checkpoint (e.g. merged/model.ckpt)")->type_name("DST")->required();
+  add_output_options(app, opt->output);
   app->add_option("--group,-g", opt->groups,
                   "Tensors whose name matches REGEX form one output NAME ($1, $2: the regex's groups); repeatable")
       ->type_name("'REGEX=NAME'")
@@ -118,13 +106,9 @@ command add_merge(CLI::App& parent) {
                   "order of CKPT...), capture:K (by the number in regex group K)")
       ->type_name("ORDER");
   app->add_flag("--keep-slots", opt->keep_slots, "Keep optimizer state (Momentum, Adam, ... slots); dropped by default");
-  app->add_flag("--dry-run,-n", opt->dry_run, "Print the planned output (names, dtypes, shapes, sources); write nothing");
-  app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
-  app->add_flag("--force,-f", opt->force, "Replace a checkpoint that already exists at DST");
-  app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr");
   app->footer(
       "Every tensor no --group matches (the trunk) is taken from the FIRST checkpoint only; the tensors a group\n"
-      "matches are concatenated across all checkpoints. Bytes stream from the inputs' mapped files to DST row\n"
+      "matches are concatenated across all checkpoints. Bytes stream from the inputs' mapped files to --out row\n"
       "block by row block: memory use does not grow with the checkpoints' size. Problems (shapes that do not\n"
       "concatenate, a rule that matches nothing) are all listed before anything is written; the write is atomic.\n"
       "\n"

@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "parse.hpp"
 #include "pipeline.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
 #include "tfckpt/views/object_graph.hpp"
@@ -31,12 +32,11 @@ struct rename_options {
   output_options output;
 };
 
-// "LEFT=RIGHT", split at the first '=' (names never contain one; regexes rarely need one).
+// An OLD=NEW option value (split_last_equals), or an error naming the option.
 absl::StatusOr<std::pair<std::string, std::string>> split_pair(const std::string& arg, const char* option) {
-  const auto eq = arg.find('=');
-  if (eq == std::string::npos)
-    return absl::InvalidArgumentError(absl::StrFormat("%s '%s' is not of the form OLD=NEW", option, arg));
-  return std::pair(arg.substr(0, eq), arg.substr(eq + 1));
+  auto pair = split_last_equals(arg);
+  if (!pair) return absl::InvalidArgumentError(absl::StrFormat("%s '%s' is not of the form OLD=NEW", option, arg));
+  return *std::move(pair);
 }
 
 // A map file: a JSON object {"old": "new", ...}, or lines "old new" (blank lines and # comments

@@ -65,6 +65,16 @@ TEST_F(CliAvgTest, AveragesFloatsAndTakesCountersFromTheLast) {
   EXPECT_THAT(values<std::int64_t>(dir_ / "avg", "global_step"), ElementsAre(300));
 }
 
+TEST_F(CliAvgTest, ByteOrderBigWritesTheSameValuesBigEndian) {
+  const auto r = run_cli(args({"avg", "--out", (dir_ / "avg").string(), "--byte-order", "big", "--quiet"}));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto c = tfckpt::open(dir_ / "avg");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->payload_order(), tfckpt::byte_order::big);
+  EXPECT_THAT(values<float>(dir_ / "avg", "w"), ElementsAre(2, 3, 4, 5));
+  EXPECT_THAT(values<std::int64_t>(dir_ / "avg", "global_step"), ElementsAre(300));
+}
+
 TEST_F(CliAvgTest, WeightsAndPolicies) {
   auto r = run_cli(args({"avg", "-o", (dir_ / "avg").string(), "--weights", "1,1,2", "--unaveraged", "first"}));
   ASSERT_EQ(r.exit_code, 0) << r;

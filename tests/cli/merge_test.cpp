@@ -92,6 +92,27 @@ TEST_F(CliMerge, MergesHeadsTrunkFromTheFirstSlotsDropped) {
   EXPECT_EQ((*trunk)[0], 0.0f);
 }
 
+TEST_F(CliMerge, ByteOrderBigWritesTheSameValuesBigEndian) {
+  const std::string little = (dir_ / "little" / "model").string(), big = (dir_ / "big" / "model").string();
+  const std::vector<std::string> common = {"--group", R"(^out(\d+)/(weights|biases)$=out/$2)", "--axis", "out/weights=1", "-q"};
+  auto a = args({"merge", "--out", little}), b = args({"merge", "--out", big, "--byte-order", "big"});
+  a.insert(a.begin() + 3, common.begin(), common.end());
+  b.insert(b.begin() + 5, common.begin(), common.end());
+  ASSERT_EQ(run_cli(a).exit_code, 0);
+  const auto r = run_cli(b);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto l = tfckpt::open(little), g = tfckpt::open(big);
+  ASSERT_TRUE(l.ok() && g.ok());
+  EXPECT_EQ(g->payload_order(), tfckpt::byte_order::big);
+  EXPECT_TRUE(g->verify().ok());
+  for (const char* name : {"out/weights", "out/biases", "conv/w"}) {
+    auto lv = l->find(name)->values<float>();
+    auto gv = g->find(name)->values<float>();
+    ASSERT_TRUE(lv.ok() && gv.ok()) << name;
+    EXPECT_TRUE(std::equal(lv->begin(), lv->end(), gv->begin(), gv->end())) << name;
+  }
+}
+
 TEST_F(CliMerge, CheckpointOrderFollowsTheCommandLine) {
   const std::string out = (dir_ / "m").string();
   const auto r = run_cli(args({"merge", "-o", out, "-g", R"(^out(\d+)/biases$=b)", "--order", "checkpoint", "--drop",
