@@ -39,7 +39,7 @@ int run_merge(const merge_options& opt) {
   tfckpt::merge_heads_options m;
   for (const std::string& g : opt.groups) {
     auto pair = split_last_equals(g);
-    if (!pair) return usage_error(absl::StrFormat("--group '%s' is not REGEX=NAME", g));
+    if (!pair || pair->second.empty()) return usage_error(absl::StrFormat("--group '%s' is not REGEX=NAME", g));
     m.groups.push_back(*std::move(pair));
   }
   for (const std::string& a : opt.axes) {

@@ -31,11 +31,11 @@ inline std::vector<std::string> split_commas(const std::string& s) {
 }
 
 /// "LEFT=RIGHT" split at the last '=' (a regex may hold one; names and axes never do); nullopt
-/// when either side would be empty. Every NAME=VALUE option (--rule, --scope, --group, --axis, ...)
-/// parses this way.
+/// without an '=' or with nothing left of it. RIGHT may be empty (a rename to nothing). Every
+/// NAME=VALUE option (--rule, --scope, --group, --axis, ...) parses this way.
 inline std::optional<std::pair<std::string, std::string>> split_last_equals(std::string_view s) {
   const auto eq = s.rfind('=');
-  if (eq == std::string_view::npos || eq == 0 || eq + 1 == s.size()) return std::nullopt;
+  if (eq == std::string_view::npos || eq == 0) return std::nullopt;
   return std::pair(std::string(s.substr(0, eq)), std::string(s.substr(eq + 1)));
 }
 
