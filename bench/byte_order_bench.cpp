@@ -11,8 +11,10 @@
 //   BM_CopyPlain         the baseline: copy_checkpoint of the little-endian bundle (no fsync)
 //
 // Ratios: BM_ValuesBigEndian reports x_heap_copy = its bytes/s over BM_CopyToHeap's; BM_CopyConverting
-// reports x_plain_copy = its bytes/s over BM_CopyPlain's (each side the best of the runs in this
-// process, the baseline sampled between runs).
+// reports x_plain_copy = its bytes/s over BM_CopyPlain's: the median over alternating pairs (one
+// timed run, then one baseline run, untimed by the framework) of the pair's ratio.
+// Left out: process start, writing the bundles, the first read of their pages (the page cache is
+// warm), and fsync (copies are written without it).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/copy.hpp"
@@ -119,15 +122,12 @@ std::uint64_t values_all(const tfckpt::checkpoint& ckpt) {
   return n;
 }
 
-double best_bandwidth(int runs, const std::function<std::uint64_t()>& work) {
-  double best = 0;
-  for (int r = 0; r < runs; ++r) {
-    const auto start = clock_type::now();
-    const std::uint64_t n = work();
-    if (n != kTotal) return 0;
-    best = std::max(best, static_cast<double>(n) / seconds_since(start));
-  }
-  return best;
+// Bytes/s of one run of `work` (0 if it failed).
+double bandwidth(const std::function<std::uint64_t()>& work) {
+  const auto start = clock_type::now();
+  const std::uint64_t n = work();
+  if (n != kTotal) return 0;
+  return static_cast<double>(n) / seconds_since(start);
 }
 
 bool ready(benchmark::State& state) {
@@ -138,26 +138,26 @@ bool ready(benchmark::State& state) {
   return true;
 }
 
-// Times `work` (which must process kTotal bytes) in the benchmark loop and reports `counter` = its
-// best bytes/s over the best of `baseline`, sampled before and between the timed runs (untimed):
-// the machine is shared, so each side's best is compared.
+// Times `work` (which must process kTotal bytes) in the benchmark loop, each run followed by one
+// untimed run of `baseline`, and reports `counter` = the median of the pairs' bytes/s ratios.
 void report_ratio(benchmark::State& state, const char* counter, const std::function<std::uint64_t()>& work,
                   const std::function<std::uint64_t()>& baseline) {
-  double base_bps = best_bandwidth(2, baseline);  // also warms the page cache
-  double best = std::numeric_limits<double>::infinity();
+  (void)bandwidth(baseline);  // warms the page cache
+  std::vector<double> ratio;
   for (auto _ : state) {
     const auto start = clock_type::now();
     if (work() != kTotal) {
       state.SkipWithError("the measured work failed");
       return;
     }
-    best = std::min(best, seconds_since(start));
+    const double ours = static_cast<double>(kTotal) / seconds_since(start);
     state.PauseTiming();
-    base_bps = std::max(base_bps, best_bandwidth(1, baseline));
+    const double base = bandwidth(baseline);
+    if (base > 0) ratio.push_back(ours / base);
     state.ResumeTiming();
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kTotal));
-  state.counters[counter] = (static_cast<double>(kTotal) / best) / base_bps;
+  state.counters[counter] = tfckpt_bench::median(ratio);
 }
 
 void BM_ValuesBigEndian(benchmark::State& state) {

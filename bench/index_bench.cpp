@@ -19,10 +19,13 @@
 //                               block cache and verify_checksums off (LevelDB's fastest setup)
 //
 // The tfckpt benchmarks report x_leveldb (tfckpt time / LevelDB-with-parse time, < 1 is faster)
-// and x_leveldb_raw; both sides are the best of several runs measured in this process, the
-// baselines sampled before, between and after tfckpt's runs. Before any timing both
-// readers are checked to see the same 1,000,001 keys and tfckpt's dtype/shape/offset to match
-// what protobuf parses; a mismatch skips the benchmark with an error.
+// and x_leveldb_raw: the median over alternating pairs (one tfckpt pass, then, untimed by the
+// framework, one LevelDB pass of each kind) of the pair's ratio, so both sides meet the same
+// moment of a shared machine; never a best-of. Before any timing both readers are checked to see
+// the same 1,000,001 keys and tfckpt's dtype/shape/offset to match what protobuf parses; a mismatch
+// skips the benchmark with an error.
+// Left out: process start and the first read of the index file (the page cache is warm: `tfckpt ls`
+// in a fresh process, page faults and all, is measured by bench/cli/run.sh), and printing.
 #include <benchmark/benchmark.h>
 #include <leveldb/cache.h>
 #include <leveldb/env.h>
@@ -38,9 +41,11 @@
 #include <limits>
 #include <memory>
 #include <random>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include "bench_stats.hpp"
 #include "../tests/testing/bundle_builder.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/codec/table.hpp"
@@ -193,17 +198,15 @@ std::int64_t tfckpt_pass(const bench_index& idx, std::uint64_t* sink) {
   return n;
 }
 
-/// Best (smallest) wall time of `runs` calls of fn.
+/// Wall time of one call of fn.
 template <class Fn>
-double best_of(int runs, Fn fn) {
-  double best = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < runs; ++i) {
-    const auto start = clock_type::now();
-    fn();
-    best = std::min(best, seconds_since(start));
-  }
-  return best;
+double time_once(Fn fn) {
+  const auto start = clock_type::now();
+  fn();
+  return seconds_since(start);
 }
+
+using tfckpt_bench::median;
 
 /// Checks once that LevelDB and tfckpt see the same 1,000,001 keys, and that tfckpt's decoded
 /// dtype, shape and offset equal protobuf's parse of every record. Empty string = OK.
@@ -257,20 +260,14 @@ const std::string& verification_error() {
   return error;
 }
 
-/// LevelDB's full-pass times, best of all samples taken: `sample()` adds one of each.
-struct baselines {
-  double leveldb_parse_s = std::numeric_limits<double>::infinity();
-  double leveldb_raw_s = std::numeric_limits<double>::infinity();
-
-  void sample(const bench_index& idx) {
-    std::uint64_t sink = 0;
-    const auto parse = [&] { benchmark::DoNotOptimize(leveldb_pass(idx, true, &sink)); };
-    const auto raw = [&] { benchmark::DoNotOptimize(leveldb_pass(idx, false, &sink)); };
-    leveldb_parse_s = std::min(leveldb_parse_s, best_of(1, parse));
-    leveldb_raw_s = std::min(leveldb_raw_s, best_of(1, raw));
-    benchmark::DoNotOptimize(sink);
-  }
-};
+/// One LevelDB full pass of each kind: (with parse, raw) seconds.
+std::pair<double, double> leveldb_sample(const bench_index& idx) {
+  std::uint64_t sink = 0;
+  const double parse = time_once([&] { benchmark::DoNotOptimize(leveldb_pass(idx, true, &sink)); });
+  const double raw = time_once([&] { benchmark::DoNotOptimize(leveldb_pass(idx, false, &sink)); });
+  benchmark::DoNotOptimize(sink);
+  return {parse, raw};
+}
 
 bool check_or_skip(benchmark::State& state) {
   if (const std::string& error = verification_error(); !error.empty()) {
@@ -283,29 +280,28 @@ bool check_or_skip(benchmark::State& state) {
 void BM_OpenAndIterate_tfckpt(benchmark::State& state) {
   if (!check_or_skip(state)) return;
   const bench_index& idx = bench_index::get();
-  // The machine is shared: baselines are sampled between our runs (untimed), so both sides see the
-  // same conditions, and each side's best sample is compared.
-  baselines base;
-  base.sample(idx);
-  base.sample(idx);
+  // The machine is shared: each of our runs is paired with LevelDB runs right after it (untimed),
+  // and the pairs' ratios are summarised by their median.
   std::uint64_t sink = 0;
-  double best = std::numeric_limits<double>::infinity();
+  std::vector<double> x_parse, x_raw;
   for (auto _ : state) {
     const auto start = clock_type::now();
     if (tfckpt_pass(idx, &sink) != static_cast<std::int64_t>(idx.names().size())) {
       state.SkipWithError("tfckpt pass failed");
       return;
     }
-    best = std::min(best, seconds_since(start));
+    const double ours = seconds_since(start);
     state.PauseTiming();
-    base.sample(idx);
+    const auto [parse, raw] = leveldb_sample(idx);
+    x_parse.push_back(ours / parse);
+    x_raw.push_back(ours / raw);
     state.ResumeTiming();
   }
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * idx.names().size()));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * idx.file_size()));
-  state.counters["x_leveldb"] = best / base.leveldb_parse_s;
-  state.counters["x_leveldb_raw"] = best / base.leveldb_raw_s;
+  state.counters["x_leveldb"] = median(x_parse);
+  state.counters["x_leveldb_raw"] = median(x_raw);
 }
 
 // Iterating an open checkpoint (what every later pass over the entries costs), against LevelDB's own
@@ -315,24 +311,22 @@ void BM_Iterate_tfckpt(benchmark::State& state) {
   const bench_index& idx = bench_index::get();
   auto ckpt = tfckpt::open(idx.prefix());
   if (!ckpt.ok()) return state.SkipWithError(std::string(ckpt.status().message()).c_str());
-  baselines base;
-  base.sample(idx);
   std::uint64_t sink = 0;
-  double best = std::numeric_limits<double>::infinity();
+  std::vector<double> x_raw;
   for (auto _ : state) {
     const auto start = clock_type::now();
     for (const tfckpt::entry& e : ckpt->entries()) {
       sink += e.name().size() + static_cast<std::uint64_t>(e.dtype()) + e.shape().size();
       for (std::int64_t d : e.shape()) sink += static_cast<std::uint64_t>(d);
     }
-    best = std::min(best, seconds_since(start));
+    const double ours = seconds_since(start);
     state.PauseTiming();
-    base.sample(idx);
+    x_raw.push_back(ours / leveldb_sample(idx).second);
     state.ResumeTiming();
   }
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * idx.names().size()));
-  state.counters["x_leveldb_raw"] = best / base.leveldb_raw_s;
+  state.counters["x_leveldb_raw"] = median(x_raw);
 }
 
 void leveldb_iterate(benchmark::State& state, bool parse) {
@@ -364,7 +358,7 @@ const std::vector<std::string>& lookup_names() {
   return names;
 }
 
-/// Seconds per LevelDB Seek (+ key check, + parse when asked) over lookup_names(), best of 3.
+/// Seconds per LevelDB Seek (+ key check, + parse when asked), one pass over lookup_names().
 /// LevelDB's fastest setup: a block cache and no per-read checksum (tfckpt checked every block once
 /// at open, and its find() reads nothing from the file either).
 double leveldb_seek_seconds(bool parse) {
@@ -374,7 +368,7 @@ double leveldb_seek_seconds(bool parse) {
   tensorflow::BundleEntryProto proto;
   std::uint64_t hits = 0;
   const auto& names = lookup_names();
-  const double total = best_of(3, [&] {
+  const double total = time_once([&] {
     for (const std::string& n : names) {
       it->Seek(n);
       if (it->Valid() && it->key() == leveldb::Slice(n)) {
@@ -398,10 +392,8 @@ void BM_Lookup_tfckpt(benchmark::State& state) {
     return;
   }
   const auto& names = lookup_names();
-  double seek_s = leveldb_seek_seconds(false);
-  double seek_parse_s = leveldb_seek_seconds(true);
-  // Times whole passes over the lookup list so the ratio compares the same work.
-  double best = std::numeric_limits<double>::infinity();
+  // Whole passes over the lookup list, each paired with LevelDB passes over the same list.
+  std::vector<double> per_lookup, x_parse, x_raw;
   std::uint64_t hits = 0;
   for (auto _ : state) {
     const auto start = clock_type::now();
@@ -413,17 +405,18 @@ void BM_Lookup_tfckpt(benchmark::State& state) {
       }
       hits += static_cast<std::uint64_t>(e->dtype());
     }
-    best = std::min(best, seconds_since(start));
+    const double ours = seconds_since(start) / static_cast<double>(names.size());
+    state.PauseTiming();
+    per_lookup.push_back(ours);
+    x_parse.push_back(ours / leveldb_seek_seconds(true));  // LevelDB must parse to learn the dtype
+    x_raw.push_back(ours / leveldb_seek_seconds(false));
+    state.ResumeTiming();
   }
-  // Sample the baselines again after our runs; keep the best of everything.
-  seek_s = std::min(seek_s, leveldb_seek_seconds(false));
-  seek_parse_s = std::min(seek_parse_s, leveldb_seek_seconds(true));
   benchmark::DoNotOptimize(hits);
-  const double per_lookup = best / static_cast<double>(names.size());
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * names.size()));
-  state.counters["ns_per_lookup"] = per_lookup * 1e9;
-  state.counters["x_leveldb"] = per_lookup / seek_parse_s;  // LevelDB must parse to learn the dtype
-  state.counters["x_leveldb_raw"] = per_lookup / seek_s;
+  state.counters["ns_per_lookup"] = median(per_lookup) * 1e9;
+  state.counters["x_leveldb"] = median(x_parse);
+  state.counters["x_leveldb_raw"] = median(x_raw);
 }
 
 void BM_Lookup_leveldb(benchmark::State& state) {
