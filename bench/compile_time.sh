@@ -8,15 +8,16 @@
 # one compile at a time. Prints a Markdown table and, with --write, puts it with the machine into the
 # "Compile time" section of docs/PERFORMANCE.md.
 #
-#   bench/compile_time.sh [--runs N] [--tree DIR] [--tsv FILE] [--before FILE] [--write] [UNIT...]
+#   bench/compile_time.sh [--runs N] [--tree DIR] [--tsv FILE] [--before FILE] [--reuse] [--write] [UNIT...]
 #     --tree DIR    measure another checkout (e.g. `git worktree add /tmp/base main`); the
 #                   open-and-read unit is always this script's copy
 #     --tsv FILE    also write the figures as TSV (default DIR/build/compile-time/figures.tsv)
 #     --before FILE a TSV of an earlier run: the table shows both
+#     --reuse       compile nothing: print (and --write) the figures already in the --tsv file
 #     UNIT...       only these units (paths relative to the tree, e.g. cli/cmd_ls.cpp)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-tree="$here" runs=3 tsv="" before="" write=0 units=()
+tree="$here" runs=3 tsv="" before="" write=0 reuse=0 units=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -24,7 +25,8 @@ while [ $# -gt 0 ]; do
     --tsv) tsv="$2"; shift 2 ;;
     --before) before="$2"; shift 2 ;;
     --write) write=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --reuse) reuse=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "compile_time.sh: unknown option $1" >&2; exit 2 ;;
     *) units+=("$1"); shift ;;
   esac
@@ -33,6 +35,7 @@ build="$tree/build/compile-time"
 tsv="${tsv:-$build/figures.tsv}"
 
 # Configure like CI, export the compile commands, and build only the generated protobuf headers.
+if [ "$reuse" = 0 ]; then
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$tree" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -40,15 +43,16 @@ cmake -S "$tree" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTFCKPT_BUILD_TESTS=OFF -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_BUILD_CLI=ON -DTFCKPT_BUILD_EXAMPLES=ON \
   "${launcher[@]}" >/dev/null
 cmake --build "$build" --target tfckpt_proto -j "$(nproc)" >/dev/null
+fi
 
-python3 - "$here" "$tree" "$build" "$runs" "$tsv" "$before" "$write" "${units[@]}" <<'PY'
+python3 - "$here" "$tree" "$build" "$runs" "$tsv" "$before" "$write" "$reuse" "${units[@]}" <<'PY'
 import json, os, re, shlex, statistics, subprocess, sys, tempfile, time
 
-here, tree, build, runs, tsv, before, write = sys.argv[1:8]
-runs, write = int(runs), write == "1"
-wanted = sys.argv[8:]
+here, tree, build, runs, tsv, before, write, reuse = sys.argv[1:9]
+runs, write, reuse = int(runs), write == "1", reuse == "1"
+wanted = sys.argv[9:]
 
-commands = {os.path.relpath(c["file"], tree): c for c in json.load(open(os.path.join(build, "compile_commands.json")))}
+commands = {} if reuse else {os.path.relpath(c["file"], tree): c for c in json.load(open(os.path.join(build, "compile_commands.json")))}
 units = ["bench/compile/open_and_read.cpp", "examples/inspect_checkpoint.cpp", "examples/merge_heads.cpp"]
 units += sorted(u for u in commands if re.fullmatch(r"cli/cmd_\w+\.cpp", u))
 if wanted:
@@ -103,7 +107,16 @@ def preprocessed(unit):
               ("protobuf", r"/google/protobuf/|\.pb\.h$"), ("absl", r"/absl/"), ("cli11", r"/CLI/")]}
     return text.count("\n"), heavy
 
+def read_tsv(path):
+    with open(path) as f:
+        head = f.readline().rstrip("\n").split("\t")
+        return [dict(zip(head, line.rstrip("\n").split("\t"))) for line in f]
+
 rows = []
+if reuse:
+    numeric = {"seconds": float, "cpu": float, "mib": float, "lines": int}
+    rows = [{k: numeric.get(k, str)(v) if k in numeric else v for k, v in r.items()} for r in read_tsv(tsv)]
+    units = []
 for unit in units:
     samples = [compile_once(unit) for _ in range(runs)]
     lines, heavy = preprocessed(unit)
@@ -113,20 +126,15 @@ for unit in units:
     rows.append(row)
     print(f"{unit}: {row['seconds']:.1f} s ({row['cpu']:.1f} s CPU), {row['mib']:.0f} MiB, {lines} lines", file=sys.stderr)
 
-os.makedirs(os.path.dirname(os.path.abspath(tsv)), exist_ok=True)
 keys = ["unit", "seconds", "cpu", "mib", "lines", "eigen", "xtensor", "protobuf", "absl", "cli11"]
-with open(tsv, "w") as f:
-    f.write("\t".join(keys) + "\n")
-    for r in rows:
-        f.write("\t".join(str(r[k]) for k in keys) + "\n")
+if not reuse:
+    os.makedirs(os.path.dirname(os.path.abspath(tsv)), exist_ok=True)
+    with open(tsv, "w") as f:
+        f.write("\t".join(keys) + "\n")
+        for r in rows:
+            f.write("\t".join(str(r[k]) for k in keys) + "\n")
 
-old = {}
-if before:
-    with open(before) as f:
-        head = f.readline().rstrip("\n").split("\t")
-        for line in f:
-            r = dict(zip(head, line.rstrip("\n").split("\t")))
-            old[r["unit"]] = r
+old = {r["unit"]: r for r in read_tsv(before)} if before else {}
 
 def headers(r):
     parts = [f"{r[k]} {k}" for k in ("eigen", "xtensor", "protobuf", "cli11") if int(r[k])]
