@@ -128,7 +128,7 @@ void append_value(std::string& out, const T& v, style st) {
     detail::append_chars(out, v);
   } else if constexpr (std::is_floating_point_v<T>) {
     detail::append_float(out, v, st);
-  } else if constexpr (std::is_same_v<T, Eigen::half> || std::is_same_v<T, Eigen::bfloat16>) {
+  } else if constexpr (std::is_same_v<T, tfckpt::float16> || std::is_same_v<T, tfckpt::bfloat16>) {
     detail::append_float(out, static_cast<float>(v), st);
   } else if constexpr (detail::is_complex<T>) {
     out += st == style::json ? "[" : "(";

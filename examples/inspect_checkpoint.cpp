@@ -4,7 +4,8 @@
 #include <cstdio>
 #include <string>
 
-#include "tfckpt/tfckpt.hpp"
+#include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/tensor/eigen.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) return 2;

@@ -13,7 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "tfckpt/tfckpt.hpp"
+#include "tfckpt/checkpoint/bundle_writer.hpp"
+#include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/sinks/write_bundle.hpp"
+#include "tfckpt/tensor/eigen.hpp"
+#include "tfckpt/views/concat_by_group.hpp"
+#include "tfckpt/views/filter.hpp"
+#include "tfckpt/views/plan.hpp"
 
 namespace {
 

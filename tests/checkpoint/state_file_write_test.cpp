@@ -2,7 +2,6 @@
 // Writing the `checkpoint` state file: TensorFlow's rules (spec/FORMAT.md §1.3), its exact text
 // (every state file among the fixtures is reproduced byte for byte), atomic replacement.
 #include <gmock/gmock.h>
-#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -25,13 +24,11 @@ std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::vector<std::string> paths_of(const tensorflow::CheckpointState& s) {
+std::vector<std::string> paths_of(const tfckpt::checkpoint_state& s) {
   return {s.all_model_checkpoint_paths().begin(), s.all_model_checkpoint_paths().end()};
 }
 
-bool same(const tensorflow::CheckpointState& a, const tensorflow::CheckpointState& b) {
-  return google::protobuf::util::MessageDifferencer::Equals(a, b);
-}
+bool same(const tfckpt::checkpoint_state& a, const tfckpt::checkpoint_state& b) { return a == b; }
 
 TEST(StateFileWrite, ExactTextAndRoundTrip) {
   tfckpt_testing::scratch_dir dir;
@@ -51,7 +48,7 @@ TEST(StateFileWrite, ExactTextAndRoundTrip) {
   ASSERT_OK(tfckpt::write_checkpoint_state(dir.path(), state));
   EXPECT_EQ(slurp(dir / "checkpoint"), tfckpt::checkpoint_state_text(state));
   ASSERT_OK_AND_ASSIGN(const auto back, tfckpt::read_checkpoint_state(dir / "checkpoint"));
-  EXPECT_TRUE(same(back, state)) << back.DebugString();
+  EXPECT_TRUE(same(back, state)) << tfckpt::checkpoint_state_text(back);
   ASSERT_OK_AND_ASSIGN(const std::string latest, tfckpt::latest_checkpoint(dir.path()));
   EXPECT_EQ(latest, d + "/ckpt-3");
 }
@@ -74,7 +71,7 @@ TEST(StateFileWrite, DoublesArePrintedAsPythonRepr) {
       {-1749486234.077182, "-1749486234.077182"}, {1749551857.5064511, "1749551857.5064511"},
   };
   for (const auto& [v, text] : cases) EXPECT_EQ(tfckpt::detail::python_float_repr(v), text) << v;
-  tensorflow::CheckpointState s;
+  tfckpt::checkpoint_state s;
   s.set_model_checkpoint_path("m");
   s.add_all_model_checkpoint_timestamps(1e16);
   s.add_all_model_checkpoint_timestamps(0.00001);
@@ -83,7 +80,7 @@ TEST(StateFileWrite, DoublesArePrintedAsPythonRepr) {
 
 TEST(StateFileWrite, StringsAreCEscapedAndRoundTrip) {
   tfckpt_testing::scratch_dir dir;
-  tensorflow::CheckpointState s;
+  tfckpt::checkpoint_state s;
   s.set_model_checkpoint_path("a\"b\\c\nd'\xc3\xa9");
   s.add_all_model_checkpoint_paths(s.model_checkpoint_path());
   EXPECT_EQ(tfckpt::checkpoint_state_text(s),
@@ -178,7 +175,7 @@ TEST(StateFileWrite, Tf2FixtureIsRewrittenByteForByte) {
                                                {state.all_model_checkpoint_timestamps().begin(),
                                                 state.all_model_checkpoint_timestamps().end()},
                                                state.last_preserved_timestamp(), true));
-  EXPECT_TRUE(same(rebuilt, state)) << rebuilt.DebugString();
+  EXPECT_TRUE(same(rebuilt, state)) << tfckpt::checkpoint_state_text(rebuilt);
   tfckpt_testing::scratch_dir out;
   ASSERT_OK(tfckpt::write_checkpoint_state(out.path(), state));
   EXPECT_EQ(slurp(out / "checkpoint"), slurp(dir / "checkpoint"));

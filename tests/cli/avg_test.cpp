@@ -102,7 +102,7 @@ TEST_F(CliAvgTest, DtypeCastsTheFloatTensorsOfTheResult) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->find("w")->dtype(), tfckpt::dtype::bfloat16);
   EXPECT_EQ(c->find("global_step")->dtype(), tfckpt::dtype::int64);
-  const auto w = values<Eigen::bfloat16>(dir_ / "bf", "w");
+  const auto w = values<tfckpt::bfloat16>(dir_ / "bf", "w");
   ASSERT_EQ(w.size(), 4u);
   EXPECT_EQ(static_cast<float>(w[3]), 5.0f);
   r = run_cli(args({"avg", "-o", (dir_ / "x").string(), "--dtype", "int32"}));

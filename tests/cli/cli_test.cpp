@@ -141,10 +141,10 @@ class CliTest : public ::testing::Test {
                                                  std::numeric_limits<std::int64_t>::max()}),
                      typed_tensor<std::uint8_t>("flags", tfckpt::dtype::boolean, {2, 2}, {1, 0, 0, 1}),
                      string_tensor("vocab", {3}, {"a", "caf\xc3\xa9", kInvalidUtf8}),
-                     typed_tensor<Eigen::half>("half", tfckpt::dtype::float16, {3},
-                                               {Eigen::half(0.5f), Eigen::half(-2.0f), Eigen::half(0.1f)}),
-                     typed_tensor<Eigen::bfloat16>("bf16", tfckpt::dtype::bfloat16, {2},
-                                                   {Eigen::bfloat16(1.5f), Eigen::bfloat16(-256.0f)}),
+                     typed_tensor<tfckpt::float16>("half", tfckpt::dtype::float16, {3},
+                                               {tfckpt::float16(0.5f), tfckpt::float16(-2.0f), tfckpt::float16(0.1f)}),
+                     typed_tensor<tfckpt::bfloat16>("bf16", tfckpt::dtype::bfloat16, {2},
+                                                   {tfckpt::bfloat16(1.5f), tfckpt::bfloat16(-256.0f)}),
                      float_tensor("scalar", {}, {2.0f}),
                  });
   }
@@ -275,7 +275,7 @@ TEST_F(CliTest, CatJsonHalfAndBfloat16) {
   const json hj = parse_json(h.out);
   EXPECT_EQ(hj["dtype"], "float16");
   for (const json& v : hj["values"]) EXPECT_TRUE(v.is_number_float()) << v;
-  EXPECT_EQ(floats_of(hj["values"]), (std::vector<float>{0.5f, -2.0f, static_cast<float>(Eigen::half(0.1f))}));
+  EXPECT_EQ(floats_of(hj["values"]), (std::vector<float>{0.5f, -2.0f, static_cast<float>(tfckpt::float16(0.1f))}));
 
   const cli_result b = run_cli({"cat", prefix(), "bf16", "--json"});
   ASSERT_EQ(b.exit_code, 0) << b;

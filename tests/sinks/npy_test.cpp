@@ -5,7 +5,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
 #include <complex>
@@ -193,8 +192,8 @@ std::vector<case_spec> every_dtype() {
       "<i8");
   add(typed_tensor<std::uint64_t>("dtypes/uint64", dtype::uint64, {1}, {std::numeric_limits<std::uint64_t>::max()}),
       "<u8");
-  add(typed_tensor<Eigen::half>("dtypes/float16", dtype::float16, {3},
-                                {Eigen::half(1.5f), Eigen::half(-2.0f), Eigen::half(65504.0f)}),
+  add(typed_tensor<tfckpt::float16>("dtypes/float16", dtype::float16, {3},
+                                {tfckpt::float16(1.5f), tfckpt::float16(-2.0f), tfckpt::float16(65504.0f)}),
       "<f2");
   add(typed_tensor<float>("dtypes/float32", dtype::float32, {2, 3}, {1, 2, 3, 4, 5, 6.5f}), "<f4");
   add(typed_tensor<double>("dtypes/float64", dtype::float64, {2}, {3.141592653589793, -1e300}), "<f8");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tfckpt/proto/types.pb.h"
+#include "tfckpt/tensor/eigen.hpp"
 #include "tfckpt/tensor/shape.hpp"
 
 namespace {
@@ -31,6 +32,10 @@ TEST(Dtype, NamesSizesAndTypes) {
   }
   EXPECT_EQ(tfckpt::dtype_from_name("float"), tfckpt::dtype::float32);
   EXPECT_FALSE(tfckpt::dtype_from_name("float33").has_value());
+  static_assert(tfckpt::dtype_of<tfckpt::float16> == tfckpt::dtype::float16);
+  static_assert(tfckpt::dtype_of<tfckpt::bfloat16> == tfckpt::dtype::bfloat16);
+  static_assert(tfckpt::element_type_matches<tfckpt::float16>(tfckpt::dtype::float16));
+  // With tensor/eigen.hpp, Eigen's 16-bit types are element types too.
   static_assert(tfckpt::dtype_of<Eigen::half> == tfckpt::dtype::float16);
   static_assert(tfckpt::dtype_of<Eigen::bfloat16> == tfckpt::dtype::bfloat16);
   static_assert(tfckpt::dtype_of<std::complex<double>> == tfckpt::dtype::complex128);

@@ -17,6 +17,7 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
+#include "tfckpt/tensor/eigen.hpp"  // Eigen::half / Eigen::bfloat16 as element types
 #include "tfckpt/views/average.hpp"
 #include "tfckpt/views/filter.hpp"
 

@@ -13,6 +13,7 @@
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
+#include "tfckpt/tensor/eigen.hpp"  // Eigen::half / Eigen::bfloat16: the reference rounding
 #include "tfckpt/views/cast.hpp"
 #include "tfckpt/views/filter.hpp"
 

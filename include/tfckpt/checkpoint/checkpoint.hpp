@@ -42,9 +42,9 @@
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table.hpp"
+#include "tfckpt/codec/v1_record.hpp"
 #include "tfckpt/codec/v1_values.hpp"
 #include "tfckpt/io/mapped_file.hpp"
-#include "tfckpt/proto/saved_tensor_slice.pb.h"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -703,33 +703,31 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
     codec::table_stats stats;
     absl::Status walked = codec::for_each_table_entry(
         file, mapped.bytes(), [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
-          tensorflow::SavedTensorSlices slices;
-          if (value.size() > static_cast<std::size_t>(INT32_MAX) ||
-              !slices.ParseFromArray(value.data(), static_cast<int>(value.size())))
-            return with_key(data_loss(file, at, "the V1 record does not parse as SavedTensorSlices"), key);
+          std::optional<codec::v1_record> slices = codec::parse_v1_record(value);
+          if (!slices) return with_key(data_loss(file, at, "the V1 record does not parse as SavedTensorSlices"), key);
           if (key.empty()) {
-            if (!slices.has_meta()) return data_loss(file, at, "the V1 table of contents (key \"\") has no meta");
-            for (const tensorflow::SavedSliceMeta& m : slices.meta().tensor()) {
+            if (!slices->meta) return data_loss(file, at, "the V1 table of contents (key \"\") has no meta");
+            for (const codec::v1_tensor_meta& m : *slices->meta) {
               tensor_meta t;
-              t.type = static_cast<tfckpt::dtype>(m.type());
+              t.type = static_cast<tfckpt::dtype>(m.type);
               t.file = file;
               t.at = at;
-              t.listed_slices = static_cast<std::size_t>(m.slice_size());
-              if (!is_known_dtype(m.type()) || t.type == tfckpt::dtype::resource || t.type == tfckpt::dtype::variant)
-                return with_key(data_loss(file, at, "unknown or unstorable dtype %d", m.type()), m.name());
-              for (const auto& d : m.shape().dim()) {
-                if (d.size() < 0) return with_key(data_loss(file, at, "negative dimension %d", d.size()), m.name());
-                t.shape.push_back(d.size());
+              t.listed_slices = m.slice_count;
+              if (!is_known_dtype(m.type) || t.type == tfckpt::dtype::resource || t.type == tfckpt::dtype::variant)
+                return with_key(data_loss(file, at, "unknown or unstorable dtype %d", m.type), m.name);
+              for (const std::int64_t d : m.dims) {
+                if (d < 0) return with_key(data_loss(file, at, "negative dimension %d", d), m.name);
+                t.shape.push_back(d);
               }
               if (!checked_num_elements(t.shape))
-                return with_key(data_loss(file, at, "the element count of shape %s overflows", shape_string(t.shape)), m.name());
-              auto [it, fresh] = tensors.emplace(m.name(), t);
+                return with_key(data_loss(file, at, "the element count of shape %s overflows", shape_string(t.shape)), m.name);
+              auto [it, fresh] = tensors.emplace(m.name, t);
               if (!fresh) {  // listed again by another shard file: it must agree
                 if (it->second.type != t.type || it->second.shape != t.shape)
                   return with_key(data_loss(file, at, "the tensor is %s %s here but %s %s in %s", dtype_name(t.type),
                                             shape_string(t.shape), dtype_name(it->second.type),
                                             shape_string(it->second.shape), it->second.file),
-                                  m.name());
+                                  m.name);
                 it->second.listed_slices = std::max(it->second.listed_slices, t.listed_slices);
               }
             }
@@ -737,25 +735,25 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
             return absl::OkStatus();
           }
           if (!have_meta) return with_key(data_loss(file, at, "a V1 slice before the table of contents"), key);
-          if (!slices.has_data()) return with_key(data_loss(file, at, "the V1 record holds no slice data"), key);
-          const tensorflow::SavedSlice& data = slices.data();
-          const auto t = tensors.find(data.name());
+          if (!slices->data) return with_key(data_loss(file, at, "the V1 record holds no slice data"), key);
+          const codec::v1_slice& data = *slices->data;
+          const auto t = tensors.find(data.name);
           if (t == tensors.end())
-            return with_key(data_loss(file, at, "slice of '%s', which the table of contents does not list", data.name()), key);
+            return with_key(data_loss(file, at, "slice of '%s', which the table of contents does not list", data.name), key);
           slice_record r;
           r.key = std::string(key);
-          r.name = data.name();
+          r.name = data.name;
           r.at = at;
           const std::size_t rank = t->second.shape.size();
-          if (data.slice().extent_size() != 0 && static_cast<std::size_t>(data.slice().extent_size()) != rank)
-            return with_key(data_loss(file, at, "the slice has %d extents for rank %d", data.slice().extent_size(), rank), key);
+          if (!data.extents.empty() && data.extents.size() != rank)
+            return with_key(data_loss(file, at, "the slice has %d extents for rank %d", data.extents.size(), rank), key);
           std::int64_t count = 1;
           for (std::size_t d = 0; d < rank; ++d) {
             codec::slice_extent x;
-            if (data.slice().extent_size() != 0) {
-              const auto& e = data.slice().extent(static_cast<int>(d));
-              x.start = e.start();
-              if (e.has_length_case() == tensorflow::TensorSliceProto::Extent::kLength) x.length = e.length();
+            if (!data.extents.empty()) {
+              const codec::v1_extent& e = data.extents[d];
+              x.start = e.start;
+              if (e.length) x.length = *e.length;
             }
             const std::int64_t dim = t->second.shape[d];
             if (!x.full() && (x.start < 0 || x.length < 0 || x.start > dim || x.length > dim - x.start))
@@ -773,7 +771,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
                                       shape_string(r.shape)),
                             key);
           r.offset = b->v1_values.size();
-          TFCKPT_RETURN_IF_ERROR(codec::append_v1_values(data.data(), t->second.type, static_cast<std::uint64_t>(count), file,
+          TFCKPT_RETURN_IF_ERROR(codec::append_v1_values(data.values, t->second.type, static_cast<std::uint64_t>(count), file,
                                                          at, key, b->v1_values));
           r.size = b->v1_values.size() - r.offset;
           const std::span<const std::byte> stored(reinterpret_cast<const std::byte*>(b->v1_values.data()) + r.offset, r.size);

@@ -48,7 +48,6 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/state_file.hpp"
 #include "tfckpt/io/atomic_file.hpp"
-#include "tfckpt/proto/checkpoint_state.pb.h"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt {
@@ -228,7 +227,7 @@ inline void remove_temporaries(const std::filesystem::path& dir,
   }
 }
 
-inline absl::StatusOr<tensorflow::CheckpointState> read_state_for_manager(const std::filesystem::path& file) {
+inline absl::StatusOr<checkpoint_state> read_state_for_manager(const std::filesystem::path& file) {
   auto state = read_checkpoint_state(file);
   if (!state.ok()) return state.status();
   if (state->model_checkpoint_path().empty())
@@ -264,7 +263,7 @@ inline absl::StatusOr<checkpoint_manager> checkpoint_manager::open(std::filesyst
     m.last_preserved_ = now - 1;
     return m;
   }
-  TFCKPT_ASSIGN_OR_RETURN(const tensorflow::CheckpointState state, detail::read_state_for_manager(state_file));
+  TFCKPT_ASSIGN_OR_RETURN(const checkpoint_state state, detail::read_state_for_manager(state_file));
   m.latest_ = m.normalize(state.model_checkpoint_path());
   m.last_preserved_ = std::min(state.last_preserved_timestamp(), now);  // the clock went back: keep all
   const int n = state.all_model_checkpoint_paths_size();
@@ -324,7 +323,7 @@ inline absl::Status checkpoint_manager::record_state() const {
     paths.push_back(c.prefix);
     times.push_back(c.timestamp);
   }
-  TFCKPT_ASSIGN_OR_RETURN(const tensorflow::CheckpointState state,
+  TFCKPT_ASSIGN_OR_RETURN(const checkpoint_state state,
                           make_checkpoint_state(dir_, latest_.value_or(std::string()), std::move(paths),
                                                 std::move(times), last_preserved_, /*relative=*/true));
   return write_checkpoint_state(dir_, state, {.sync = options_.writer.sync, .write_hook = options_.writer.write_hook});
@@ -439,7 +438,7 @@ inline absl::StatusOr<prune_result> prune(const std::filesystem::path& dir_in, i
         absl::StrFormat("--max-to-keep must be at least 1, got %d (the latest checkpoint is always kept)", max_to_keep));
   const fs::path dir = dir_in.empty() ? fs::path(".") : dir_in;
   const fs::path state_file = dir / kStateFileName;
-  TFCKPT_ASSIGN_OR_RETURN(const tensorflow::CheckpointState state, detail::read_state_for_manager(state_file));
+  TFCKPT_ASSIGN_OR_RETURN(const checkpoint_state state, detail::read_state_for_manager(state_file));
 
   // Where a recorded path's files are, never outside `dir`.
   const fs::path dir_abs = detail::normal_absolute(dir);
@@ -455,7 +454,7 @@ inline absl::StatusOr<prune_result> prune(const std::filesystem::path& dir_in, i
   const bool times_in_step = state.all_model_checkpoint_timestamps_size() == n;
   const std::string model = locate(state.model_checkpoint_path());
   prune_result result;
-  tensorflow::CheckpointState pruned = state;
+  checkpoint_state pruned = state;
   pruned.clear_all_model_checkpoint_paths();
   pruned.clear_all_model_checkpoint_timestamps();
   // The newest max_to_keep listed stay; anything also kept (the model path, a path listed twice)

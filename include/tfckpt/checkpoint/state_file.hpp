@@ -18,9 +18,6 @@
 #ifndef TFCKPT_CHECKPOINT_STATE_FILE_HPP_
 #define TFCKPT_CHECKPOINT_STATE_FILE_HPP_
 
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
-
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -33,9 +30,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/checkpoint/checkpoint_state.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/io/mapped_file.hpp"
-#include "tfckpt/proto/checkpoint_state.pb.h"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt {
@@ -45,23 +42,15 @@ inline constexpr std::string_view kStateFileName = "checkpoint";
 
 /// Reads and parses `<dir>/checkpoint` (or a state file given by path). kNotFound when absent,
 /// kDataLoss when it is not valid CheckpointState text.
-inline absl::StatusOr<tensorflow::CheckpointState> read_checkpoint_state(const std::filesystem::path& file) {
+inline absl::StatusOr<checkpoint_state> read_checkpoint_state(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return io::errno_status(file.string(), "open", errno);
   std::stringstream text;
   text << in.rdbuf();
-  tensorflow::CheckpointState state;
-  // Silence protobuf's stderr logging; the error goes into the status instead.
-  struct collector : google::protobuf::io::ErrorCollector {
-    std::string first;
-    void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
-      if (first.empty()) first = absl::StrFormat("line %d column %d: %s", line + 1, column + 1, message);
-    }
-  } errors;
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text.str(), &state))
-    return absl::DataLossError(absl::StrFormat("%s: not a valid checkpoint state file: %s", file.string(), errors.first));
+  checkpoint_state state;
+  std::string error;
+  if (!detail::parse_checkpoint_state_text(text.str(), &state, &error))
+    return absl::DataLossError(absl::StrFormat("%s: not a valid checkpoint state file: %s", file.string(), error));
   return state;
 }
 
@@ -85,7 +74,7 @@ struct latest_checkpoint_options {
 inline absl::StatusOr<std::string> latest_checkpoint(const std::filesystem::path& dir,
                                                      latest_checkpoint_options options = {}) {
   const std::filesystem::path file = dir / kStateFileName;
-  TFCKPT_ASSIGN_OR_RETURN(const tensorflow::CheckpointState state, read_checkpoint_state(file));
+  TFCKPT_ASSIGN_OR_RETURN(const checkpoint_state state, read_checkpoint_state(file));
   const std::string& recorded = state.model_checkpoint_path();
   if (recorded.empty())
     return absl::NotFoundError(absl::StrFormat("%s: model_checkpoint_path is empty", file.string()));
@@ -122,7 +111,7 @@ struct write_state_options {
 ///  5. `last_preserved` goes to field 4 (0 leaves it out, as proto3 does).
 /// Errors: kInvalidArgument for an empty model path, a timestamp count that does not match, or a
 /// model path that resolves to the state file itself (`<dir>/checkpoint`).
-inline absl::StatusOr<tensorflow::CheckpointState> make_checkpoint_state(
+inline absl::StatusOr<checkpoint_state> make_checkpoint_state(
     const std::filesystem::path& dir, std::string model_path, std::vector<std::string> all_paths = {},
     std::vector<double> timestamps = {}, double last_preserved = 0, bool relative = false);
 
@@ -130,14 +119,14 @@ inline absl::StatusOr<tensorflow::CheckpointState> make_checkpoint_state(
 /// `name: value` line per value in field-number order, strings in double quotes with C escapes
 /// (bytes >= 0x80 as three-digit octal), doubles as Python's repr (shortest round-trip digits:
 /// `1749551857.5064511`, `1.5`, `100.0`, `1e+16`).
-inline std::string checkpoint_state_text(const tensorflow::CheckpointState& state);
+inline std::string checkpoint_state_text(const checkpoint_state& state);
 
 /// Writes `state` to `<dir>/checkpoint` atomically: the text goes to a temporary in `dir`
 /// (`checkpoint.tempstate<random>`), is flushed and renamed over the state file, so a reader sees
 /// the old file or the new one, never a mixture. A crash can leave the temporary behind; nothing
 /// reads it. The directory must exist. Errors: kNotFound (no directory), kPermissionDenied,
 /// kUnavailable (other I/O errors); the previous state file is then unchanged.
-inline absl::Status write_checkpoint_state(const std::filesystem::path& dir, const tensorflow::CheckpointState& state,
+inline absl::Status write_checkpoint_state(const std::filesystem::path& dir, const checkpoint_state& state,
                                            write_state_options options = {});
 
 // ---------------------------------------------------------------------------------------------
@@ -186,14 +175,6 @@ inline std::string python_float_repr(double v) {
   return out;
 }
 
-// protobuf's text printer with Python's double spelling; strings are escaped the same way by both.
-class python_style_value_printer : public google::protobuf::TextFormat::FastFieldValuePrinter {
- public:
-  void PrintDouble(double v, google::protobuf::TextFormat::BaseTextGenerator* out) const override {
-    out->PrintString(python_float_repr(v));
-  }
-};
-
 // An absolute, lexically normal path without a trailing separator (os.path.abspath).
 inline std::filesystem::path normal_absolute(const std::filesystem::path& p) {
   std::error_code ec;
@@ -210,7 +191,7 @@ inline std::string python_relpath(const std::filesystem::path& p, const std::fil
 
 }  // namespace detail
 
-inline absl::StatusOr<tensorflow::CheckpointState> make_checkpoint_state(const std::filesystem::path& dir,
+inline absl::StatusOr<checkpoint_state> make_checkpoint_state(const std::filesystem::path& dir,
                                                                          std::string model_path,
                                                                          std::vector<std::string> all_paths,
                                                                          std::vector<double> timestamps,
@@ -250,7 +231,7 @@ inline absl::StatusOr<tensorflow::CheckpointState> make_checkpoint_state(const s
     return absl::InvalidArgumentError(absl::StrFormat(
         "checkpoint path '%s' is the state file %s itself; use a different checkpoint name", model_path,
         state_file.string()));
-  tensorflow::CheckpointState state;
+  checkpoint_state state;
   state.set_model_checkpoint_path(model.path);
   for (const given& g : paths) state.add_all_model_checkpoint_paths(g.path);
   for (double t : timestamps) state.add_all_model_checkpoint_timestamps(t);
@@ -258,15 +239,12 @@ inline absl::StatusOr<tensorflow::CheckpointState> make_checkpoint_state(const s
   return state;
 }
 
-inline std::string checkpoint_state_text(const tensorflow::CheckpointState& state) {
-  google::protobuf::TextFormat::Printer printer;
-  printer.SetDefaultFieldValuePrinter(new detail::python_style_value_printer());  // the printer owns it
-  std::string text;
-  printer.PrintToString(state, &text);
-  return text;
+inline std::string checkpoint_state_text(const checkpoint_state& state) {
+  // protobuf's text printer with Python's double spelling; strings are escaped the same way by both.
+  return detail::print_checkpoint_state_text(state, &detail::python_float_repr);
 }
 
-inline absl::Status write_checkpoint_state(const std::filesystem::path& dir, const tensorflow::CheckpointState& state,
+inline absl::Status write_checkpoint_state(const std::filesystem::path& dir, const checkpoint_state& state,
                                            write_state_options options) {
   return io::write_file_atomically(dir / kStateFileName, checkpoint_state_text(state), options.sync,
                                    options.write_hook);

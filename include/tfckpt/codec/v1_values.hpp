@@ -2,7 +2,7 @@
 // File: tfckpt/codec/v1_values.hpp
 //
 // The values of one slice of a V1 checkpoint (spec/FORMAT.md §4): a TensorProto with only its typed
-// field set, turned into the bytes a V2 bundle would store for the same elements (little-endian;
+// field set (decoded by codec/v1_record.hpp), turned into the bytes a V2 bundle would store for the same elements (little-endian;
 // strings in the bundle's string layout, see string_tensor.hpp).
 //
 //   float_val float | double_val double | int_val int32, uint8, int8, int16, uint16, qint8, quint8,
@@ -24,8 +24,8 @@
 #include "absl/strings/str_format.h"
 #include "tfckpt/codec/crc32c.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/codec/v1_record.hpp"
 #include "tfckpt/detail/endian.hpp"
-#include "tfckpt/proto/tensor.pb.h"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 
@@ -44,7 +44,7 @@ void append_le(std::string& out, const Field& values) {
 /// Appends the `count` elements of `t` (a V1 slice's values, of dtype `type`) to `out` as stored
 /// bundle bytes. Errors (kDataLoss, naming `file`, `offset` and `key`): a value count other than
 /// `count`, a dtype V1 cannot hold.
-inline absl::Status append_v1_values(const tensorflow::TensorProto& t, dtype type, std::uint64_t count,
+inline absl::Status append_v1_values(const v1_values& t, dtype type, std::uint64_t count,
                                      std::string_view file, std::uint64_t offset, std::string_view key, std::string& out) {
   const auto check = [&](std::uint64_t have, std::uint64_t per_element = 1) -> absl::Status {
     if (have == count * per_element) return absl::OkStatus();
@@ -52,71 +52,71 @@ inline absl::Status append_v1_values(const tensorflow::TensorProto& t, dtype typ
                               dtype_name(type)),
                     key);
   };
-  if (!t.tensor_content().empty() && is_fixed_size(type)) {
-    TFCKPT_RETURN_IF_ERROR(check(t.tensor_content().size(), element_size(type)));
-    out += t.tensor_content();
+  if (!t.tensor_content.empty() && is_fixed_size(type)) {
+    TFCKPT_RETURN_IF_ERROR(check(t.tensor_content.size(), element_size(type)));
+    out += t.tensor_content;
     return absl::OkStatus();
   }
   switch (type) {
     case dtype::float32:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.float_val_size())));
-      detail::append_le<float>(out, t.float_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.float_val.size())));
+      detail::append_le<float>(out, t.float_val);
       return absl::OkStatus();
     case dtype::float64:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.double_val_size())));
-      detail::append_le<double>(out, t.double_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.double_val.size())));
+      detail::append_le<double>(out, t.double_val);
       return absl::OkStatus();
     case dtype::int32: case dtype::qint32:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val_size())));
-      detail::append_le<std::int32_t>(out, t.int_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val.size())));
+      detail::append_le<std::int32_t>(out, t.int_val);
       return absl::OkStatus();
     case dtype::int16: case dtype::qint16:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val_size())));
-      detail::append_le<std::int16_t>(out, t.int_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val.size())));
+      detail::append_le<std::int16_t>(out, t.int_val);
       return absl::OkStatus();
     case dtype::uint16: case dtype::quint16:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val_size())));
-      detail::append_le<std::uint16_t>(out, t.int_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val.size())));
+      detail::append_le<std::uint16_t>(out, t.int_val);
       return absl::OkStatus();
     case dtype::int8: case dtype::qint8:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val_size())));
-      detail::append_le<std::int8_t>(out, t.int_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val.size())));
+      detail::append_le<std::int8_t>(out, t.int_val);
       return absl::OkStatus();
     case dtype::uint8: case dtype::quint8:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val_size())));
-      detail::append_le<std::uint8_t>(out, t.int_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int_val.size())));
+      detail::append_le<std::uint8_t>(out, t.int_val);
       return absl::OkStatus();
     case dtype::int64:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int64_val_size())));
-      detail::append_le<std::int64_t>(out, t.int64_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.int64_val.size())));
+      detail::append_le<std::int64_t>(out, t.int64_val);
       return absl::OkStatus();
     case dtype::uint32:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.uint32_val_size())));
-      detail::append_le<std::uint32_t>(out, t.uint32_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.uint32_val.size())));
+      detail::append_le<std::uint32_t>(out, t.uint32_val);
       return absl::OkStatus();
     case dtype::uint64:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.uint64_val_size())));
-      detail::append_le<std::uint64_t>(out, t.uint64_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.uint64_val.size())));
+      detail::append_le<std::uint64_t>(out, t.uint64_val);
       return absl::OkStatus();
     case dtype::boolean:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.bool_val_size())));
-      for (bool b : t.bool_val()) out.push_back(b ? '\1' : '\0');
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.bool_val.size())));
+      for (bool b : t.bool_val) out.push_back(b ? '\1' : '\0');
       return absl::OkStatus();
     case dtype::float16: case dtype::bfloat16:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.half_val_size())));
-      detail::append_le<std::uint16_t>(out, t.half_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.half_val.size())));
+      detail::append_le<std::uint16_t>(out, t.half_val);
       return absl::OkStatus();
     case dtype::complex64:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.scomplex_val_size()), 2));
-      detail::append_le<float>(out, t.scomplex_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.scomplex_val.size()), 2));
+      detail::append_le<float>(out, t.scomplex_val);
       return absl::OkStatus();
     case dtype::complex128:
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.dcomplex_val_size()), 2));
-      detail::append_le<double>(out, t.dcomplex_val());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.dcomplex_val.size()), 2));
+      detail::append_le<double>(out, t.dcomplex_val);
       return absl::OkStatus();
     case dtype::string: {
-      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.string_val_size())));
-      std::vector<std::string_view> elements(t.string_val().begin(), t.string_val().end());
+      TFCKPT_RETURN_IF_ERROR(check(static_cast<std::uint64_t>(t.string_val.size())));
+      std::vector<std::string_view> elements(t.string_val.begin(), t.string_val.end());
       out += encode_string_tensor(elements);
       return absl::OkStatus();
     }

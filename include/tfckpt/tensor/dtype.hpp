@@ -19,7 +19,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include <Eigen/Core>
+#include "tfckpt/tensor/float16.hpp"
 
 namespace tfckpt {
 
@@ -165,16 +165,17 @@ template <> struct dtype_of_impl<std::int8_t> : dtype_impl<dtype::int8> {};
 template <> struct dtype_of_impl<std::complex<float>> : dtype_impl<dtype::complex64> {};
 template <> struct dtype_of_impl<std::int64_t> : dtype_impl<dtype::int64> {};
 template <> struct dtype_of_impl<bool> : dtype_impl<dtype::boolean> {};
-template <> struct dtype_of_impl<Eigen::bfloat16> : dtype_impl<dtype::bfloat16> {};
+template <> struct dtype_of_impl<bfloat16> : dtype_impl<dtype::bfloat16> {};
 template <> struct dtype_of_impl<std::uint16_t> : dtype_impl<dtype::uint16> {};
 template <> struct dtype_of_impl<std::complex<double>> : dtype_impl<dtype::complex128> {};
-template <> struct dtype_of_impl<Eigen::half> : dtype_impl<dtype::float16> {};
+template <> struct dtype_of_impl<float16> : dtype_impl<dtype::float16> {};
 template <> struct dtype_of_impl<std::uint32_t> : dtype_impl<dtype::uint32> {};
 template <> struct dtype_of_impl<std::uint64_t> : dtype_impl<dtype::uint64> {};
 }  // namespace detail
 
 /// The dtype of a C++ element type: float, double, the fixed-width integers, bool,
-/// std::complex<float/double>, Eigen::half (float16) and Eigen::bfloat16.
+/// std::complex<float/double>, tfckpt::float16 and tfckpt::bfloat16 (tensor/eigen.hpp adds Eigen::half
+/// and Eigen::bfloat16).
 template <class T>
 inline constexpr dtype dtype_of = detail::dtype_of_impl<std::remove_cv_t<T>>::value;
 
@@ -218,8 +219,8 @@ constexpr bool visit_element_type(dtype t, F&& f) {
   switch (t) {
     case dtype::float32: f(std::type_identity<float>{}); return true;
     case dtype::float64: f(std::type_identity<double>{}); return true;
-    case dtype::float16: f(std::type_identity<Eigen::half>{}); return true;
-    case dtype::bfloat16: f(std::type_identity<Eigen::bfloat16>{}); return true;
+    case dtype::float16: f(std::type_identity<float16>{}); return true;
+    case dtype::bfloat16: f(std::type_identity<bfloat16>{}); return true;
     case dtype::int8:
     case dtype::qint8: f(std::type_identity<std::int8_t>{}); return true;
     case dtype::int16:

@@ -5,6 +5,9 @@
 // Eigen::TensorMap of any rank (row-major, as TensorFlow stores tensors). The maps borrow from the
 // tensor_values object, which must outlive them.
 //
+// Including this header also makes Eigen::half and Eigen::bfloat16 element types (dtype_of,
+// values<Eigen::half>()), interchangeable with tfckpt::float16 / tfckpt::bfloat16 (same bits).
+//
 // Example:
 //   TFCKPT_ASSIGN_OR_RETURN(auto w, ckpt.get("dense/kernel").value()->values<float>());
 //   TFCKPT_ASSIGN_OR_RETURN(auto m, tfckpt::as_eigen_matrix(w));   // m.rows() x m.cols()
@@ -20,10 +23,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
 #include "tfckpt/tensor/tensor_values.hpp"
 
 namespace tfckpt {
+
+namespace detail {
+template <> struct dtype_of_impl<Eigen::half> : dtype_impl<dtype::float16> {};
+template <> struct dtype_of_impl<Eigen::bfloat16> : dtype_impl<dtype::bfloat16> {};
+}  // namespace detail
+
+static_assert(sizeof(Eigen::half) == sizeof(float16) && sizeof(Eigen::bfloat16) == sizeof(bfloat16));
 
 template <class T>
 using eigen_vector_map = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;

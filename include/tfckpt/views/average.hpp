@@ -48,8 +48,6 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/status.hpp"
@@ -121,16 +119,20 @@ template <class In>
 absl::Status stream_average(std::span<const std::span<const std::byte>> spans, std::span<const double> weights,
                             double weight_sum, std::size_t n, std::size_t chunk, const byte_source::emit_fn& emit) {
   using Acc = average_accumulator<In>;
-  using acc_array = Eigen::Array<Acc, Eigen::Dynamic, 1>;
-  using in_array = Eigen::Array<In, Eigen::Dynamic, 1>;
-  acc_array acc(static_cast<Eigen::Index>(chunk));  // the fixed buffers, allocated once
-  in_array staged(static_cast<Eigen::Index>(chunk));
+  // The input as Acc: float16/bfloat16 widen exactly through float.
+  constexpr auto widen = [](const In& x) {
+    if constexpr (is_half_like<In>) {
+      return static_cast<Acc>(static_cast<float>(x));
+    } else {
+      return static_cast<Acc>(x);
+    }
+  };
+  std::vector<Acc> acc(chunk);  // the fixed buffers, allocated once
+  std::vector<In> staged(chunk);
   std::vector<In> out(chunk);
   for (std::size_t start = 0; start < n; start += chunk) {
     const std::size_t m = std::min(chunk, n - start);
-    const auto mi = static_cast<Eigen::Index>(m);
-    auto a = acc.head(mi);
-    a.setZero();
+    std::fill_n(acc.begin(), m, Acc(0));
     for (std::size_t i = 0; i < spans.size(); ++i) {
       const std::byte* p = spans[i].data() + start * sizeof(In);
       const In* x = reinterpret_cast<const In*>(p);
@@ -138,14 +140,14 @@ absl::Status stream_average(std::span<const std::span<const std::byte>> spans, s
         std::memcpy(staged.data(), p, m * sizeof(In));
         x = staged.data();
       }
-      const Eigen::Map<const in_array> xs(x, mi);
       if (weights[i] == 1.0) {
-        a += xs.template cast<Acc>();
+        for (std::size_t j = 0; j < m; ++j) acc[j] += widen(x[j]);
       } else {
-        a += Acc(weights[i]) * xs.template cast<Acc>();
+        const Acc w(weights[i]);
+        for (std::size_t j = 0; j < m; ++j) acc[j] += w * widen(x[j]);
       }
     }
-    for (std::size_t j = 0; j < m; ++j) out[j] = from_accumulator<In>(acc[static_cast<Eigen::Index>(j)] / weight_sum);
+    for (std::size_t j = 0; j < m; ++j) out[j] = from_accumulator<In>(acc[j] / weight_sum);
     TFCKPT_RETURN_IF_ERROR(emit(std::span<const std::byte>(reinterpret_cast<const std::byte*>(out.data()), m * sizeof(In))));
   }
   return absl::OkStatus();

@@ -41,8 +41,6 @@
 #include <type_traits>
 #include <utility>
 
-#include <Eigen/Core>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/status.hpp"
@@ -90,7 +88,7 @@ struct bool_byte {
 };
 
 template <class T>
-inline constexpr bool is_half_like = std::is_same_v<T, Eigen::half> || std::is_same_v<T, Eigen::bfloat16>;
+inline constexpr bool is_half_like = std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>;
 template <class T>
 inline constexpr bool is_float_like = std::is_floating_point_v<T> || is_half_like<T>;
 
@@ -146,7 +144,7 @@ bool convert_element(In x, Out& y) {
     return true;
   } else if constexpr (is_float_like<Out>) {
     if constexpr (std::is_same_v<In, float> || is_half_like<In>) {
-      y = Out(static_cast<float>(x));  // float → half/bfloat16: Eigen rounds to nearest even
+      y = Out(static_cast<float>(x));  // float → float16/bfloat16: rounded to nearest even
     } else if constexpr (std::is_same_v<Out, float> || std::is_same_v<Out, double>) {
       y = static_cast<Out>(x);  // one IEEE rounding
     } else {
@@ -195,8 +193,8 @@ bool visit_cast_type(dtype t, F&& f) {
   switch (t) {
     case dtype::float32: f(std::type_identity<float>{}); return true;
     case dtype::float64: f(std::type_identity<double>{}); return true;
-    case dtype::float16: f(std::type_identity<Eigen::half>{}); return true;
-    case dtype::bfloat16: f(std::type_identity<Eigen::bfloat16>{}); return true;
+    case dtype::float16: f(std::type_identity<float16>{}); return true;
+    case dtype::bfloat16: f(std::type_identity<bfloat16>{}); return true;
     case dtype::int8: f(std::type_identity<std::int8_t>{}); return true;
     case dtype::int16: f(std::type_identity<std::int16_t>{}); return true;
     case dtype::int32: f(std::type_identity<std::int32_t>{}); return true;
