@@ -45,6 +45,7 @@
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
+#include "tfckpt/graph/saved_model_freeze.hpp"
 #include "tfckpt/proto/meta_graph.pb.h"
 
 namespace tfckpt::graph {
@@ -151,8 +152,9 @@ struct op_count {
   std::size_t count = 0;
 };
 
-/// A graph's summary. For a TF2 SavedModel (object_based()), variables whose node name is no
-/// checkpoint key stay unchecked: their keys are object paths (see `notes`).
+/// A graph's summary. For a TF2 SavedModel (object_based()), a variable a signature captures is
+/// keyed through the object graphs, as freezing does (captured_variable_keys); one no signature
+/// captures stays unchecked (its key is an object path only the object graph knows; see `notes`).
 struct graph_summary {
   model_kind kind = model_kind::graph_def;
   std::vector<std::string> tags;  // a MetaGraphDef's
@@ -253,11 +255,18 @@ inline graph_summary summarize_graph(const model_graph& model, const checkpoint*
   std::stable_sort(s.ops.begin(), s.ops.end(), [](const op_count& a, const op_count& b) { return a.count > b.count; });
 
   if (ckpt != nullptr) s.checkpoint = ckpt->prefix();
+  // A TF2 SavedModel's variables: the keys of those its signatures capture, through the object graphs.
+  std::map<std::string, std::string, std::less<>> object_keys;
+  if (ckpt != nullptr && model.object_based())
+    for (const std::string& signature : signature_names(model.meta))
+      if (auto flat = flatten_signature(model.meta, signature); flat.ok())
+        if (auto keys = captured_variable_keys(*flat, *ckpt); keys.ok()) object_keys.merge(*keys);
   for (graph_variable& v : graph_variables(g, model.saver(), model.variable_defs)) {
     variable_summary out{std::move(v)};
+    if (const auto k = object_keys.find(out.variable.node); k != object_keys.end()) out.variable.key = k->second;
     if (ckpt != nullptr) {
       const entry* e = ckpt->find(out.variable.key);
-      if (e == nullptr && model.object_based()) {
+      if (e == nullptr && model.object_based() && !object_keys.contains(out.variable.node)) {
         // Keyed by object path, which only the object graph knows (see the note): left unchecked.
       } else if (e == nullptr) {
         out.status = variable_status::missing;
@@ -278,8 +287,8 @@ inline graph_summary summarize_graph(const model_graph& model, const checkpoint*
   if (model.object_based())
     s.notes.push_back(
         "a TF2 SavedModel: the signatures compute in functions of the graph's library, and the variables they "
-        "capture are restored through the object graph (keys '<object path>/.ATTRIBUTES/VARIABLE_VALUE'), not under "
-        "the node names listed here");
+        "capture are restored through the object graph (keys '<object path>/.ATTRIBUTES/VARIABLE_VALUE'); a "
+        "variable no signature captures is left unchecked");
   return s;
 }
 
