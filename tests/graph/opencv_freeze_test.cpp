@@ -16,7 +16,7 @@
 
 #include "testing/graph_builder.hpp"
 #include "testing/paths.hpp"
-#include "testing/pseudo_random.hpp"
+#include "testing/reference_ops.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/graph/freeze.hpp"
@@ -117,25 +117,9 @@ TEST(OpenCvRunsFrozenGraphs, Cnn) {
   ASSERT_OK(tfckpt::graph::freeze(g.graph(), ckpt, dir / "frozen.pb", {.output_node_names = {"conv/Relu"}}));
 
   const auto x = pseudo_random(H * W * C, 9);  // NHWC
-  // The convolution, computed directly: SAME padding of 1 on each side, stride 1.
-  std::vector<float> want(F * H * W);  // NCHW, as OpenCV returns it
-  for (int f = 0; f < F; ++f)
-    for (int y = 0; y < H; ++y)
-      for (int xx = 0; xx < W; ++xx) {
-        double acc = b[f];
-        for (int ky = 0; ky < K; ++ky)
-          for (int kx = 0; kx < K; ++kx)
-            for (int c = 0; c < C; ++c) {
-              const int iy = y + ky - 1, ix = xx + kx - 1;
-              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-              acc += static_cast<double>(x[(iy * W + ix) * C + c]) * kernel[((ky * K + kx) * C + c) * F + f];
-            }
-        want[(f * H + y) * W + xx] = static_cast<float>(std::max(acc, 0.0));
-      }
-  // OpenCV takes the image as NCHW.
-  std::vector<float> nchw(C * H * W);
-  for (int c = 0; c < C; ++c)
-    for (int i = 0; i < H * W; ++i) nchw[c * H * W + i] = x[i * C + c];
+  // The convolution, computed directly (SAME padding, stride 1); OpenCV takes and returns NCHW.
+  const std::vector<float> want = tfckpt_testing::hwc_to_chw(tfckpt_testing::conv2d_same_relu(x, kernel, b, H, W, C, F, K), H, W, F);
+  std::vector<float> nchw = tfckpt_testing::hwc_to_chw(x, H, W, C);
   const int dims[] = {1, C, H, W};
   const cv::Mat out = forward(dir / "frozen.pb", cv::Mat(4, dims, CV_32F, nchw.data()), "conv/Relu");
   EXPECT_LE(max_abs_diff(out, want), 1e-5f);

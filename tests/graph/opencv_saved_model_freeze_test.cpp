@@ -17,7 +17,7 @@
 #include "testing/graph_builder.hpp"
 #include "testing/graph_eval.hpp"
 #include "testing/paths.hpp"
-#include "testing/pseudo_random.hpp"
+#include "testing/reference_ops.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/saved_model_freeze.hpp"
@@ -194,31 +194,15 @@ TEST(KerasSavedModelFreeze, CnnMatchesDirectConvolutionAndOpenCv) {
   ASSERT_OK_AND_ASSIGN(auto frozen, tfckpt::graph::load_graph_def(dir / "frozen.pb"));
 
   const auto x = pseudo_random(H * W * C, 9);  // NHWC
-  std::vector<float> want_nhwc(H * W * F), want_nchw(F * H * W);
-  for (int f = 0; f < F; ++f)
-    for (int y = 0; y < H; ++y)
-      for (int xx = 0; xx < W; ++xx) {
-        double acc = bias[f];
-        for (int ky = 0; ky < K; ++ky)
-          for (int kx = 0; kx < K; ++kx)
-            for (int c = 0; c < C; ++c) {
-              const int iy = y + ky - 1, ix = xx + kx - 1;
-              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-              acc += static_cast<double>(x[(iy * W + ix) * C + c]) * kernel[((ky * K + kx) * C + c) * F + f];
-            }
-        const float v = static_cast<float>(std::max(acc, 0.0));
-        want_nhwc[(y * W + xx) * F + f] = v;
-        want_nchw[(f * H + y) * W + xx] = v;
-      }
+  const std::vector<float> want_nhwc = tfckpt_testing::conv2d_same_relu(x, kernel, bias, H, W, C, F, K);
+  const std::vector<float> want_nchw = tfckpt_testing::hwc_to_chw(want_nhwc, H, W, F);
 
   graph_eval eval(frozen);
   eval.feed("conv2d_input", float_tensor{{1, H, W, C}, x});
   const float_tensor& got = eval.run("conv2d");
   EXPECT_LE(max_abs_diff(got.values.data(), got.values.size(), want_nhwc), 1e-5f);
 
-  std::vector<float> nchw(C * H * W);
-  for (int c = 0; c < C; ++c)
-    for (int i = 0; i < H * W; ++i) nchw[c * H * W + i] = x[i * C + c];
+  std::vector<float> nchw = tfckpt_testing::hwc_to_chw(x, H, W, C);
   const int dims[] = {1, C, H, W};
   const cv::Mat out = opencv_forward(dir / "frozen.pb", cv::Mat(4, dims, CV_32F, nchw.data()));
   EXPECT_LE(max_abs_diff(out.ptr<float>(), out.total(), want_nchw), 1e-5f);
