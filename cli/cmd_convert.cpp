@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// `tfckpt convert CKPT --to npz|npy-dir|safetensors OUT [--filter GLOB]... [--no-slots] [--dry-run]
-// [--force]`: a checkpoint's tensors as NumPy or safetensors files, through the library's sinks.
+// `tfckpt convert CKPT --to npz|npy-dir|safetensors OUT [STEP]... [--dry-run] [--force]`: a
+// checkpoint's tensors as NumPy or safetensors files, through the library's sinks, after the
+// transform steps of steps.hpp (renames, transposes, casts, ...) in one pass.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "commands.hpp"
 #include "output.hpp"
 #include "pipeline.hpp"
+#include "steps.hpp"
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"
 #include "tfckpt/views/filter.hpp"
@@ -24,8 +26,7 @@ struct convert_options {
   std::string checkpoint;
   std::string to;  // npz, npy-dir, safetensors
   std::string out;
-  std::vector<std::string> globs;
-  bool no_slots = false;
+  step_options steps;
   bool dry_run = false;
   bool json = false;
   bool force = false;
@@ -35,18 +36,18 @@ struct convert_options {
   bool flat = false;
 };
 
-int run_convert(const convert_options& opt) {
+int run_convert(const CLI::App& app, const convert_options& opt) {
   const format to = opt.to == "npz" ? format::npz : opt.to == "npy-dir" ? format::npy_dir : format::safetensors;
+  const auto steps = given_steps(app, opt.steps);
+  if (!steps.ok()) return usage_error("convert", to_std(steps.status().message()));
   auto ckpt = tfckpt::open(opt.checkpoint);
   if (!ckpt.ok()) return report_error(ckpt.status());
-  const std::vector<tfckpt::tensor> planned =
-      tfckpt::collect(tfckpt::entries(*ckpt) | tfckpt::views::filter([&](const tfckpt::tensor& t) {
-                        if (opt.no_slots && tfckpt::is_optimizer_state(t.name)) return false;
-                        if (opt.globs.empty()) return true;
-                        for (const std::string& g : opt.globs)
-                          if (tfckpt::name_glob(g)(t)) return true;
-                        return false;
-                      }));
+  auto transformed = apply_steps(tfckpt::collect(tfckpt::entries(*ckpt)), *steps, opt.steps.allow_missing);
+  if (!transformed.ok()) {
+    if (transformed.status().code() != absl::StatusCode::kInvalidArgument) return report_error(transformed.status());
+    return usage_error("convert", to_std(transformed.status().message()));
+  }
+  const std::vector<tfckpt::tensor> planned = *std::move(transformed);
 
   tfckpt::npy_options npy;
   npy.strings = opt.strings == "bytes" ? tfckpt::npy_strings::fixed_width_bytes : tfckpt::npy_strings::reject;
@@ -98,9 +99,7 @@ command add_convert(CLI::App& parent) {
       ->check(CLI::IsMember({"npz", "npy-dir", "safetensors"}, CLI::ignore_case))
       ->type_name("FORMAT");
   app->add_option("OUT", opt->out, "Output file (npz, safetensors) or directory (npy-dir)")->type_name("OUT")->required();
-  app->add_option("--filter", opt->globs, "Keep only tensors whose name matches this shell glob (repeatable)")
-      ->type_name("GLOB");
-  app->add_flag("--no-slots", opt->no_slots, "Drop optimizer state (Momentum, Adam, beta1_power, TF2 slots, ...)");
+  add_step_options(app, opt->steps);
   app->add_flag("--dry-run,-n", opt->dry_run, "Print what would be written and check it; write nothing");
   app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
   app->add_flag("--force,-f", opt->force, "Replace existing output files");
@@ -121,11 +120,16 @@ command add_convert(CLI::App& parent) {
       "Tensors NumPy or safetensors cannot hold (strings unless --strings bytes, complex for safetensors,\n"
       "quantized) are all reported at once and nothing is written. --dry-run prints the plan.\n"
       "\n"
+      "Transform steps run in the order given, each on what the previous one left, so a rename, a transpose\n"
+      "and a cast happen in the same pass; --rules FILE reads steps from FILE, one per line: the option's\n"
+      "name without dashes, a space, its argument to the end of the line ('#' starts a comment line).\n"
+      "\n"
       "Examples:\n"
       "  tfckpt convert train/model.ckpt-1000 --to npz model.npz --no-slots\n"
       "  tfckpt convert train/ --to npy-dir weights/ --filter 'layer1/*'\n"
-      "  tfckpt convert train/ --to safetensors model.safetensors --dry-run");
-  return {app, [opt] { return run_convert(*opt); }};
+      "  tfckpt convert train/ --to safetensors model.safetensors --dry-run\n"
+      "  tfckpt convert bert/model.ckpt --to safetensors model.safetensors --rules bert_to_pytorch.rules");
+  return {app, [app, opt] { return run_convert(*app, *opt); }};
 }
 
 }  // namespace tfckpt_cli
