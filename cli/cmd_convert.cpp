@@ -27,10 +27,7 @@ struct convert_options {
   std::string to;  // npz, npy-dir, safetensors
   std::string out;
   step_options steps;
-  bool dry_run = false;
-  bool json = false;
-  bool force = false;
-  bool quiet = false;
+  write_flags write;
   std::string strings = "reject";
   std::string bfloat16 = "float32";
   bool flat = false;
@@ -53,27 +50,27 @@ int run_convert(const CLI::App& app, const convert_options& opt) {
   npy.strings = opt.strings == "bytes" ? tfckpt::npy_strings::fixed_width_bytes : tfckpt::npy_strings::reject;
   npy.bfloat16 = opt.bfloat16 == "raw" ? tfckpt::npy_bfloat16::raw_uint16 : tfckpt::npy_bfloat16::widen_to_float32;
   npy.file_names = opt.flat ? tfckpt::npy_file_names::flat : tfckpt::npy_file_names::subdirectories;
-  npy.overwrite = opt.force;
+  npy.overwrite = opt.write.force;
   tfckpt::safetensors_options st;
-  st.overwrite = opt.force;
+  st.overwrite = opt.write.force;
   progress_line progress("converting");
-  if (show_progress(opt.quiet || opt.dry_run)) {
+  if (show_progress(opt.write.quiet || opt.write.dry_run)) {
     npy.progress = st.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
   }
 
-  if (opt.dry_run) {
+  if (opt.write.dry_run) {
     const absl::Status checked = to == format::npz       ? tfckpt::check_npz(planned, npy)
                                  : to == format::npy_dir ? tfckpt::check_npy_dir(planned, npy)
                                                              : tfckpt::check_safetensors(planned, st);
     stdout_writer out;
-    out.buf() += opt.json ? plan_json(planned) : tfckpt::describe_plan(planned);
+    out.buf() += opt.write.json ? plan_json(planned) : tfckpt::describe_plan(planned);
     if (!checked.ok()) {
       out.finish(kExitOk);
       return report_error(checked);
     }
     static const std::map<format, const char*> kWhat = {
         {format::npz, "an .npz archive"}, {format::npy_dir, ".npy files in"}, {format::safetensors, "a safetensors file"}};
-    if (!opt.json) absl::StrAppendFormat(&out.buf(), "dry run: would write %s %s\n", kWhat.at(to), opt.out);
+    if (!opt.write.json) absl::StrAppendFormat(&out.buf(), "dry run: would write %s %s\n", kWhat.at(to), opt.out);
     return out.finish(kExitOk);
   }
 
@@ -81,7 +78,7 @@ int run_convert(const CLI::App& app, const convert_options& opt) {
                          : to == format::npy_dir ? tfckpt::write_npy_dir(planned, opt.out, npy)
                                                      : tfckpt::write_safetensors(planned, opt.out, st);
   if (!s.ok()) {
-    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.force)
+    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.write.force)
       return report_error(absl::StrFormat("%s\n(pass --force to replace existing files)", to_std(s.message())));
     return report_error(s);
   }
@@ -100,10 +97,7 @@ command add_convert(CLI::App& parent) {
       ->type_name("FORMAT");
   app->add_option("OUT", opt->out, "Output file (npz, safetensors) or directory (npy-dir)")->type_name("OUT")->required();
   add_step_options(app, opt->steps);
-  app->add_flag("--dry-run,-n", opt->dry_run, "Print what would be written and check it; write nothing");
-  app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
-  app->add_flag("--force,-f", opt->force, "Replace existing output files");
-  app->add_flag("--quiet,-q", opt->quiet, "No progress on stderr");
+  add_write_flags(app, opt->write, "existing output files");
   app->add_option("--strings", opt->strings,
                   "npz/npy-dir: string tensors are an error (reject, the default) or fixed-width NUL-padded bytes")
       ->check(CLI::IsMember({"reject", "bytes"}, CLI::ignore_case))

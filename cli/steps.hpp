@@ -70,7 +70,7 @@ inline constexpr std::array<step_kind, 9> kStepKinds = {{
     {"ema", nullptr, "Restore moving averages: x/ExponentialMovingAverage becomes x (replacing x)"},
     {"map", "FILE", "Keep and rename exactly the names FILE lists (lines 'OLD NEW' or a JSON object), as tf.train.Saver"},
     {"scope", "OLD=NEW", "init_from_checkpoint's assignment map: 'old_scope/=new_scope/' or 'old=new' (adjacent ones: one map)"},
-    {"rule", "REGEX=FORMAT", "Rename: the first match of REGEX is replaced by FORMAT ($1 for groups)"},
+    {"rule", "REGEX=FORMAT", "Rename: every match of REGEX is replaced by FORMAT ($1 for groups)"},
     {"cast", "DTYPE[:REGEX]", "Convert floating-point tensors (those matching REGEX) to DTYPE, rounding to nearest even"},
     {"rules", "FILE", "Steps from FILE, one per line ('rule A=B', 'transpose REGEX', ...; see --help's footer)"},
 }};
