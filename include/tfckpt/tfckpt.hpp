@@ -53,6 +53,7 @@
 #include "tfckpt/views/cast.hpp"
 #include "tfckpt/views/average.hpp"
 #include "tfckpt/views/concat_by_group.hpp"
+#include "tfckpt/views/permute.hpp"
 #include "tfckpt/graph/const_node.hpp"
 #include "tfckpt/graph/to_constants.hpp"
 #include "tfckpt/graph/graph_writer.hpp"
