@@ -44,6 +44,7 @@
 #include "parse.hpp"
 #include "tfckpt/views/cast.hpp"
 #include "tfckpt/views/filter.hpp"
+#include "tfckpt/views/permute.hpp"
 #include "tfckpt/views/plan.hpp"
 #include "tfckpt/views/transform_names.hpp"
 
@@ -63,7 +64,7 @@ struct step_kind {
   const char* value;  // the argument's type name; nullptr for a flag
   const char* help;
 };
-inline constexpr std::array<step_kind, 9> kStepKinds = {{
+inline constexpr std::array<step_kind, 11> kStepKinds = {{
     {"filter", "GLOB", "Keep only tensors whose name matches this shell glob (adjacent --filter steps: any of them)"},
     {"drop", "REGEX", "Leave out tensors whose name matches REGEX (ECMAScript, anywhere in the name)"},
     {"no-slots", nullptr, "Drop optimizer state (Momentum, Adam, adam_m/adam_v, beta1_power, TF2 slots, ...)"},
@@ -71,6 +72,8 @@ inline constexpr std::array<step_kind, 9> kStepKinds = {{
     {"map", "FILE", "Keep and rename exactly the names FILE lists (lines 'OLD NEW' or a JSON object), as tf.train.Saver"},
     {"scope", "OLD=NEW", "init_from_checkpoint's assignment map: 'old_scope/=new_scope/' or 'old=new' (adjacent ones: one map)"},
     {"rule", "REGEX=FORMAT", "Rename: every match of REGEX is replaced by FORMAT ($1 for groups)"},
+    {"transpose", "REGEX", "Transpose the 2-D tensors whose name matches REGEX (a Dense kernel [in,out] -> [out,in])"},
+    {"permute", "REGEX=AXES", "Permute the axes of matching tensors: output axis i is input axis AXES[i] (HWIO->OIHW: 3,2,0,1)"},
     {"cast", "DTYPE[:REGEX]", "Convert floating-point tensors (those matching REGEX) to DTYPE, rounding to nearest even"},
     {"rules", "FILE", "Steps from FILE, one per line ('rule A=B', 'transpose REGEX', ...; see --help's footer)"},
 }};
@@ -302,6 +305,12 @@ inline absl::StatusOr<std::vector<tfckpt::tensor>> apply_steps(std::vector<tfckp
       } else if (step.kind == "rule") {
         TFCKPT_ASSIGN_OR_RETURN(auto pair, split_pair(step.argument, step.where, "REGEX=FORMAT"));
         apply(tfckpt::views::transform_names(tfckpt::regex_rename(pair.first, pair.second)));
+      } else if (step.kind == "transpose") {
+        apply(tfckpt::views::transpose({.select = detail::regex_or_all(step.argument)}));
+      } else if (step.kind == "permute") {
+        TFCKPT_ASSIGN_OR_RETURN(auto pair, split_pair(step.argument, step.where, "REGEX=AXES"));
+        TFCKPT_ASSIGN_OR_RETURN(std::vector<int> axes, detail::parse_axes(pair.second, step.where));
+        apply(tfckpt::views::permute(std::move(axes), {.select = detail::regex_or_all(pair.first)}));
       } else if (step.kind == "cast") {
         const auto colon = step.argument.find(':');
         const std::string name = step.argument.substr(0, colon);

@@ -116,6 +116,36 @@ TEST_F(CliConvertSteps, RulesFilesHoldStepsWithCommentsQuotesAndRelativePaths) {
                                                  std::string(reinterpret_cast<const char*>(halves), sizeof halves));
 }
 
+TEST_F(CliConvertSteps, TransposeAndPermuteReorderTheValues) {
+  const std::string conv = (dir_ / "conv.ckpt").string();
+  // An HWIO kernel [kh=2, kw=1, in=1, out=3] holding h*3+o; PyTorch wants OIHW.
+  tfckpt_testing::write_bundle(conv, {tfckpt_testing::float_tensor("conv/kernel", {2, 1, 1, 3}, {0, 1, 2, 3, 4, 5}),
+                                      tfckpt_testing::float_tensor("dense/kernel", {2, 3}, {1, 2, 3, 4, 5, 6}),
+                                      tfckpt_testing::float_tensor("dense/bias", {3}, {7, 8, 9})});
+  const fs::path out = dir_ / "oihw";
+  auto r = run_cli({"convert", conv, "--to", "npy-dir", out.string(), "--quiet", "--permute", "^conv/kernel$=3,2,0,1",
+                    "--transpose", "^dense/kernel$"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const auto f32 = [](std::vector<float> v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4); };
+  EXPECT_EQ(slurp(out / "conv" / "kernel.npy"),
+            tfckpt::npy_header("<f4", std::vector<std::int64_t>{3, 1, 2, 1}) + f32({0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(slurp(out / "dense" / "kernel.npy"),
+            tfckpt::npy_header("<f4", std::vector<std::int64_t>{3, 2}) + f32({1, 4, 2, 5, 3, 6}));
+  EXPECT_EQ(slurp(out / "dense" / "bias.npy"), tfckpt::npy_header("<f4", std::vector<std::int64_t>{3}) + f32({7, 8, 9}));
+
+  // A transpose matching a tensor that is not 2-D, or axes of the wrong rank, stop the write and say which.
+  r = run_cli({"convert", conv, "--to", "npz", (dir_ / "t.npz").string(), "--transpose", "kernel$"});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("conv/kernel"));
+  EXPECT_FALSE(fs::exists(dir_ / "t.npz"));
+  r = run_cli({"convert", conv, "--to", "npz", (dir_ / "t.npz").string(), "--permute", "conv=1,0"});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("conv/kernel"));
+  r = run_cli({"convert", conv, "--to", "npz", (dir_ / "t.npz").string(), "--permute", "conv=3,2,x"});
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("'3,2,x' is not a list of axes"));
+}
+
 TEST_F(CliConvertSteps, BadStepsNameWhereTheyWereWritten) {
   const auto run = [&](std::vector<std::string> args) {
     std::vector<std::string> full = {"convert", ckpt(), "--to", "npz", (dir_ / "bad.npz").string()};
