@@ -82,8 +82,9 @@ struct npy_dtype {
 };
 
 /// Maps a NumPy descr ("<f4", ">i8", "|b1", "|S7") to a TensorFlow dtype; kUnimplemented (naming
-/// `file`) for what TensorFlow cannot hold or this reader does not convert.
-absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std::string_view descr);
+/// `file` and `offset`, where the header is) for what TensorFlow cannot hold or this reader does
+/// not convert.
+absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std::uint64_t offset, std::string_view descr);
 
 /// Arrays read from NumPy files: the mappings they borrow from, and the tensors. Move-only.
 class npy_arrays {
@@ -201,7 +202,7 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
   TFCKPT_ASSIGN_OR_RETURN(const std::string head, npy_prefix(where, data_offset));
   absl::StatusOr<codec::npy_header_fields> h = codec::parse_npy_header(where.file, as_bytes(head), shown_base);
   if (!h.ok()) return with_key(h.status(), name);
-  absl::StatusOr<npy_dtype> dt = npy_dtype_from_descr(where.file, h->descr);
+  absl::StatusOr<npy_dtype> dt = npy_dtype_from_descr(where.file, shown_base + 8, h->descr);
   if (!dt.ok()) return with_key(dt.status(), name);
   if (h->fortran_order && h->shape.size() >= 2)
     return with_key(absl::UnimplementedError(absl::StrFormat(
@@ -269,9 +270,9 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
 
 }  // namespace detail
 
-inline absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std::string_view descr) {
+inline absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std::uint64_t offset, std::string_view descr) {
   auto refuse = [&](std::string_view why) {
-    return absl::UnimplementedError(absl::StrFormat("%s: NumPy dtype '%s' %s", file, printable_key(descr), why));
+    return absl::UnimplementedError(absl::StrFormat("%s @%d: NumPy dtype '%s' %s", file, offset, printable_key(descr), why));
   };
   if (descr.size() < 2) return refuse("is not understood");
   npy_dtype out;
