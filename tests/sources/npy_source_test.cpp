@@ -164,6 +164,14 @@ TEST_F(NpySource, ReadsLargeNpzMembersThatNumpyWritesAsZip64) {
   EXPECT_EQ(bytes_of(*find(*a, "big")), raw(want));
 }
 
+TEST_F(NpySource, ADirectoryWithoutNpyFilesIsAnError) {
+  fs::create_directories(dir_ / "nothing" / "here");
+  spit(dir_ / "nothing" / "notes.txt", "x");
+  auto a = tfckpt::open_npy_dir(path("nothing"));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr(path("nothing")));
+}
+
 TEST_F(NpySource, FortranOrderMatricesAndObjectArraysAreRefused) {
   REQUIRE_NUMPY();
   python(

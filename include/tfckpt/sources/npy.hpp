@@ -107,7 +107,8 @@ class npy_arrays {
 absl::StatusOr<npy_arrays> open_npy(const std::filesystem::path& path, std::string name = {});
 /// Every .npy member of an .npz archive (see the file comment); a member that is not .npy is an error.
 absl::StatusOr<npy_arrays> open_npz(const std::filesystem::path& path);
-/// Every *.npy file under `dir`, recursively, in name order (see the file comment).
+/// Every *.npy file under `dir`, recursively, in name order (see the file comment); kNotFound
+/// when there is none.
 absl::StatusOr<npy_arrays> open_npy_dir(const std::filesystem::path& dir);
 
 /// The arrays' tensors, as a view borrowing `arrays` (a temporary is refused).
@@ -234,6 +235,9 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
       raw.assign(reinterpret_cast<const char*>(where.stored.data() + data_offset), n);
     } else {
       TFCKPT_ASSIGN_OR_RETURN(raw, npy_prefix(where, total));
+      if (raw.size() != total)
+        return with_key(data_loss(where.file, 0, "inflates to %d bytes, but the directory announces %d", raw.size(), total),
+                        t.name);
       raw.erase(0, data_offset);
     }
     std::vector<std::string_view> elements_view;
@@ -366,6 +370,7 @@ inline absl::StatusOr<npy_arrays> open_npy_dir(const std::filesystem::path& dir)
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
     if (it->is_regular_file(ec) && it->path().extension() == ".npy") files.push_back(it->path());
   if (ec) return io::errno_status(dir.string(), "list directory", ec.value());
+  if (files.empty()) return absl::NotFoundError(absl::StrFormat("%s: no .npy files in this directory or below", dir.string()));
   std::sort(files.begin(), files.end());
   npy_arrays out;
   for (const fs::path& p : files) {
