@@ -135,6 +135,20 @@ TEST_F(CliImport, AMalformedSourceIsReportedWithItsFileAndNothingIsWritten) {
   EXPECT_FALSE(fs::exists(path("cut/model.index")));
 }
 
+TEST_F(CliImport, NothingIsLeftWhenTheTargetCannotBeCreated) {
+  std::ofstream(path("blocker")) << "a regular file where a directory would have to be";
+  const auto count = [&] {
+    std::size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir_.path())) n += e.is_regular_file() ? 1 : 0;
+    return n;
+  };
+  const std::size_t before = count();
+  const auto r = run_cli({"import", path("model.npz"), "--out", path("blocker/out/model")});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("blocker"));
+  EXPECT_EQ(count(), before);
+}
+
 }  // namespace
 
 #endif
