@@ -78,6 +78,21 @@ TEST_F(CliImport, EachFormatBecomesACheckpointThatVerifies) {
   }
 }
 
+TEST_F(CliImport, TheFormatComesFromTheBytesWhateverTheFileIsCalled) {
+  fs::copy_file(path("model.npz"), path("weights.bin"));
+  fs::copy_file(path("model.safetensors"), path("weights"));
+  const auto npz = run_cli({"import", path("weights.bin"), "--out", path("n/model"), "--dry-run"});
+  ASSERT_EQ(npz.exit_code, 0) << npz;
+  EXPECT_THAT(npz.out, HasSubstr("(npz)"));
+  const auto st = run_cli({"import", path("weights"), "--out", path("s/model"), "--dry-run"});
+  ASSERT_EQ(st.exit_code, 0) << st;
+  EXPECT_THAT(st.out, HasSubstr("(safetensors)"));
+  // --from overrides: the archive read as safetensors is a clear error.
+  const auto wrong = run_cli({"import", path("weights.bin"), "--out", path("w/model"), "--from", "safetensors"});
+  EXPECT_EQ(wrong.exit_code, 3) << wrong;
+  EXPECT_THAT(wrong.err, HasSubstr(path("weights.bin")));
+}
+
 TEST_F(CliImport, ASingleNpyFileIsOneTensorNamedAfterIt) {
   const auto r = run_cli({"import", path("npy/dense/kernel.npy"), "--out", path("one/model"), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r;
