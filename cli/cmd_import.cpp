@@ -38,7 +38,7 @@ std::string detect_format(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   in.read(head, sizeof head);
   const std::string_view magic(head, static_cast<std::size_t>(in.gcount()));
-  if (magic.starts_with("\x93NUMPY")) return "npy";
+  if (magic.starts_with(tfckpt::codec::kNpyMagic)) return "npy";
   if (magic.starts_with("PK\x03\x04") || magic.starts_with("PK\x05\x06")) return "npz";
   const std::string ext = std::filesystem::path(path).extension().string();
   if (ext == ".npz") return "npz";

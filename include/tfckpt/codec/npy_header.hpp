@@ -36,6 +36,8 @@
 
 namespace tfckpt::codec {
 
+/// The first six bytes of every .npy file.
+inline constexpr std::string_view kNpyMagic = "\x93NUMPY";
 /// The longest header accepted (dict and padding).
 inline constexpr std::uint64_t kNpyMaxHeader = 1 << 20;
 /// Bytes needed to know a header's length: magic, version, the 2- or 4-byte length.
@@ -156,9 +158,8 @@ class py_literal_reader {
 
 inline absl::StatusOr<std::uint64_t> npy_data_offset(std::string_view file, std::span<const std::byte> bytes,
                                                      std::uint64_t base) {
-  static constexpr std::string_view kMagic = "\x93NUMPY";
   if (bytes.size() < 10) return data_loss(file, base + bytes.size(), "%d bytes cannot hold a .npy header", bytes.size());
-  if (std::string_view(reinterpret_cast<const char*>(bytes.data()), kMagic.size()) != kMagic)
+  if (std::string_view(reinterpret_cast<const char*>(bytes.data()), kNpyMagic.size()) != kNpyMagic)
     return data_loss(file, base, "not a .npy file (no \\x93NUMPY magic)");
   const auto major = static_cast<std::uint8_t>(bytes[6]);
   const auto minor = static_cast<std::uint8_t>(bytes[7]);
