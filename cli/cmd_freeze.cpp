@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "pipeline.hpp"
 #include "parse.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
@@ -38,10 +39,7 @@ struct freeze_cli_options {
   std::string restore_op_name;       // accepted for compatibility; unused, as in newer TensorFlow
   std::string filename_tensor_name;  // likewise
   bool allow_over_2gib = false;
-  bool dry_run = false;
-  bool json = false;
-  bool force = false;
-  bool quiet = false;
+  write_flags write;
 };
 
 // The graph, its saver and the checkpoint prefix, from whichever input flag was given.
@@ -95,7 +93,7 @@ absl::StatusOr<loaded_input> load_input(const freeze_cli_options& opt) {
 int print_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::graph_plan& size,
                const freeze_cli_options& opt, const tfckpt::graph::saved_model_freeze_plan* signature = nullptr) {
   stdout_writer out;
-  if (opt.json) {
+  if (opt.write.json) {
     nlohmann::ordered_json j;
     j["output_graph"] = opt.output_graph;
     j["bytes"] = size.bytes;
@@ -148,7 +146,7 @@ int print_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::grap
 // Writes (or with --dry-run describes) a planned frozen graph.
 int write_frozen(const tfckpt::graph::freeze_plan& plan, const freeze_cli_options& opt,
                  const tfckpt::graph::saved_model_freeze_plan* signature = nullptr) {
-  if (opt.dry_run) {
+  if (opt.write.dry_run) {
     auto size = tfckpt::graph::plan_graph(plan.nodes, plan.tail, opt.output_graph, /*allow_over_2gib=*/true);
     if (!size.ok()) return report_error(size.status());
     const int rc = print_plan(plan, *size, opt, signature);
@@ -157,17 +155,17 @@ int write_frozen(const tfckpt::graph::freeze_plan& plan, const freeze_cli_option
     return rc;
   }
   tfckpt::graph::graph_write_options write;
-  write.overwrite = opt.force;
+  write.overwrite = opt.write.force;
   write.allow_over_2gib = opt.allow_over_2gib;
   progress_line progress("freezing");
-  if (show_progress(opt.quiet))
+  if (show_progress(opt.write.quiet))
     write.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
   if (absl::Status s = tfckpt::graph::write_graph_def(plan.nodes, plan.tail, opt.output_graph, write); !s.ok()) {
-    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.force)
+    if (s.code() == absl::StatusCode::kAlreadyExists && !opt.write.force)
       return report_error(absl::StrFormat("%s already exists (pass --force to replace it)", opt.output_graph));
     return report_error(s);
   }
-  if (!opt.quiet)
+  if (!opt.write.quiet)
     std::fprintf(stderr, "wrote %s: %zu nodes, %zu variables frozen\n", opt.output_graph.c_str(), plan.nodes.size(),
                  plan.variables.size());
   return kExitOk;
@@ -268,11 +266,7 @@ command add_freeze(CLI::App& parent) {
       ->type_name("NAME");
   app->add_flag("--allow_over_2gib", opt->allow_over_2gib,
                 "Write a graph over protobuf's 2 GiB limit anyway (TensorFlow cannot load it)");
-  app->add_flag("--dry-run,-n", opt->dry_run,
-                "Print the variables found, their checkpoint keys and the output's size; write nothing");
-  app->add_flag("--json", opt->json, "With --dry-run: the plan as JSON");
-  app->add_flag("--force,-f", opt->force, "Replace an existing --output_graph");
-  app->add_flag("--quiet,-q", opt->quiet, "No progress or summary on stderr");
+  add_write_flags(app, opt->write, "an existing --output_graph");
   app->footer(
       "Prunes the graph to what --output_node_names need, turns every variable (VariableV2, Variable,\n"
       "VarHandleOp) into a Const holding its checkpoint value, and writes the result atomically. Values\n"

@@ -2,10 +2,8 @@
 // `tfckpt rename CKPT --out DST [--rule 'REGEX=FORMAT']... [--scope 'OLD/=NEW/']... [--map FILE]
 //  [--object 'REGEX=FORMAT']... [--ema]`: write a checkpoint under other names. A TF2 checkpoint's
 //  object graph is rewritten to match.
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +11,7 @@
 #include "output.hpp"
 #include "parse.hpp"
 #include "pipeline.hpp"
+#include "steps.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
 #include "tfckpt/views/object_graph.hpp"
 #include "tfckpt/views/transform_names.hpp"
@@ -32,45 +31,6 @@ struct rename_options {
   output_options output;
 };
 
-// An OLD=NEW option value (split_last_equals), or an error naming the option.
-absl::StatusOr<std::pair<std::string, std::string>> split_pair(const std::string& arg, const char* option) {
-  auto pair = split_last_equals(arg);
-  if (!pair) return absl::InvalidArgumentError(absl::StrFormat("%s '%s' is not of the form OLD=NEW", option, arg));
-  return *std::move(pair);
-}
-
-// A map file: a JSON object {"old": "new", ...}, or lines "old new" (blank lines and # comments
-// ignored).
-absl::StatusOr<std::map<std::string, std::string>> read_map_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrFormat("%s: cannot read the map file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string s = text.str();
-  std::map<std::string, std::string> map;
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && s[first] == '{') {
-    const nlohmann::json j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) return absl::InvalidArgumentError(absl::StrFormat("%s: not a JSON object of strings", path));
-    for (const auto& [k, v] : j.items()) {
-      if (!v.is_string()) return absl::InvalidArgumentError(absl::StrFormat("%s: the value of '%s' is not a string", path, k));
-      map[k] = v.get<std::string>();
-    }
-    return map;
-  }
-  std::istringstream lines(s);
-  std::string line;
-  for (int n = 1; std::getline(lines, line); ++n) {
-    std::istringstream fields(line);
-    std::string from, to, extra;
-    if (!(fields >> from) || from[0] == '#') continue;
-    if (!(fields >> to) || (fields >> extra))
-      return absl::InvalidArgumentError(absl::StrFormat("%s:%d: expected 'OLD NEW'", path, n));
-    map[from] = to;
-  }
-  return map;
-}
-
 int run_rename(const rename_options& opt) {
   auto ckpt = tfckpt::open(opt.checkpoint);
   if (!ckpt.ok()) return report_error(ckpt.status());
@@ -82,7 +42,7 @@ int run_rename(const rename_options& opt) {
   std::vector<tfckpt::tensor> planned = tfckpt::collect(tfckpt::entries(*ckpt));
   const auto apply = [&planned](auto adaptor) { planned = tfckpt::collect(std::views::all(std::move(planned)) | adaptor); };
   for (const std::string& arg : opt.objects) {
-    auto pair = split_pair(arg, "--object");
+    auto pair = split_pair(arg, "--object", "REGEX=FORMAT");
     if (!pair.ok()) return report_error(pair.status());
     try {
       apply(tfckpt::views::transform_names(tfckpt::object_path_rename(**graph, pair->first, pair->second)));
@@ -99,14 +59,14 @@ int run_rename(const rename_options& opt) {
   if (!opt.scopes.empty()) {
     std::map<std::string, std::string> scopes;
     for (const std::string& arg : opt.scopes) {
-      auto pair = split_pair(arg, "--scope");
+      auto pair = split_pair(arg, "--scope", "OLD=NEW");
       if (!pair.ok()) return report_error(pair.status());
       scopes.insert(*std::move(pair));
     }
     apply(tfckpt::views::assignment_map(std::move(scopes)));
   }
   for (const std::string& arg : opt.rules) {
-    auto pair = split_pair(arg, "--rule");
+    auto pair = split_pair(arg, "--rule", "REGEX=FORMAT");
     if (!pair.ok()) return report_error(pair.status());
     try {
       apply(tfckpt::views::transform_names(tfckpt::regex_rename(pair->first, pair->second)));

@@ -19,24 +19,33 @@
 
 namespace tfckpt_cli {
 
-struct output_options {
-  std::string out;
+/// The flags every writing subcommand takes.
+struct write_flags {
   bool dry_run = false;
   bool json = false;  // the dry run's plan as JSON
   bool force = false;
   bool quiet = false;
+};
+
+/// Declares --dry-run, --json, --force and --quiet; `replaces` says what --force replaces.
+inline void add_write_flags(CLI::App* app, write_flags& f, const char* replaces) {
+  app->add_flag("--dry-run,-n", f.dry_run, "Print what would be written (names, dtypes, shapes, bytes, sources); write nothing");
+  app->add_flag("--json", f.json, "With --dry-run: the plan as JSON");
+  app->add_flag("--force,-f", f.force, std::string("Replace ") + replaces);
+  app->add_flag("--quiet,-q", f.quiet, "No progress on stderr");
+}
+
+struct output_options : write_flags {
+  std::string out;
   std::string byte_order = "little";
   tfckpt::data_reuse reuse_data = tfckpt::data_reuse::none;  // see write_bundle_options
   std::int32_t shards = 1;  // data shards of the written checkpoint (add_shards_option)
 };
 
-/// Declares --out (required), --dry-run, --force, --quiet and --byte-order on `app`.
+/// Declares --out (required), the write flags and --byte-order on `app`.
 inline void add_output_options(CLI::App* app, output_options& o) {
   app->add_option("--out,-o", o.out, "Prefix of the checkpoint to write")->type_name("PREFIX")->required();
-  app->add_flag("--dry-run,-n", o.dry_run, "Print what would be written (names, dtypes, shapes, bytes, sources); write nothing");
-  app->add_flag("--json", o.json, "With --dry-run: the plan as JSON (name, dtype, shape, bytes, from)");
-  app->add_flag("--force,-f", o.force, "Replace a checkpoint that already exists at --out");
-  app->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
+  add_write_flags(app, o, "a checkpoint that already exists at --out");
   app->add_option("--byte-order", o.byte_order, "Byte order of the written tensor data (TensorFlow reads either)")
       ->check(CLI::IsMember({"little", "big"}))
       ->capture_default_str();

@@ -120,7 +120,7 @@ TEST_F(CliSelectRename, CollisionsAndBadArgumentsAreReported) {
   EXPECT_FALSE(fs::exists(out("j") + ".index"));
   r = run_cli({"rename", src(), "--out", out("k"), "--rule", "no-equals-sign"});
   EXPECT_EQ(r.exit_code, 3) << r;
-  EXPECT_THAT(r.err, HasSubstr("not of the form OLD=NEW"));
+  EXPECT_THAT(r.err, HasSubstr("not of the form REGEX=FORMAT"));
   r = run_cli({"rename", src(), "--out", out("k"), "--rule", "([=x"});
   EXPECT_EQ(r.exit_code, 3) << r;
   EXPECT_THAT(r.err, HasSubstr("bad --rule regex"));

@@ -441,10 +441,10 @@ TEST(ConcatProblems, UpstreamErrorsPassThroughUntouched) {
 
 // --- Laziness --------------------------------------------------------------------------------------
 
-// Computed members (producers, no stored entry) count their runs: planning, checking and describing
-// run none; writing runs each once.
-TEST(ConcatLaziness, NoProducerRunsBeforeTheSinkPullsBytes) {
-  auto runs = std::make_shared<int>(0);
+// Computed members (readers, no stored entry) count their reads: planning, checking and describing
+// read nothing; writing along axis 1 reads each member's rows in pieces, never a whole member at once.
+TEST(ConcatLaziness, NoMemberIsReadBeforeTheSinkPullsBytes) {
+  auto reads = std::make_shared<std::vector<std::pair<std::uint64_t, std::size_t>>>();
   std::vector<tfckpt::tensor> in;
   for (int i = 0; i < 4; ++i) {
     tfckpt::tensor t;
@@ -453,10 +453,11 @@ TEST(ConcatLaziness, NoProducerRunsBeforeTheSinkPullsBytes) {
     t.shape = {2, 2};
     t.origins.push_back({"memory", static_cast<std::size_t>(i), t.name});
     const float base = static_cast<float>(10 * i);
-    t.source = tfckpt::byte_source::from_producer(16, [runs, base](const tfckpt::byte_source::emit_fn& emit) {
-      ++*runs;
+    t.source = tfckpt::byte_source::from_reader(16, [reads, base](std::uint64_t offset, std::span<std::byte> out) {
+      reads->emplace_back(offset, out.size());
       const float v[4] = {base, base + 1, base + 2, base + 3};
-      return emit(std::as_bytes(std::span(v)));
+      std::memcpy(out.data(), reinterpret_cast<const std::byte*>(v) + offset, out.size());
+      return absl::OkStatus();
     });
     in.push_back(std::move(t));
   }
@@ -464,23 +465,36 @@ TEST(ConcatLaziness, NoProducerRunsBeforeTheSinkPullsBytes) {
   const auto planned = tfckpt::collect(view);
   ASSERT_OK(tfckpt::check_pipeline(planned));
   (void)tfckpt::describe_plan(planned);
-  EXPECT_EQ(*runs, 0);
+  EXPECT_TRUE(reads->empty());
   tfckpt_testing::scratch_dir dir;
   ASSERT_OK(tfckpt::write_bundle(planned, dir / "m"));
-  EXPECT_EQ(*runs, 4);  // buffered once each: computed members along axis 1
+  ASSERT_EQ(reads->size(), 8u);  // one row (8 bytes) of each member at a time
+  for (const auto& [offset, n] : *reads) EXPECT_EQ(n, 8u) << offset;
   ASSERT_OK_AND_ASSIGN(const auto out, tfckpt::open(dir / "m"));
   ASSERT_OK_AND_ASSIGN(const auto v, out.find("out/weights")->values<float>());
   EXPECT_THAT(std::vector<float>(v.begin(), v.end()), ElementsAre(0, 1, 10, 11, 20, 21, 30, 31, 2, 3, 12, 13, 22, 23, 32, 33));
-  // Too big to buffer: refused when planning, naming the member.
-  const auto refused = tfckpt::collect(std::views::all(in) |
-                                       tfckpt::views::concat_by_group(kHeads, {.axis = 1, .max_buffered_member_bytes = 15}));
+  // The concatenation reads any range of itself from the members' ranges.
+  reads->clear();
+  float middle[3];
+  ASSERT_OK(planned[0].source.read(5 * 4, std::as_writable_bytes(std::span(middle))));
+  EXPECT_THAT(middle, ElementsAre(21, 30, 31));
+  EXPECT_EQ(reads->size(), 2u);
+
+  // A producer-only member cannot be cut into row blocks: refused when planning, naming it; along
+  // axis 0 it streams as it is.
+  auto producer_only = in;
+  producer_only[0].source = tfckpt::byte_source::from_producer(16, [](const tfckpt::byte_source::emit_fn& emit) {
+    const float v[4] = {0, 1, 2, 3};
+    return emit(std::as_bytes(std::span(v)));
+  });
+  const auto refused = tfckpt::collect(std::views::all(producer_only) | tfckpt::views::concat_by_group(kHeads, {.axis = 1}));
   EXPECT_THAT(tfckpt::check_pipeline(refused),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("'out0/weights' (memory) is computed, not stored")));
-  // Along axis 0 computed members stream as they are: no buffering, no limit.
-  const auto rows = tfckpt::collect(std::views::all(in) |
-                                    tfckpt::views::concat_by_group(kHeads, {.axis = 0, .max_buffered_member_bytes = 0}));
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("'out0/weights' (memory) is a producer-only byte source")));
+  const auto rows = tfckpt::collect(std::views::all(producer_only) | tfckpt::views::concat_by_group(kHeads, {.axis = 0}));
   ASSERT_OK(tfckpt::write_bundle(rows, dir / "rows"));
-  EXPECT_EQ(*runs, 8);
+  ASSERT_OK_AND_ASSIGN(const auto by_rows, tfckpt::open(dir / "rows"));
+  ASSERT_OK_AND_ASSIGN(const auto r, by_rows.find("out/weights")->values<float>());
+  EXPECT_THAT(std::vector<float>(r.begin(), r.end()), ElementsAre(0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33));
 }
 
 // Two groups; one lives entirely in a data shard that has been deleted. Filtering its output away

@@ -1040,7 +1040,7 @@ inline bool entry::bytes_in_host_order() const {
 
 inline byte_source entry::host_order_source() const {
   const entry* e = this;
-  return byte_source::from_producer(size_, [e](const byte_source::emit_fn& emit) -> absl::Status {
+  byte_source::producer_fn stream_in_pieces = [e](const byte_source::emit_fn& emit) -> absl::Status {
     if (e->dtype_ == tfckpt::dtype::variant && !e->bytes_in_host_order())
       return absl::UnimplementedError(absl::StrFormat(
           "%s: variant tensor '%s' is stored %s-endian; variants cannot be converted to another byte order",
@@ -1071,7 +1071,31 @@ inline byte_source entry::host_order_source() const {
       if (e->bytes_are_mapped()) released = io::release_mapped_pages(bytes, released, at + piece.size());
     }
     return to_host.finish();
-  });
+  };
+  // Random access: a copy of the range, swapped (a range may start or end inside an element).
+  auto read_range = [e, stream_in_pieces](std::uint64_t offset, std::span<std::byte> out) -> absl::Status {
+    if (!e->bytes_in_host_order() && !is_fixed_size(e->dtype_)) {  // re-encoded strings: small, done whole
+      std::vector<std::byte> all;
+      TFCKPT_RETURN_IF_ERROR(stream_in_pieces([&all](std::span<const std::byte> c) {
+        all.insert(all.end(), c.begin(), c.end());
+        return absl::OkStatus();
+      }));
+      std::memcpy(out.data(), all.data() + offset, out.size());
+      return absl::OkStatus();
+    }
+    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
+    const std::size_t width = e->bytes_in_host_order() ? 1 : swap_width(e->dtype_);
+    if (bytes.size() != e->size_ || bytes.size() % width != 0)
+      return absl::DataLossError(absl::StrFormat("%s: tensor '%s' holds %d bytes, not %d %d-byte units", e->owner_->index_file,
+                                                 printable_key(e->name_), bytes.size(), e->size_ / width, width));
+    swap_copy_range(bytes, offset, out, width);
+    return absl::OkStatus();
+  };
+  auto release = [e](std::uint64_t offset, std::uint64_t size) {
+    if (!e->bytes_are_mapped()) return;
+    if (const auto bytes = e->bytes(); bytes.ok()) io::release_mapped_pages(*bytes, offset, offset + size);
+  };
+  return byte_source::from_reader(size_, std::move(read_range), std::move(stream_in_pieces), std::move(release));
 }
 
 inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_progress) const {

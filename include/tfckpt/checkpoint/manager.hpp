@@ -24,7 +24,6 @@
 #ifndef TFCKPT_CHECKPOINT_MANAGER_HPP_
 #define TFCKPT_CHECKPOINT_MANAGER_HPP_
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -48,6 +47,7 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/state_file.hpp"
 #include "tfckpt/io/atomic_file.hpp"
+#include "tfckpt/io/file_ops.hpp"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt {
@@ -188,10 +188,10 @@ inline absl::Status delete_checkpoint_files(const std::string& prefix, std::vect
   const auto remove = [&](const std::string& path) {
     if (absl::Status s = hook.before(io::io_step::remove, path); !s.ok()) {
       if (first.ok()) first = std::move(s);
-    } else if (::unlink(path.c_str()) == 0) {
-      if (deleted != nullptr) deleted->push_back(path);
-    } else if (errno != ENOENT && first.ok()) {
-      first = io::errno_status(path, "delete", errno);
+    } else if (absl::StatusOr<bool> removed = io::remove_file(path); !removed.ok()) {
+      if (first.ok()) first = removed.status();
+    } else if (*removed && deleted != nullptr) {
+      deleted->push_back(path);
     }
   };
   remove(prefix + ".index");
@@ -223,7 +223,8 @@ inline void remove_temporaries(const std::filesystem::path& dir,
     if (is_temporary_of(name, &base) && accept(base, f.path())) found.push_back(f.path());
   }
   for (const auto& path : found) {
-    if (::unlink(path.c_str()) == 0 && deleted != nullptr) deleted->push_back(path.string());
+    const absl::StatusOr<bool> removed = io::remove_file(path.string());
+    if (removed.ok() && *removed && deleted != nullptr) deleted->push_back(path.string());
   }
 }
 

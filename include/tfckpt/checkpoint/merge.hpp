@@ -25,8 +25,6 @@
 #ifndef TFCKPT_CHECKPOINT_MERGE_HPP_
 #define TFCKPT_CHECKPOINT_MERGE_HPP_
 
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -48,6 +46,7 @@
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/io/atomic_file.hpp"
+#include "tfckpt/io/file_ops.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 #include "tfckpt/status.hpp"
@@ -256,13 +255,11 @@ inline absl::Status merge_bundles(std::span<const std::string> prefixes, const s
   std::set<fs::path> sources;
   for (std::size_t i = 0; i < m.data_files.size(); ++i) {
     const std::string& f = m.data_files[i];
-    struct stat st {};
-    if (::stat(f.c_str(), &st) != 0) {
-      const int err = errno;
-      if (err == ENOENT)
+    if (absl::Status exists = io::check_exists(f); !exists.ok()) {
+      if (absl::IsNotFound(exists))
         return absl::NotFoundError(
             absl::StrFormat("%s: data file is missing, but %s names tensors in it", f, m.data_file_index[i]));
-      return io::errno_status(f, "stat", err);
+      return exists;
     }
     sources.insert(detail::normal_absolute(f));
   }
@@ -290,11 +287,9 @@ inline absl::Status merge_bundles(std::span<const std::string> prefixes, const s
 
   // 4. Move the data files; on failure, move back what moved.
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (::rename(m.data_files[i].c_str(), targets[i].c_str()) != 0) {
-      const int err = errno;
+    if (const absl::Status s = io::rename_file(m.data_files[i], targets[i]); !s.ok()) {
       std::size_t undone = 0;
-      for (std::size_t j = i; j-- > 0;) undone += ::rename(targets[j].c_str(), m.data_files[j].c_str()) == 0 ? 1 : 0;
-      const absl::Status s = io::errno_status(targets[i], absl::StrFormat("move %s here", m.data_files[i]), err);
+      for (std::size_t j = i; j-- > 0;) undone += io::rename_file(targets[j], m.data_files[j]).ok() ? 1 : 0;
       return absl::Status(s.code(), absl::StrFormat("%s (merge abandoned; %d of %d data files moved back)", s.message(),
                                                     undone, i));
     }
@@ -311,11 +306,11 @@ inline absl::Status merge_bundles(std::span<const std::string> prefixes, const s
 
   // 5. Clean up, best effort.
   if (options.delete_inputs) {
-    for (const std::string& prefix : prefixes) ::unlink((prefix + ".index").c_str());
+    for (const std::string& prefix : prefixes) (void)io::remove_file(prefix + ".index");
     const fs::path out_dir = detail::normal_absolute(merged_dir);
     for (const std::string& prefix : prefixes) {
       const fs::path dir = detail::directory_of(prefix);
-      if (detail::normal_absolute(dir) != out_dir) ::rmdir(dir.c_str());  // only succeeds when empty
+      if (detail::normal_absolute(dir) != out_dir) io::remove_empty_directory(dir.string());
     }
   }
   return absl::OkStatus();

@@ -126,6 +126,26 @@ inline void swap_copy(std::span<const std::byte> src, std::byte* dst, std::size_
 /// Reverses every `width`-byte unit of `bytes` in place (see swap_copy).
 inline void swap_in_place(std::span<std::byte> bytes, std::size_t width) { swap_copy(bytes, bytes.data(), width); }
 
+/// Bytes [offset, offset + out.size()) of `whole` with every `width`-byte unit reversed, copied into
+/// `out`: the range may start or end inside a unit (those bytes come from the unit's other end).
+/// REQUIRES: width is 1, 2, 4 or 8, divides whole.size(), and the range lies within `whole`.
+inline void swap_copy_range(std::span<const std::byte> whole, std::uint64_t offset, std::span<std::byte> out,
+                            std::size_t width) {
+  if (width != 2 && width != 4 && width != 8) {
+    if (!out.empty()) std::memcpy(out.data(), whole.data() + offset, out.size());
+    return;
+  }
+  const auto mirrored = [&](std::uint64_t pos) {  // the byte a swapped tensor has at `pos`
+    const std::uint64_t unit = pos - pos % width;
+    return whole[static_cast<std::size_t>(unit + (width - 1 - pos % width))];
+  };
+  std::size_t i = 0;
+  for (; i < out.size() && (offset + i) % width != 0; ++i) out[i] = mirrored(offset + i);
+  const std::size_t middle = (out.size() - i) / width * width;
+  swap_copy(whole.subspan(static_cast<std::size_t>(offset + i), middle), out.data() + i, width);
+  for (i += middle; i < out.size(); ++i) out[i] = mirrored(offset + i);
+}
+
 /// Streams a fixed-size tensor's bytes through a swap of every `swap_width(t)`-byte unit, in pieces
 /// of at most kPiece bytes, whatever sizes the input chunks have (a unit split across two chunks is
 /// carried over and emitted on its own). finish() reports input that ended inside a unit.

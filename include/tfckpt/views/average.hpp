@@ -19,12 +19,15 @@
 // allow_partial, see below), dtypes or shapes that differ (kInvalidArgument, naming every
 // checkpoint with its dtype and shape), a name twice in one checkpoint, bad weights.
 //
-// Streaming: an averaged tensor's producer walks its elements in chunks of chunk_elements (16384):
-// for each chunk it reads that element range of every member straight from the member's stored
-// bytes (a zero-copy sub-span of the mapped shard; copied into a small buffer only when misaligned),
-// accumulates, converts and emits. Peak memory is a few chunk-sized buffers, whatever the tensor's
-// size. Members must be stored tensors (entries(), possibly renamed or filtered) or hold their bytes
-// in memory; a member computed by a producer (e.g. a cast) is a kUnimplemented error tensor.
+// Reading: an averaged tensor's source is a reader. read(offset, span) and stream() walk the elements
+// concerned in chunks of chunk_elements (16384): for each chunk they read that element range of
+// every member — straight from a stored member's bytes (a zero-copy sub-span of the mapped shard;
+// copied into a small buffer only when misaligned), or through a computed member's read() (a cast,
+// a byte-swapped entry, a permutation, a concatenation, ...) — accumulate, convert and write the
+// mean. Peak memory is a few chunk-sized buffers, whatever the tensor's size; streaming emits one
+// chunk at a time and releases the members' mapped pages behind it (every 4 MiB). A member
+// whose source is producer-only (byte_source::from_producer, user code) has no random access: it
+// is a kUnimplemented error tensor.
 //
 // Example:
 //   TFCKPT_RETURN_IF_ERROR(tfckpt::write_bundle(
@@ -91,10 +94,10 @@ constexpr bool is_averaged_dtype(dtype t) {
 // Implementation details follow.
 namespace detail {
 
-// One member of an averaged tensor, as its producer needs it.
+// One member of an averaged tensor, as its reader needs it.
 struct average_member {
-  const entry* stored = nullptr;  // read through entry::bytes() when set
-  byte_source source;             // else: bytes already in memory (contiguous())
+  const entry* stored = nullptr;  // read straight from entry::bytes() when set (host order)
+  byte_source source;             // else: read() ranges of it
   std::string label;              // "<checkpoint>:<name>" for messages
   double weight = 1;
 };
@@ -114,80 +117,126 @@ In from_accumulator(average_accumulator<In> a) {
   }
 }
 
-// The chunked mean of `members` (all n elements of type In, bytes as spans).
-template <class In>
-absl::Status stream_average(std::span<const std::span<const std::byte>> spans, std::span<const double> weights,
-                            double weight_sum, std::size_t n, std::size_t chunk, const byte_source::emit_fn& emit) {
-  using Acc = average_accumulator<In>;
-  // The input as Acc: float16/bfloat16 widen exactly through float.
-  constexpr auto widen = [](const In& x) {
-    if constexpr (is_half_like<In>) {
-      return static_cast<Acc>(static_cast<float>(x));
-    } else {
-      return static_cast<Acc>(x);
-    }
-  };
-  std::vector<Acc> acc(chunk);  // the fixed buffers, allocated once
-  std::vector<In> staged(chunk);
-  std::vector<In> out(chunk);
-  for (std::size_t start = 0; start < n; start += chunk) {
-    const std::size_t m = std::min(chunk, n - start);
-    std::fill_n(acc.begin(), m, Acc(0));
-    for (std::size_t i = 0; i < spans.size(); ++i) {
-      const std::byte* p = spans[i].data() + start * sizeof(In);
-      const In* x = reinterpret_cast<const In*>(p);
-      if (reinterpret_cast<std::uintptr_t>(p) % alignof(In) != 0) {  // packed shards: realign
-        std::memcpy(staged.data(), p, m * sizeof(In));
-        x = staged.data();
-      }
-      if (weights[i] == 1.0) {
-        for (std::size_t j = 0; j < m; ++j) acc[j] += widen(x[j]);
-      } else {
-        const Acc w(weights[i]);
-        for (std::size_t j = 0; j < m; ++j) acc[j] += w * widen(x[j]);
-      }
-    }
-    for (std::size_t j = 0; j < m; ++j) out[j] = from_accumulator<In>(acc[j] / weight_sum);
-    TFCKPT_RETURN_IF_ERROR(emit(std::span<const std::byte>(reinterpret_cast<const std::byte*>(out.data()), m * sizeof(In))));
+// The weighted mean of a range of elements of every member, a chunk at a time: what both the
+// reader and the streamer of an averaged tensor compute.
+class average_source {
+ public:
+  average_source(std::string name, dtype type, std::uint64_t num_elements, std::vector<average_member> members,
+                 std::size_t chunk)
+      : name_(std::move(name)), type_(type), num_elements_(num_elements), members_(std::move(members)), chunk_(chunk) {
+    for (const average_member& m : members_) weight_sum_ += m.weight;
+    std::erase_if(members_, [](const average_member& m) { return m.weight == 0; });  // contribute nothing: never read
   }
-  return absl::OkStatus();
-}
 
-inline byte_source::producer_fn average_producer(std::string name, dtype type, std::uint64_t num_elements,
-                                                 std::vector<average_member> members, std::size_t chunk) {
-  return [name = std::move(name), type, num_elements, members = std::move(members),
-          chunk](const byte_source::emit_fn& emit) -> absl::Status {
-    const std::uint64_t size = num_elements * element_size(type);
-    std::vector<std::span<const std::byte>> spans;
-    std::vector<double> weights;
-    double weight_sum = 0;
-    for (const average_member& m : members) {
-      weight_sum += m.weight;
-      if (m.weight == 0) continue;  // contributes nothing: not even read
-      std::span<const std::byte> bytes;
-      if (m.stored != nullptr) {
-        TFCKPT_ASSIGN_OR_RETURN(bytes, m.stored->bytes());
-      } else {
-        bytes = m.source.contiguous().value_or(std::span<const std::byte>());
-      }
-      if (bytes.size() != size)
-        return absl::DataLossError(absl::StrFormat("average of '%s': %s holds %d bytes, expected %d", printable_key(name),
-                                                   m.label, bytes.size(), size));
-      spans.push_back(bytes);
-      weights.push_back(m.weight);
-    }
+  std::uint64_t size() const { return num_elements_ * element_size(type_); }
+
+  // Elements [first, first + count) into `out` (count * element size bytes).
+  absl::Status elements(std::uint64_t first, std::uint64_t count, std::byte* out) const {
     absl::Status status = absl::OkStatus();
-    visit_element_type(type, [&]<class In>(std::type_identity<In>) {
+    visit_element_type(type_, [&]<class In>(std::type_identity<In>) {
       if constexpr (std::is_floating_point_v<In> || is_half_like<In> || std::is_same_v<In, std::complex<float>> ||
                     std::is_same_v<In, std::complex<double>>) {
-        status = stream_average<In>(spans, weights, weight_sum, static_cast<std::size_t>(num_elements), chunk, emit);
+        status = mean<In>(first, count, out);
       } else {
-        status = absl::InternalError(absl::StrFormat("average of '%s': %s is not averaged", printable_key(name), dtype_name(type)));
+        status = absl::InternalError(absl::StrFormat("average of '%s': %s is not averaged", printable_key(name_), dtype_name(type_)));
       }
     });
     return status;
-  };
-}
+  }
+
+  absl::Status read(std::uint64_t offset, std::span<std::byte> out) const {
+    const std::size_t es = element_size(type_);
+    const std::uint64_t first = offset / es, last = (offset + out.size() + es - 1) / es;
+    if (offset % es == 0 && out.size() % es == 0) return elements(first, last - first, out.data());
+    std::vector<std::byte> whole(static_cast<std::size_t>((last - first) * es));  // ends inside elements: rare
+    TFCKPT_RETURN_IF_ERROR(elements(first, last - first, whole.data()));
+    std::memcpy(out.data(), whole.data() + offset % es, out.size());
+    return absl::OkStatus();
+  }
+
+  // Every element, chunk by chunk; the members' pages are released behind.
+  absl::Status stream(const byte_source::emit_fn& emit) const {
+    const std::size_t es = element_size(type_);
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_, num_elements_));
+    std::vector<std::byte> out(n * es);
+    std::uint64_t released = 0;
+    for (std::uint64_t e = 0; e < num_elements_; e += n) {
+      const std::uint64_t m = std::min<std::uint64_t>(n, num_elements_ - e);
+      TFCKPT_RETURN_IF_ERROR(elements(e, m, out.data()));
+      TFCKPT_RETURN_IF_ERROR(emit(std::span<const std::byte>(out.data(), static_cast<std::size_t>(m * es))));
+      const std::uint64_t done = (e + m) * es;
+      if (done - released >= kReleaseEvery || e + m == num_elements_) {
+        for (const average_member& member : members_) member.source.release(released, done - released);
+        released = done;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  static constexpr std::uint64_t kReleaseEvery = std::uint64_t{4} << 20;
+
+  template <class In>
+  absl::Status mean(std::uint64_t first, std::uint64_t count, std::byte* out) const {
+    using Acc = average_accumulator<In>;
+    // The input as Acc: float16/bfloat16 widen exactly through float.
+    constexpr auto widen = [](const In& x) {
+      if constexpr (is_half_like<In>) {
+        return static_cast<Acc>(static_cast<float>(x));
+      } else {
+        return static_cast<Acc>(x);
+      }
+    };
+    std::vector<std::span<const std::byte>> direct(members_.size());
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      const average_member& m = members_[i];
+      if (m.stored == nullptr) continue;
+      TFCKPT_ASSIGN_OR_RETURN(direct[i], m.stored->bytes());
+      if (direct[i].size() != size())
+        return absl::DataLossError(absl::StrFormat("average of '%s': %s holds %d bytes, expected %d", printable_key(name_),
+                                                   m.label, direct[i].size(), size()));
+    }
+    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_, count));
+    std::vector<Acc> acc(chunk);  // the fixed buffers, allocated once per call
+    std::vector<In> staged(chunk);
+    std::vector<In> result(chunk);
+    for (std::uint64_t start = first; start < first + count; start += chunk) {
+      const std::size_t m = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, first + count - start));
+      std::fill_n(acc.begin(), m, Acc(0));
+      for (std::size_t i = 0; i < members_.size(); ++i) {
+        const In* x = staged.data();
+        if (!direct[i].empty()) {
+          const std::byte* p = direct[i].data() + start * sizeof(In);
+          x = reinterpret_cast<const In*>(p);
+          if (reinterpret_cast<std::uintptr_t>(p) % alignof(In) != 0) {  // packed shards: realign
+            std::memcpy(staged.data(), p, m * sizeof(In));
+            x = staged.data();
+          }
+        } else {
+          TFCKPT_RETURN_IF_ERROR(members_[i].source.read(
+              start * sizeof(In), {reinterpret_cast<std::byte*>(staged.data()), m * sizeof(In)}));
+        }
+        const double weight = members_[i].weight;
+        if (weight == 1.0) {
+          for (std::size_t j = 0; j < m; ++j) acc[j] += widen(x[j]);
+        } else {
+          const Acc w(weight);
+          for (std::size_t j = 0; j < m; ++j) acc[j] += w * widen(x[j]);
+        }
+      }
+      for (std::size_t j = 0; j < m; ++j) result[j] = from_accumulator<In>(acc[j] / weight_sum_);
+      std::memcpy(out + (start - first) * sizeof(In), result.data(), m * sizeof(In));
+    }
+    return absl::OkStatus();
+  }
+
+  std::string name_;
+  dtype type_;
+  std::uint64_t num_elements_;
+  std::vector<average_member> members_;
+  std::size_t chunk_;
+  double weight_sum_ = 0;
+};
 
 inline std::string checkpoint_label(const std::vector<std::string>& labels, std::size_t i) {
   return i < labels.size() && !labels[i].empty() ? labels[i] : absl::StrFormat("checkpoint #%d", i);
@@ -313,7 +362,8 @@ inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_op
       if (t.stored != nullptr && t.stored->dtype() == t.dtype && t.stored->size() == t.size() &&
           t.stored->bytes_in_host_order()) {
         m.stored = t.stored;
-      } else if (t.source.contiguous()) {
+        m.source = t.source;  // for release()
+      } else if (t.source.random_access()) {
         m.source = t.source;
       } else {
         absl::StrAppendFormat(&unreadable, "%s%s", unreadable.empty() ? "" : ", ", checkpoint_label(labels, i));
@@ -326,8 +376,8 @@ inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_op
     }
     if (!unreadable.empty()) {
       out.push_back(problem(absl::UnimplementedError(absl::StrFormat(
-                                "average: '%s' from %s is computed by an earlier adaptor; average reads stored "
-                                "tensors (put views::average before views::cast and the like)", key, unreadable)),
+                                "average: '%s' from %s is a producer-only byte source (byte_source::from_producer), "
+                                "which cannot be read in ranges; build it with byte_source::from_reader", key, unreadable)),
                             g.name));
       continue;
     }
@@ -337,9 +387,11 @@ inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_op
                             g.name));
       continue;
     }
-    o.source = byte_source::from_producer(
-        first.size(), average_producer(g.name, first.dtype, static_cast<std::uint64_t>(*num), std::move(members),
-                                       options.chunk_elements == 0 ? 1 : options.chunk_elements));
+    auto state = std::make_shared<const average_source>(g.name, first.dtype, static_cast<std::uint64_t>(*num), std::move(members),
+                                                         options.chunk_elements == 0 ? 1 : options.chunk_elements);
+    o.source = byte_source::from_reader(
+        first.size(), [state](std::uint64_t offset, std::span<std::byte> bytes) { return state->read(offset, bytes); },
+        [state](const byte_source::emit_fn& emit) { return state->stream(emit); });
     out.push_back(std::move(o));
   }
   return out;

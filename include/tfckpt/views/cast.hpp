@@ -4,7 +4,9 @@
 // Changing the dtype of tensors in a pipeline: views::cast(target) is std::views::transform over
 // tensors. Metadata changes at once (dtype, byte count); the values are converted only when a sink
 // streams the tensor, a bounded chunk at a time (cast_options::chunk_elements, 8192 elements: at
-// most 64 KiB in and 64 KiB out), never the whole tensor.
+// most 64 KiB in and 64 KiB out), never the whole tensor. The cast tensor's source is a reader:
+// read(offset, span) converts just the elements that range covers, from the input's read() (so a
+// cast composes under average, concat_by_group and permute); stream() streams the input once.
 //
 //   entries(ckpt) | views::cast(dtype::bfloat16)                     // every floating-point tensor
 //   entries(ckpt) | views::cast(dtype::float32, {.select = name_glob("dense/*")})
@@ -28,6 +30,7 @@
 #ifndef TFCKPT_VIEWS_CAST_HPP_
 #define TFCKPT_VIEWS_CAST_HPP_
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -267,6 +270,42 @@ inline byte_source::producer_fn cast_producer(tensor in, dtype to, convert_fn co
   };
 }
 
+// Random access into a cast tensor: converts only the elements that bytes [offset, offset + n)
+// of the output cover, chunk elements at a time, from the same elements of the input's read().
+inline byte_source::reader_fn cast_reader(tensor in, dtype to, convert_fn convert, std::size_t chunk) {
+  return [in = std::move(in), to, convert, chunk](std::uint64_t offset, std::span<std::byte> out) -> absl::Status {
+    const std::size_t in_size = element_size(in.dtype);
+    const std::size_t out_size = element_size(to);
+    const std::uint64_t first = offset / out_size;
+    const std::uint64_t last = (offset + out.size() + out_size - 1) / out_size;  // exclusive
+    const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, last - first));
+    // Short reads (a transpose reads runs of a few elements) stay off the heap.
+    constexpr std::size_t kSmall = 64;
+    std::uint64_t small_in[kSmall], small_out[kSmall];
+    std::unique_ptr<std::uint64_t[]> in_buf, out_buf;
+    if (step > kSmall) {  // elements are at most 8 bytes
+      in_buf = std::make_unique_for_overwrite<std::uint64_t[]>((step * in_size + 7) / 8);
+      out_buf = std::make_unique_for_overwrite<std::uint64_t[]>((step * out_size + 7) / 8);
+    }
+    auto* const in_bytes = reinterpret_cast<std::byte*>(in_buf ? in_buf.get() : small_in);
+    auto* const out_bytes = reinterpret_cast<std::byte*>(out_buf ? out_buf.get() : small_out);
+    for (std::uint64_t e = first; e < last; e += step) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(step, last - e));
+      TFCKPT_RETURN_IF_ERROR(in.source.read(e * in_size, {in_bytes, n * in_size}));
+      std::string bad_value;
+      if (const std::size_t bad = convert(in_bytes, out_bytes, n, &bad_value); bad != n)
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "cast of '%s' from %s to %s: element %d is %s, which %s cannot hold", printable_key(in.name),
+            dtype_name(in.dtype), dtype_name(to), e + bad, bad_value, dtype_name(to)));
+      // The part of these converted elements that the requested range covers.
+      const std::uint64_t lo = std::max(offset, e * out_size);
+      const std::uint64_t hi = std::min<std::uint64_t>(offset + out.size(), (e + n) * out_size);
+      std::memcpy(out.data() + (lo - offset), out_bytes + (lo - e * out_size), static_cast<std::size_t>(hi - lo));
+    }
+    return absl::OkStatus();
+  };
+}
+
 // One tensor through views::cast.
 inline tensor cast_tensor(tensor t, dtype to, const cast_options& options) {
   if (!t.status.ok() || t.dtype == to || (options.select && !options.select(t))) return t;
@@ -295,7 +334,13 @@ inline tensor cast_tensor(tensor t, dtype to, const cast_options& options) {
   const std::uint64_t size = static_cast<std::uint64_t>(*n) * element_size(to);
   const convert_fn convert = find_convert_fn(t.dtype, to);
   const std::size_t chunk = options.chunk_elements == 0 ? 1 : options.chunk_elements;
-  out.source = byte_source::from_producer(size, cast_producer(std::move(t), to, convert, chunk));
+  const std::size_t in_size = element_size(t.dtype), out_size = element_size(to);
+  byte_source::release_fn release = [in = t.source, in_size, out_size](std::uint64_t offset, std::uint64_t n) {
+    in.release(offset / out_size * in_size, (n + out_size - 1) / out_size * in_size);
+  };
+  byte_source::reader_fn reader = cast_reader(t, to, convert, chunk);
+  out.source = byte_source::from_reader(size, std::move(reader), cast_producer(std::move(t), to, convert, chunk),
+                                        std::move(release));
   return out;
 }
 

@@ -5,8 +5,9 @@
 // function names each tensor's group (`out3/weights` -> `out/weights`) or lets it pass through
 // (nullopt); each group becomes one tensor whose bytes are the members' bytes concatenated along an
 // axis. Only metadata is planned here — dtypes, shapes, order, checks; the bytes stream later, row
-// block by row block, straight out of the members' mapped shards, when a sink pulls them. Nothing
-// the size of a member, let alone of the output, is ever allocated for stored members.
+// block by row block, straight out of the members' mapped shards (or through computed members'
+// read()), when a sink pulls them. Nothing the size of a member, let alone of the output, is ever
+// allocated.
 //
 //   views::concat_by_group(key_fn, options)     planning adaptor (see concat_by_group_view)
 //   group_by_regex(R"(^out(\d+)/(weights|biases)$)", "out/$2")
@@ -131,10 +132,6 @@ class axis_rule {
 struct concat_by_group_options {
   concat_order order = concat_order::by_source_checkpoint();
   axis_rule axis = 0;
-  /// A member that is computed (no stored entry, no bytes in memory) must be buffered whole to be
-  /// cut into row blocks when the axis is not the outermost one; larger members are refused at
-  /// planning time (kFailedPrecondition). Stored members are never buffered.
-  std::uint64_t max_buffered_member_bytes = std::uint64_t{64} << 20;
 };
 
 /// A key function from regex rules (ECMAScript), tried in order: the first rule whose pattern is
@@ -214,11 +211,12 @@ struct concat_member {
   std::uint64_t block = 0;        // bytes per outer index: dim[axis] * inner * element size
 };
 
-// The recipe a concatenated tensor's producer follows. For outer index i = 0 .. outer-1 and each
-// member m in order, member m's block i: bytes [i * block_m, (i + 1) * block_m) of its payload.
-// Blocks of kDirect bytes or more are emitted as they lie in the mapped shard (zero-copy); smaller
-// ones are gathered into a staging buffer of kStaging bytes first, so that a sink sees few large
-// chunks rather than one call per row (the CRC and the write then run at full speed).
+// The recipe a concatenated tensor's reader and streamer follow. For outer index i = 0 .. outer-1
+// and each member m in order, member m's block i: bytes [i * block_m, (i + 1) * block_m) of its
+// payload. Streaming, stored blocks of kDirect bytes or more are emitted as they lie in the mapped
+// shard (zero-copy); smaller ones, and computed members' blocks (read() in pieces), are gathered
+// into a staging buffer of kStaging bytes first, so that a sink sees few large chunks rather than
+// one call per row (the CRC and the write then run at full speed).
 struct concat_recipe {
   static constexpr std::size_t kDirect = std::size_t{64} << 10;
   static constexpr std::size_t kStaging = std::size_t{4} << 20;  // the writer overlaps CRC and write from 4 MiB
@@ -229,6 +227,37 @@ struct concat_recipe {
   std::uint64_t size = 0;
   std::vector<concat_member> members;
 
+  std::uint64_t row_bytes() const {
+    std::uint64_t r = 0;
+    for (const concat_member& m : members) r += m.block;
+    return r;
+  }
+
+  // Bytes [offset, offset + out.size()): each piece from the member block it falls in.
+  absl::Status read(std::uint64_t offset, std::span<std::byte> out) const {
+    const std::uint64_t row = row_bytes();
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const std::uint64_t at = offset + done;
+      const std::uint64_t i = at / row;
+      std::uint64_t within = at % row;
+      std::size_t k = 0;
+      while (within >= members[k].block) within -= members[k++].block;
+      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(out.size() - done, members[k].block - within));
+      TFCKPT_RETURN_IF_ERROR(members[k].source.read(i * members[k].block + within, out.subspan(done, take)));
+      done += take;
+    }
+    return absl::OkStatus();
+  }
+
+  // A hint for the members' bytes behind output bytes [offset, offset + n).
+  void release(std::uint64_t offset, std::uint64_t n) const {
+    const std::uint64_t row = row_bytes();
+    if (row == 0 || n == 0) return;
+    const std::uint64_t first = offset / row, last = (offset + n - 1) / row;
+    for (const concat_member& m : members) m.source.release(first * m.block, (last - first + 1) * m.block);
+  }
+
   absl::Status stream(const byte_source::emit_fn& emit) const {
     if (outer <= 1) {  // axis 0 (or nothing before the axis): the members one after the other
       for (const concat_member& m : members)
@@ -237,60 +266,81 @@ struct concat_recipe {
     }
     std::vector<std::span<const std::byte>> spans(members.size());
     std::vector<bool> releasable(members.size(), false);
-    std::vector<std::string> buffered;  // computed members (bounded by max_buffered_member_bytes)
     for (std::size_t k = 0; k < members.size(); ++k) {
       const concat_member& m = members[k];
       if (m.stored != nullptr) {
         TFCKPT_ASSIGN_OR_RETURN(spans[k], m.stored->bytes());
         releasable[k] = m.stored->bytes_are_mapped();
+        if (spans[k].size() != m.block * outer)
+          return absl::InternalError(absl::StrFormat("concat_by_group '%s': member '%s' holds %d bytes, planned %d",
+                                                     printable_key(group), printable_key(m.name), spans[k].size(),
+                                                     m.block * outer));
       } else if (auto bytes = m.source.contiguous()) {
         spans[k] = *bytes;
-      } else {
-        std::string& copy = buffered.emplace_back();
-        copy.reserve(static_cast<std::size_t>(m.source.size()));
-        TFCKPT_RETURN_IF_ERROR(m.source.stream([&copy](std::span<const std::byte> c) {
-          copy.append(reinterpret_cast<const char*>(c.data()), c.size());
-          return absl::OkStatus();
-        }));
-        spans[k] = {reinterpret_cast<const std::byte*>(copy.data()), copy.size()};
+      } else if (!m.source.random_access()) {
+        return absl::InternalError(absl::StrFormat("concat_by_group '%s': member '%s' cannot be read in ranges",
+                                                   printable_key(group), printable_key(m.name)));
       }
-      if (spans[k].size() != m.block * outer)
+      if (m.source.size() != m.block * outer)
         return absl::InternalError(absl::StrFormat("concat_by_group '%s': member '%s' holds %d bytes, planned %d",
-                                                   printable_key(group), printable_key(m.name), spans[k].size(),
+                                                   printable_key(group), printable_key(m.name), m.source.size(),
                                                    m.block * outer));
     }
     const std::uint64_t release_every =
         std::clamp<std::uint64_t>(kResidentBudget / members.size(), std::uint64_t{64} << 10, std::uint64_t{4} << 20);
     std::vector<std::uint64_t> released(members.size(), 0);
-    std::vector<std::byte> staging;
-    staging.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(kStaging, size)));
+    const std::size_t staging_size = static_cast<std::size_t>(std::min<std::uint64_t>(kStaging, size));
+    const auto staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
+    std::size_t used = 0;
     const auto flush = [&]() -> absl::Status {
-      if (staging.empty()) return absl::OkStatus();
-      absl::Status s = emit(staging);
-      staging.clear();
+      if (used == 0) return absl::OkStatus();
+      absl::Status s = emit({staging.get(), used});
+      used = 0;
       return s;
     };
     for (std::uint64_t i = 0; i < outer; ++i) {
       for (std::size_t k = 0; k < members.size(); ++k) {
         const std::uint64_t block = members[k].block;
         if (block == 0) continue;
-        const auto bytes = spans[k].subspan(static_cast<std::size_t>(i * block), static_cast<std::size_t>(block));
-        if (block >= kDirect) {
-          TFCKPT_RETURN_IF_ERROR(flush());
-          TFCKPT_RETURN_IF_ERROR(emit(bytes));
+        if (spans[k].empty()) {  // computed: read the block in pieces into the staging buffer
+          for (std::uint64_t at = 0; at < block;) {
+            if (used == staging_size) TFCKPT_RETURN_IF_ERROR(flush());
+            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(block - at, staging_size - used));
+            TFCKPT_RETURN_IF_ERROR(members[k].source.read(i * block + at, {staging.get() + used, take}));
+            used += take;
+            at += take;
+          }
         } else {
-          if (bytes.size() > kStaging - staging.size()) TFCKPT_RETURN_IF_ERROR(flush());
-          staging.insert(staging.end(), bytes.begin(), bytes.end());
+          const auto bytes = spans[k].subspan(static_cast<std::size_t>(i * block), static_cast<std::size_t>(block));
+          if (block >= kDirect) {
+            TFCKPT_RETURN_IF_ERROR(flush());
+            TFCKPT_RETURN_IF_ERROR(emit(bytes));
+          } else {
+            if (bytes.size() > staging_size - used) TFCKPT_RETURN_IF_ERROR(flush());
+            std::memcpy(staging.get() + used, bytes.data(), bytes.size());
+            used += bytes.size();
+          }
         }
         // What is copied or emitted is no longer needed from the mapping.
         const std::uint64_t done = (i + 1) * block;
-        if (releasable[k] && done - released[k] >= release_every)
-          released[k] = io::release_mapped_pages(spans[k], released[k], done);
+        if (done - released[k] >= release_every) {
+          if (releasable[k]) {
+            released[k] = io::release_mapped_pages(spans[k], released[k], done);
+          } else {
+            members[k].source.release(released[k], done - released[k]);
+            released[k] = done;
+          }
+        }
       }
     }
     TFCKPT_RETURN_IF_ERROR(flush());
-    for (std::size_t k = 0; k < members.size(); ++k)
-      if (releasable[k]) io::release_mapped_pages(spans[k], released[k], spans[k].size());
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      if (releasable[k]) {
+        io::release_mapped_pages(spans[k], released[k], spans[k].size());
+      } else {
+        members[k].source.release(released[k], members[k].source.size() - released[k]);
+      }
+    }
     return absl::OkStatus();
   }
 };
@@ -431,11 +481,11 @@ inline tensor plan_group(const std::string& name, std::vector<group_member> memb
       const entry* s = gm.t.stored;
       if (s != nullptr && s->dtype() == gm.t.dtype && s->size() == gm.t.size() && s->bytes_in_host_order()) m.stored = s;
       m.block = us(dim) * us(inner);
-      if (m.stored == nullptr && !m.source.contiguous() && outer > 1 && m.source.size() > options.max_buffered_member_bytes)
-        problem(absl::StatusCode::kFailedPrecondition,
-                absl::StrFormat("%s is computed, not stored, and along axis %d it would have to be buffered whole "
-                                "(%d bytes, more than the %d allowed)",
-                                describe_member(gm.t), axis, m.source.size(), options.max_buffered_member_bytes));
+      if (m.stored == nullptr && !m.source.random_access() && outer > 1)
+        problem(absl::StatusCode::kUnimplemented,
+                absl::StrFormat("%s is a producer-only byte source (byte_source::from_producer), which along axis %d "
+                                "would have to be read in pieces; build it with byte_source::from_reader",
+                                describe_member(gm.t), axis));
       recipe->members.push_back(std::move(m));
     }
     out.shape[static_cast<std::size_t>(axis)] = along;
@@ -457,8 +507,11 @@ inline tensor plan_group(const std::string& name, std::vector<group_member> memb
     return out;
   }
   const std::uint64_t size = recipe->size;
-  out.source = byte_source::from_producer(size, [recipe = std::shared_ptr<const concat_recipe>(std::move(recipe))](
-                                                    const byte_source::emit_fn& emit) { return recipe->stream(emit); });
+  std::shared_ptr<const concat_recipe> shared = std::move(recipe);
+  out.source = byte_source::from_reader(
+      size, [shared](std::uint64_t offset, std::span<std::byte> bytes) { return shared->read(offset, bytes); },
+      [shared](const byte_source::emit_fn& emit) { return shared->stream(emit); },
+      [shared](std::uint64_t offset, std::uint64_t n) { shared->release(offset, n); });
   return out;
 }
 
@@ -504,7 +557,7 @@ struct concat_planner {
 /// comment); other tensors pass through unchanged, in their order, and each group's output takes the
 /// place of its first member. The output of a group has the group's name, the members' dtype, their
 /// shape with the axis dimension summed, every member's origins (in member order), no stored entry,
-/// and a producer that streams the concatenation row block by row block when a sink pulls it.
+/// and a reader that streams the concatenation row block by row block when a sink pulls it.
 ///
 /// Checks, reported as an error tensor per group (all of them at once through check_pipeline, before
 /// any byte is written), naming the group and the offending members with their checkpoints: equal
@@ -515,11 +568,16 @@ struct concat_planner {
 /// (metadata only: no tensor byte is read, no producer runs) and caches the plan, so the view is not
 /// const-iterable; copies plan again. When
 /// streamed: stored members are read from their mapped shards with no copy for blocks of 64 KiB and
-/// more (smaller blocks are gathered into a 1 MiB buffer), and their pages are released behind the
+/// more (smaller blocks are gathered into a 4 MiB buffer), and their pages are released behind the
 /// stream (about 16 MiB of them stay mapped, across all members, plus the page-cache folio each fault
-/// maps), so memory does not grow with the tensors' size; computed members stream as they are along
-/// axis 0 and are buffered whole along other axes (up to max_buffered_member_bytes). Members are
-/// assumed to share the host's byte order (as every writer in this library assumes).
+/// maps), so memory does not grow with the tensors' size; computed members (cast, permuted,
+/// byte-swapped, averaged, ...) stream as they are along axis 0 and along other axes are read block
+/// by block in pieces of at most 4 MiB through their read(), never buffered whole. The output's
+/// source is a reader too: read(offset, span) reads just the member ranges that range covers. A
+/// member whose source is producer-only (byte_source::from_producer, user code) can only be
+/// concatenated along axis 0 (or when nothing precedes the axis); along other axes the group is a
+/// kUnimplemented error tensor. Members are assumed to share the host's byte order (as every writer
+/// in this library assumes).
 template <std::ranges::input_range V, group_key_fn KeyFn>
   requires std::ranges::view<V> && tensor_range<V>
 using concat_by_group_view = planning_view<V, detail::concat_planner<KeyFn>>;
