@@ -27,7 +27,8 @@
 // Zero-copy: a .npy file, and an .npz member that is stored (numpy.savez, write_npz), stream their
 // bytes straight from the mapping (sources/mapped_source.hpp). A deflated member
 // (numpy.savez_compressed) is inflated with zlib each time its bytes are streamed, 1 MiB at a
-// time, never held whole; its CRC-32 and size are checked at the end of every pass. The ZIP
+// time, never held whole; its CRC-32 and size are checked at the end of every pass. Such a source
+// can only be streamed from the start (byte_source::random_access() is false). The ZIP
 // central directory is read by hand (codec/zip.hpp) rather than through libzip, which copies
 // every member's bytes out instead of handing out a view of the mapping.
 //
