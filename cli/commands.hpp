@@ -44,13 +44,14 @@ command add_inspect(CLI::App& parent);
 command add_diff(CLI::App& parent);
 command add_match(CLI::App& parent);
 command add_graph(CLI::App& parent);
+command add_import(CLI::App& parent);
 
 /// Help text of the CKPT argument every subcommand takes (resolved by tfckpt::open).
 inline constexpr const char* kCheckpointHelp =
     "Checkpoint prefix, its .index file, a directory with a 'checkpoint' file, or a SavedModel directory";
 
 /// Every subcommand, in the order `tfckpt --help` lists them.
-inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_inspect, add_diff, add_verify, add_match, add_graph, add_cp, add_latest, add_prune, add_select, add_rename, add_convert, add_merge, add_avg, add_freeze};
+inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_inspect, add_diff, add_verify, add_match, add_graph, add_cp, add_latest, add_prune, add_select, add_rename, add_convert, add_import, add_merge, add_avg, add_freeze};
 
 }  // namespace tfckpt_cli
 

@@ -39,6 +39,7 @@ struct output_options : write_flags {
   std::string out;
   std::string byte_order = "little";
   tfckpt::data_reuse reuse_data = tfckpt::data_reuse::none;  // see write_bundle_options
+  std::int32_t shards = 1;  // data shards of the written checkpoint (add_shards_option)
 };
 
 /// Declares --out (required), the write flags and --byte-order on `app`.
@@ -47,6 +48,13 @@ inline void add_output_options(CLI::App* app, output_options& o) {
   add_write_flags(app, o, "a checkpoint that already exists at --out");
   app->add_option("--byte-order", o.byte_order, "Byte order of the written tensor data (TensorFlow reads either)")
       ->check(CLI::IsMember({"little", "big"}))
+      ->capture_default_str();
+}
+
+/// Declares --shards on `app` (the number of data files written, as `cp --shards`).
+inline void add_shards_option(CLI::App* app, output_options& o) {
+  app->add_option("--shards", o.shards, "Number of data shards of the written checkpoint")
+      ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
 }
 
@@ -99,8 +107,9 @@ inline int print_plan(const std::vector<tfckpt::tensor>& planned, bool json) {
 /// Writes the planned tensors as a checkpoint at `prefix` (progress labelled `what`).
 inline int write_planned(const std::vector<tfckpt::tensor>& planned, const std::string& prefix, bool force, bool quiet,
                          const char* what = "writing", tfckpt::byte_order order = tfckpt::host_byte_order,
-                         tfckpt::data_reuse reuse_data = tfckpt::data_reuse::none) {
+                         tfckpt::data_reuse reuse_data = tfckpt::data_reuse::none, std::int32_t shards = 1) {
   tfckpt::write_bundle_options w;
+  w.writer.num_shards = shards;
   w.reuse_data = reuse_data;
   w.writer.overwrite = force;
   w.writer.payload_order = order;
@@ -119,7 +128,8 @@ inline int write_planned(const std::vector<tfckpt::tensor>& planned, const std::
 inline int run_planned(const std::vector<tfckpt::tensor>& planned, const output_options& o) {
   return o.dry_run ? print_plan(planned, o.json)
                    : write_planned(planned, o.out, o.force, o.quiet, "writing",
-                                   tfckpt::byte_order_from_name(o.byte_order).value_or(tfckpt::host_byte_order), o.reuse_data);
+                                   tfckpt::byte_order_from_name(o.byte_order).value_or(tfckpt::host_byte_order), o.reuse_data,
+                                   o.shards);
 }
 
 }  // namespace tfckpt_cli

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <google/protobuf/text_format.h>
+#include <zlib.h>
 
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
@@ -26,6 +27,9 @@
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/codec/table_builder.hpp"
+#include "tfckpt/codec/zip.hpp"
+#include "tfckpt/sinks/npy.hpp"
+#include "tfckpt/sinks/safetensors.hpp"
 #include "tfckpt/proto/graph.pb.h"
 #include "tfckpt/proto/meta_graph.pb.h"
 #include "tfckpt/proto/saved_model.pb.h"
@@ -431,6 +435,67 @@ void fixture_seeds(const fs::path& fixtures) {
 
 }  // namespace
 
+// An .npz archive of one deflated member (what numpy.savez_compressed writes), built by hand.
+std::string deflated_npz(const std::string& member, const std::string& npy) {
+  std::string packed(compressBound(npy.size()) + 64, '\0');
+  z_stream z{};
+  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(npy.data()));
+  z.avail_in = static_cast<uInt>(npy.size());
+  z.next_out = reinterpret_cast<Bytef*>(packed.data());
+  z.avail_out = static_cast<uInt>(packed.size());
+  deflate(&z, Z_FINISH);
+  packed.resize(z.total_out);
+  deflateEnd(&z);
+  codec::zip_entry m{.name = member, .size = packed.size()};
+  m.crc = codec::zip_crc32(0, std::as_bytes(std::span(npy.data(), npy.size())));
+  std::string out = codec::zip_local_header(m) + packed + codec::zip_data_descriptor(m);
+  const std::size_t cd_offset = out.size();
+  std::string central = codec::zip_central_header(m, false);
+  central[10] = 8;  // method: deflated
+  for (int i = 0; i < 4; ++i) central[24 + i] = static_cast<char>((npy.size() >> (8 * i)) & 0xff);  // original size
+  out[8] = 8;
+  out += central;
+  return out + codec::zip_end_records(1, cd_offset, central.size(), false);
+}
+
+// safetensors, .npz and .npy files from our sinks (and one deflated archive), prefixed with the
+// byte that makes foreign_formats_fuzz read them as such.
+void generated_foreign_formats(const fs::path& work) {
+  std::vector<tfckpt::tensor> planned;
+  auto add = [&](std::string name, tfckpt::dtype type, std::vector<std::int64_t> shape, std::string bytes) {
+    tfckpt::tensor t;
+    t.name = std::move(name);
+    t.dtype = type;
+    t.shape = std::move(shape);
+    t.source = tfckpt::byte_source::from_bytes(std::move(bytes));
+    planned.push_back(std::move(t));
+  };
+  add("dense/kernel", tfckpt::dtype::float32, {2, 3}, std::string(24, '\x3f'));
+  add("step", tfckpt::dtype::int64, {}, std::string("\x07\0\0\0\0\0\0\0", 8));
+  add("mask", tfckpt::dtype::boolean, {3}, std::string("\1\0\1", 3));
+  add("half", tfckpt::dtype::float16, {2}, std::string("\x00\x3c\x00\xc0", 4));
+  add("empty", tfckpt::dtype::float32, {0, 4}, "");
+  check(tfckpt::write_safetensors(std::span<const tfckpt::tensor>(planned), work / "f.safetensors", {.overwrite = true, .sync = false}));
+  seed("foreign_formats", "safetensors", std::string(1, '\0') + read_file(work / "f.safetensors"));
+  check(tfckpt::write_safetensors(std::span<const tfckpt::tensor>(planned), work / "m.safetensors",
+                                  {.metadata = {{"format", "pt"}}, .sort_by_alignment = true, .overwrite = true, .sync = false}));
+  seed("foreign_formats", "safetensors_metadata_sorted", std::string(1, '\0') + read_file(work / "m.safetensors"));
+  for (const bool zip64 : {false, true}) {
+    check(tfckpt::write_npz(std::span<const tfckpt::tensor>(planned), work / "a.npz",
+                            {.overwrite = true, .sync = false, .force_zip64 = zip64}));
+    seed("foreign_formats", zip64 ? "npz_zip64" : "npz", std::string(1, '\1') + read_file(work / "a.npz"));
+  }
+  const std::string npy = tfckpt::npy_header("<f4", std::vector<std::int64_t>{2, 3}) + std::string(24, '\x41');
+  seed("foreign_formats", "npz_deflated", std::string(1, '\1') + deflated_npz("w.npy", npy));
+  seed("foreign_formats", "npy_f4", std::string(1, '\2') + npy);
+  seed("foreign_formats", "npy_big_endian",
+       std::string(1, '\2') + tfckpt::npy_header(">i8", std::vector<std::int64_t>{2}) + std::string(16, '\x01'));
+  seed("foreign_formats", "npy_bytes",
+       std::string(1, '\2') + tfckpt::npy_header("|S3", std::vector<std::int64_t>{2}) + std::string("ab\0c\0\0", 6));
+  seed("foreign_formats", "npy_bool_scalar", std::string(1, '\2') + tfckpt::npy_header("|b1", {}) + std::string(1, '\1'));
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: make_fuzz_seeds <fixtures dir> <out dir>\n");
@@ -445,6 +510,7 @@ int main(int argc, char** argv) {
   generated_slice_inputs();
   generated_graphs();
   generated_state_files();
+  generated_foreign_formats(work);
   fs::remove_all(work);
   std::printf("make_fuzz_seeds: %zu seeds in %s\n", g_written, g_out.c_str());
   return 0;

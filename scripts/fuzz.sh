@@ -32,11 +32,11 @@ seconds="${TFCKPT_FUZZ_SECONDS:-60}"
 jobs="${TFCKPT_FUZZ_JOBS:-2}"
 fixtures="${TFCKPT_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
 build=build/fuzz
-all_targets=(sstable bundle_entry string_tensor slice_key v1 checkpoint graph state_file)
+all_targets=(sstable bundle_entry string_tensor slice_key v1 checkpoint graph state_file foreign_formats)
 if (($#)); then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 declare -A max_len=([sstable]=65536 [bundle_entry]=4096 [string_tensor]=16384 [slice_key]=4096 [v1]=65536
-                    [checkpoint]=131072 [graph]=131072 [state_file]=4096)
+                    [checkpoint]=131072 [graph]=131072 [state_file]=4096 [foreign_formats]=65536)
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTFCKPT_BUILD_FUZZERS=ON -DTFCKPT_BUILD_TESTS=OFF -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_BUILD_EXAMPLES=OFF \

@@ -9,6 +9,8 @@
 //   make_inputs index DIR    DIR/model.ckpt: 1,000,000 entries `layer_NNNNNN/{bias,bias/Adam,kernel,
 //                            kernel/Adam}` (float32 [16] and [4,4])
 //   make_inputs single DIR   DIR/model.ckpt: one float32 tensor `embedding` [327680,4096] (5 GiB)
+//   make_inputs safetensors DIR  DIR/model.safetensors (the library's safetensors sink): 16 float32
+//                            tensors `layer_NN/kernel` [4096,4096] (1 GiB)
 //
 // --tiny divides the byte counts by 1024 (the entry count of `index` by 1000), for a run that only
 // shows the benchmark works. Payloads are pseudo-random, every 1 MiB piece distinct, so that no
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "tfckpt/checkpoint/bundle_writer.hpp"
+#include "tfckpt/sinks/safetensors.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -105,8 +108,23 @@ absl::Status make_single(const fs::path& dir, bool tiny) {
   return w.finish();
 }
 
+absl::Status make_safetensors(const fs::path& dir, bool tiny) {
+  std::vector<tfckpt::tensor> planned;
+  for (int i = 0; i < 16; ++i) {
+    tfckpt::tensor t;
+    t.name = absl::StrFormat("layer_%02d/kernel", i);
+    t.dtype = tfckpt::dtype::float32;
+    t.shape = {scaled(4096, tiny), 4096};
+    t.source = pattern(static_cast<std::uint64_t>(t.shape[0] * t.shape[1]) * 4, 200 + static_cast<std::uint32_t>(i));
+    planned.push_back(std::move(t));
+  }
+  fs::create_directories(dir);
+  return tfckpt::write_safetensors(std::span<const tfckpt::tensor>(planned), dir / "model.safetensors",
+                                   {.overwrite = true, .sync = false});  // throwaway input
+}
+
 int usage() {
-  std::fprintf(stderr, "usage: make_inputs {verify|merge|index|single} DIR [--tiny]\n");
+  std::fprintf(stderr, "usage: make_inputs {verify|merge|index|single|safetensors} DIR [--tiny]\n");
   return 2;
 }
 
@@ -130,6 +148,8 @@ int main(int argc, char** argv) {
     s = make_index(dir, tiny);
   } else if (what == "single") {
     s = make_single(dir, tiny);
+  } else if (what == "safetensors") {
+    s = make_safetensors(dir, tiny);
   } else {
     return usage();
   }

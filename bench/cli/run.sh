@@ -13,12 +13,15 @@
 #   merge   merge of 16 x 256 MiB (seed 000), Momentum dropped cp -r of the 16 inputs
 #   ls      ls of a 1,000,000-entry index                     leveldb_ls (LevelDB's Table, bench/cli)
 #   cp      cp of a checkpoint holding one 5 GiB tensor       cp -r of the checkpoint's directory
+#   import  import of a 1 GiB safetensors file (16 tensors)   cp of the file
 #
 # Inputs come from bench/cli/make_inputs (the library's writer), are made one job at a time and
 # deleted after it; each job also checks its output (verify OK, cp byte-identical).
 #
-# Usage: bench/cli/run.sh [--tiny] [--runs N] [--build DIR] [--scratch DIR] [--report FILE]
-#          [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
+# Usage: bench/cli/run.sh [--tiny] [--runs N] [--only JOB[,JOB...]] [--build DIR] [--scratch DIR]
+#          [--report FILE] [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
+#   --only      run only these jobs (verify and verify1 share their input, as do merge; rename runs
+#               with verify); the table is printed, and written only where --report says
 #   --tiny      inputs 1/1024 of the size (the index 1/1000): proves the script runs (ctest bench.cli_tiny)
 #   --build     build directory holding cli/tfckpt and bench/cli_bench_* (default: build)
 #   --scratch   where inputs go (default: $TMPDIR if it is a tmpfs, else /dev/shm)
@@ -33,6 +36,7 @@ repo=$(cd "$here/../.." && pwd)
 
 tiny=0
 runs=5
+only=""
 build="$repo/build"
 scratch_parent=""
 report=""
@@ -41,6 +45,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --tiny) tiny=1 ;;
     --runs) runs=$2; shift ;;
+    --only) only=$2; shift ;;
     --build) build=$2; shift ;;
     --scratch) scratch_parent=$2; shift ;;
     --report) report=$2; shift ;;
@@ -52,7 +57,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ "${TFCKPT_BENCH_TINY:-0}" = 1 ] && tiny=1
-[ -n "$report" ] || { [ "$tiny" = 1 ] || report="$repo/docs/PERFORMANCE.md"; }
+[ -n "$report" ] || { [ "$tiny" = 1 ] || [ -n "$only" ] || report="$repo/docs/PERFORMANCE.md"; }
+# wanted JOB: true when JOB is to run (every job without --only).
+wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 tfckpt=${tfckpt:-$build/cli/tfckpt}
 make_inputs=${make_inputs:-$build/bench/cli_bench_make_inputs}
 leveldb_ls=${leveldb_ls:-$build/bench/cli_bench_leveldb_ls}
@@ -112,6 +119,7 @@ print("%-7s tfckpt %.3f s (%.3f-%.3f) %.0f MiB | yardstick %.3f s (%.3f-%.3f) %.
 size_of() { du -sh --apparent-size "$@" | awk 'END { print $1 }'; }
 
 # --- verify and rename: 64 x 64 MiB ---
+if wanted verify || wanted verify1 || wanted rename; then
 in="$scratch/verify"
 "$make_inputs" verify "$in" "${tiny_arg[@]}"
 data="$in/model.ckpt.data-00000-of-00001"
@@ -125,8 +133,10 @@ measure rename "rename --rule (every name changes) of the same" "cp DATA" \
   "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/copied.data"
 "$tfckpt" verify -q "$out" >/dev/null
 rm -rf "$in" "$out".* "$scratch/copied.data"
+fi
 
 # --- merge: seed 000, 16 x 256 MiB ---
+if wanted merge; then
 in="$scratch/merge"
 "$make_inputs" merge "$in" "${tiny_arg[@]}"
 out="$scratch/merged.ckpt"
@@ -136,16 +146,20 @@ measure merge "merge 16 checkpoints ($(size_of "$in")), --drop '/Momentum\$'" "c
   "cp -r $in $scratch/inputs.copy" "rm -f $out.index $out.data-00000-of-00001" "rm -rf $scratch/inputs.copy"
 "$tfckpt" verify -q "$out" >/dev/null
 rm -rf "$in" "$out".* "$scratch/inputs.copy"
+fi
 
 # --- ls: 1,000,000 entries ---
+if wanted ls; then
 in="$scratch/index"
 "$make_inputs" index "$in" "${tiny_arg[@]}"
 entries=$("$leveldb_ls" "$in/model.ckpt" | wc -l)
 measure ls "ls of $entries entries ($(size_of "$in/model.ckpt.index") index)" "leveldb_ls" \
   "$tfckpt ls $in/model.ckpt" "$leveldb_ls $in/model.ckpt"
 rm -rf "$in"
+fi
 
 # --- cp: one 5 GiB tensor ---
+if wanted cp; then
 in="$scratch/single"
 "$make_inputs" single "$in" "${tiny_arg[@]}"
 out="$scratch/copy.ckpt"
@@ -155,6 +169,19 @@ measure cp "cp of one float32 tensor ($(size_of "$in"))" "cp -r DIR" \
 cmp "$in/model.ckpt.index" "$out.index"
 cmp "$in/model.ckpt.data-00000-of-00001" "$out.data-00000-of-00001"
 rm -rf "$in" "$out".* "$scratch/dir.copy"
+fi
+
+# --- import: a 1 GiB safetensors file ---
+if wanted import; then
+in="$scratch/safetensors"
+"$make_inputs" safetensors "$in" "${tiny_arg[@]}"
+out="$scratch/imported.ckpt"
+measure import "import of a safetensors file, 16 float32 tensors ($(size_of "$in/model.safetensors"))" "cp FILE" \
+  "$tfckpt import -q $in/model.safetensors --out $out" "cp $in/model.safetensors $scratch/file.copy" \
+  "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/file.copy"
+"$tfckpt" verify -q "$out" >/dev/null
+rm -rf "$in" "$out".* "$scratch/file.copy"
+fi
 
 # --- the table ---
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)

@@ -20,6 +20,8 @@
 #include "tfckpt/codec/v1_values.hpp"
 #include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/codec/zip.hpp"
+#include "tfckpt/codec/npy_header.hpp"
+#include "tfckpt/codec/safetensors_header.hpp"
 #include "tfckpt/codec/proto_writer.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/atomic_file.hpp"
@@ -66,6 +68,9 @@
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"
 #include "tfckpt/sinks/write_graph.hpp"
+#include "tfckpt/sources/mapped_source.hpp"
+#include "tfckpt/sources/safetensors.hpp"
+#include "tfckpt/sources/npy.hpp"
 // IWYU pragma: end_exports
 
 #endif  // TFCKPT_TFCKPT_HPP_

@@ -29,6 +29,13 @@
 // The CRC is the plain ZIP CRC-32 (polynomial 0xEDB88320, zlib's crc32), not CRC-32C. Fixed
 // timestamps make the same members give the same archive.
 //
+// Reading (read_zip_directory) walks the end records and the central directory of an archive held
+// in memory and locates every member's data through its local header: sizes, offsets and the
+// ZIP64 fields are checked against the bytes available, so every member found lies inside the
+// archive. Methods other than stored (0) and deflated (8), encrypted members (flag bit 0) and
+// multi-disk archives are refused. A comment after the end record is allowed (the record is
+// searched for in the last 65,557 bytes).
+//
 // Example:
 //   codec::zip_entry m{.name = "w.npy", .offset = out.size(), .zip64 = size >= codec::kZip32Max};
 //   out += codec::zip_local_header(m);  m.crc = codec::zip_crc32(0, bytes);  out += bytes;
@@ -44,6 +51,13 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "tfckpt/detail/endian.hpp"
+#include "tfckpt/status.hpp"
 
 namespace tfckpt::codec {
 
@@ -78,6 +92,26 @@ inline std::uint32_t zip_crc32(std::uint32_t crc, std::span<const std::byte> byt
 }
 
 std::string zip_local_header(const zip_entry& m);
+
+/// Compression methods a reader meets in .npz files.
+inline constexpr std::uint16_t kZipStored = 0;
+inline constexpr std::uint16_t kZipDeflated = 8;
+
+/// One member as read_zip_directory finds it.
+struct zip_member {
+  std::string name;
+  std::uint16_t method = kZipStored;
+  std::uint32_t crc = 0;                // CRC-32 of the uncompressed bytes
+  std::uint64_t compressed_size = 0;    // bytes at data_offset
+  std::uint64_t size = 0;               // bytes once uncompressed
+  std::uint64_t header_offset = 0;      // of the local header
+  std::uint64_t data_offset = 0;        // of the first data byte; data_offset + compressed_size <= archive size
+};
+
+/// Every member of the ZIP archive `bytes` (read from `file`, named in errors with the offset), in
+/// central directory order. kDataLoss for damaged or truncated archives, kUnimplemented for
+/// features .npz files never use (encryption, other methods, several disks).
+absl::StatusOr<std::vector<zip_member>> read_zip_directory(std::string_view file, std::span<const std::byte> bytes);
 std::string zip_data_descriptor(const zip_entry& m);
 /// `force_zip64`: a ZIP64 field with sizes and offset even when they fit 32 bits.
 std::string zip_central_header(const zip_entry& m, bool force_zip64 = false);
@@ -215,6 +249,115 @@ inline std::string zip_end_records(std::uint64_t entries, std::uint64_t cd_offse
   put_u32(e, zip64 ? kZip32Max : cd_offset);
   put_u16(e, 0);  // comment length
   return e;
+}
+
+namespace detail {
+// A little-endian field at `at`, which the caller has checked lies inside `bytes`.
+template <class T>
+T zip_field(std::span<const std::byte> bytes, std::uint64_t at) {
+  return tfckpt::detail::load_le<T>(bytes.data() + at);
+}
+}  // namespace detail
+
+inline absl::StatusOr<std::vector<zip_member>> read_zip_directory(std::string_view file, std::span<const std::byte> bytes) {
+  using detail::zip_field;
+  constexpr std::uint64_t kEndSize = 22, kMaxComment = 0xFFFF, kCentralSize = 46, kLocalSize = 30;
+  constexpr std::uint64_t kLocatorSize = 20, kZip64EndSize = 56;
+  const std::uint64_t n = bytes.size();
+  if (n < kEndSize) return data_loss(file, 0, "%d bytes cannot hold a ZIP archive's end record", n);
+  std::uint64_t end = n - kEndSize;
+  const std::uint64_t lowest = n - kEndSize > kMaxComment ? n - kEndSize - kMaxComment : 0;
+  while (zip_field<std::uint32_t>(bytes, end) != kZipEndSig) {
+    if (end == lowest) return data_loss(file, n, "not a ZIP archive: no end of central directory record");
+    --end;
+  }
+  if (zip_field<std::uint16_t>(bytes, end + 4) != 0 || zip_field<std::uint16_t>(bytes, end + 6) != 0)
+    return absl::UnimplementedError(absl::StrFormat("%s @%d: a ZIP archive spanning several disks", file, end + 4));
+  std::uint64_t count = zip_field<std::uint16_t>(bytes, end + 10);
+  std::uint64_t cd_size = zip_field<std::uint32_t>(bytes, end + 12);
+  std::uint64_t cd_offset = zip_field<std::uint32_t>(bytes, end + 16);
+  if (end >= kLocatorSize && zip_field<std::uint32_t>(bytes, end - kLocatorSize) == kZip64LocatorSig) {
+    const std::uint64_t locator = end - kLocatorSize;
+    const std::uint64_t record = zip_field<std::uint64_t>(bytes, locator + 8);
+    if (record > locator || locator - record < kZip64EndSize)
+      return data_loss(file, locator + 8, "the ZIP64 end record's offset %d is not before its locator", record);
+    if (zip_field<std::uint32_t>(bytes, record) != kZip64EndSig)
+      return data_loss(file, record, "no ZIP64 end of central directory record where the locator points");
+    count = zip_field<std::uint64_t>(bytes, record + 32);
+    cd_size = zip_field<std::uint64_t>(bytes, record + 40);
+    cd_offset = zip_field<std::uint64_t>(bytes, record + 48);
+    end = record;
+  }
+  if (cd_offset > end || cd_size > end - cd_offset)
+    return data_loss(file, end, "the central directory (offset %d, %d bytes) runs past its end record at %d", cd_offset,
+                     cd_size, end);
+  if (count > cd_size / kCentralSize)
+    return data_loss(file, end, "%d members cannot fit in a central directory of %d bytes", count, cd_size);
+  std::vector<zip_member> members;
+  members.reserve(static_cast<std::size_t>(count));
+  std::uint64_t at = cd_offset;
+  const std::uint64_t cd_end = cd_offset + cd_size;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (cd_end - at < kCentralSize) return data_loss(file, at, "central directory entry %d is cut short", i);
+    if (zip_field<std::uint32_t>(bytes, at) != kZipCentralHeaderSig)
+      return data_loss(file, at, "central directory entry %d has no PK\\1\\2 signature", i);
+    zip_member m;
+    const auto flags = zip_field<std::uint16_t>(bytes, at + 8);
+    m.method = zip_field<std::uint16_t>(bytes, at + 10);
+    m.crc = zip_field<std::uint32_t>(bytes, at + 16);
+    m.compressed_size = zip_field<std::uint32_t>(bytes, at + 20);
+    m.size = zip_field<std::uint32_t>(bytes, at + 24);
+    const std::uint64_t name_len = zip_field<std::uint16_t>(bytes, at + 28);
+    const std::uint64_t extra_len = zip_field<std::uint16_t>(bytes, at + 30);
+    const std::uint64_t comment_len = zip_field<std::uint16_t>(bytes, at + 32);
+    m.header_offset = zip_field<std::uint32_t>(bytes, at + 42);
+    if (cd_end - at - kCentralSize < name_len + extra_len + comment_len)
+      return data_loss(file, at, "central directory entry %d's name and extra fields run past the directory", i);
+    m.name.assign(reinterpret_cast<const char*>(bytes.data() + at + kCentralSize), name_len);
+    if ((flags & 1) != 0)
+      return absl::UnimplementedError(absl::StrFormat("%s @%d: member '%s' is encrypted", file, at, printable_key(m.name)));
+    if (m.method != kZipStored && m.method != kZipDeflated)
+      return absl::UnimplementedError(absl::StrFormat(
+          "%s @%d: member '%s' uses compression method %d (only stored and deflated are read)", file, at,
+          printable_key(m.name), m.method));
+    // The ZIP64 field holds, in this order, those of the four values whose 32-bit field is all ones.
+    std::uint64_t x = at + kCentralSize + name_len;
+    const std::uint64_t x_end = x + extra_len;
+    while (x_end - x >= 4) {
+      const auto id = zip_field<std::uint16_t>(bytes, x);
+      const std::uint64_t len = zip_field<std::uint16_t>(bytes, x + 2);
+      if (x_end - x - 4 < len) return data_loss(file, x, "extra field of member '%s' runs past its entry", printable_key(m.name));
+      if (id == 0x0001) {
+        std::uint64_t f = x + 4;
+        const std::uint64_t f_end = f + len;
+        for (std::uint64_t* v : {&m.size, &m.compressed_size, &m.header_offset}) {
+          if (*v != kZip32Max) continue;
+          if (f_end - f < 8) return data_loss(file, f, "ZIP64 field of member '%s' is too short", printable_key(m.name));
+          *v = zip_field<std::uint64_t>(bytes, f);
+          f += 8;
+        }
+      }
+      x += 4 + len;
+    }
+    if (m.header_offset > cd_offset || cd_offset - m.header_offset < kLocalSize)
+      return data_loss(file, at, "member '%s''s local header offset %d is not before the central directory",
+                       printable_key(m.name), m.header_offset);
+    const std::uint64_t h = m.header_offset;
+    if (zip_field<std::uint32_t>(bytes, h) != kZipLocalHeaderSig)
+      return data_loss(file, h, "member '%s' has no local header (PK\\3\\4) here", printable_key(m.name));
+    const std::uint64_t local_extra = std::uint64_t{zip_field<std::uint16_t>(bytes, h + 26)} + zip_field<std::uint16_t>(bytes, h + 28);
+    if (cd_offset - h - kLocalSize < local_extra)
+      return data_loss(file, h, "member '%s''s local header runs into the central directory", printable_key(m.name));
+    m.data_offset = h + kLocalSize + local_extra;
+    if (m.compressed_size > cd_offset - m.data_offset)
+      return data_loss(file, m.data_offset, "member '%s''s %d bytes run past the start of the central directory at %d",
+                       printable_key(m.name), m.compressed_size, cd_offset);
+    if (m.method == kZipStored && m.size != m.compressed_size)
+      return data_loss(file, at, "stored member '%s' has sizes %d and %d", printable_key(m.name), m.compressed_size, m.size);
+    members.push_back(std::move(m));
+    at += kCentralSize + name_len + extra_len + comment_len;
+  }
+  return members;
 }
 
 }  // namespace tfckpt::codec

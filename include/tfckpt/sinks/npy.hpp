@@ -80,6 +80,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/codec/crc32c.hpp"
+#include "tfckpt/codec/npy_header.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/zip.hpp"
 #include "tfckpt/detail/endian.hpp"
@@ -182,7 +183,7 @@ namespace detail {
 inline constexpr std::size_t kNpyAlign = 64;          // numpy.lib.format.ARRAY_ALIGN
 inline constexpr std::size_t kNpyGrowthDigits = 21;   // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
 inline constexpr std::size_t kNameMax = 255;          // NAME_MAX: bytes in one path component
-inline constexpr std::string_view kNpyMagic = "\x93NUMPY";
+using codec::kNpyMagic;
 
 // NumPy's descr of a fixed-size dtype, or nullopt.
 inline std::optional<std::string_view> npy_fixed_descr(dtype t, npy_bfloat16 bf16) {

@@ -58,6 +58,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/codec/safetensors_header.hpp"
 #include "tfckpt/detail/sink_support.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/status.hpp"
@@ -83,30 +84,8 @@ struct safetensors_options {
   io::write_hook write_hook{};
 };
 
-/// Readers refuse headers larger than this (safetensors' MAX_HEADER_SIZE).
-inline constexpr std::uint64_t kSafetensorsMaxHeader = 100'000'000;
-
-/// The safetensors dtype string of `t` ("F32", "BF16", "BOOL", ...), or nullopt when it has none.
-constexpr std::optional<std::string_view> safetensors_dtype(dtype t) {
-  switch (t) {
-    case dtype::boolean: return "BOOL";
-    case dtype::uint8: return "U8";
-    case dtype::int8: return "I8";
-    case dtype::int16: return "I16";
-    case dtype::uint16: return "U16";
-    case dtype::float16: return "F16";
-    case dtype::bfloat16: return "BF16";
-    case dtype::int32: return "I32";
-    case dtype::uint32: return "U32";
-    case dtype::float32: return "F32";
-    case dtype::float64: return "F64";
-    case dtype::int64: return "I64";
-    case dtype::uint64: return "U64";
-    case dtype::float8_e5m2: return "F8_E5M2";
-    case dtype::float8_e4m3fn: return "F8_E4M3";
-    default: return std::nullopt;
-  }
-}
+using codec::kSafetensorsMaxHeader;  // readers refuse headers larger than this
+using codec::safetensors_dtype;      // "F32", "BF16", ... or nullopt
 
 /// Every reason the planned tensors cannot be written as safetensors, beside check_pipeline()'s:
 /// dtypes safetensors lacks, names and metadata that are not UTF-8, a tensor named "__metadata__",
@@ -133,7 +112,7 @@ absl::Status write_safetensors(R&& range, const std::filesystem::path& path, con
 
 namespace detail {
 
-inline constexpr std::string_view kSafetensorsMetadataKey = "__metadata__";
+using codec::kSafetensorsMetadataKey;
 
 // `s` as a JSON string literal. REQUIRES: s is valid UTF-8 (passed through unescaped).
 inline void append_json_string(std::string& out, std::string_view s) {
