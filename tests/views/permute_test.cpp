@@ -326,6 +326,28 @@ TEST(PermuteComposition, PermuteOfACastOfASwappedBigEndianEntry) {
   EXPECT_EQ(host, std::string(reinterpret_cast<const char*>(values.data()) + 5, 50));
 }
 
+// A big-endian string tensor reads in ranges as its host-order encoding (lengths, checksum, bytes).
+TEST(PermuteComposition, BigEndianStringEntriesReadRangesInHostOrder) {
+  tfckpt_testing::scratch_dir dir;
+  const std::vector<std::string_view> elements{"ab", "", "xyz"};
+  tfckpt_testing::tensor_spec names;
+  names.name = "names";
+  names.dtype = dtype::string;
+  names.shape = {3};
+  names.data = tfckpt::codec::encode_string_tensor(elements, tfckpt::byte_order::big);
+  tfckpt_testing::build_options o;
+  o.raw_header = big_endian_header();
+  tfckpt_testing::write_bundle(dir / "be", {names}, o);
+  ASSERT_OK_AND_ASSIGN(const auto ckpt, tfckpt::open(dir / "be"));
+  const tfckpt::tensor t = tfckpt::to_tensor(ckpt.entries()[0], "be");
+  const std::string host = tfckpt::codec::encode_string_tensor(elements, tfckpt::host_byte_order);
+  ASSERT_EQ(t.size(), host.size());
+  for (std::size_t offset = 0; offset < host.size(); offset += 3) {
+    ASSERT_OK_AND_ASSIGN(const std::string part, read_range(t, offset, host.size() - offset));
+    EXPECT_EQ(part, host.substr(offset)) << offset;
+  }
+}
+
 TEST(PermuteComposition, AverageOfPermutedMembers) {
   tfckpt_testing::scratch_dir dir;
   const auto a = ramp(6 * 5, 1.0f), b = ramp(6 * 5, 3.0f);
@@ -342,6 +364,13 @@ TEST(PermuteComposition, AverageOfPermutedMembers) {
   std::vector<float> mean(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) mean[i] = static_cast<float>((static_cast<double>(a[i]) + b[i]) / 2);
   EXPECT_EQ(std::vector<float>(got.begin(), got.end()), transposed(mean, 6, 5));
+  // The averaged tensor reads any range of itself, ends inside elements included.
+  const auto planned = tfckpt::collect(tfckpt::entries({&ca, &cb}) | tfckpt::views::transpose() | tfckpt::views::average());
+  ASSERT_EQ(planned.size(), 1u);
+  const auto want = transposed(mean, 6, 5);
+  const std::string want_bytes(reinterpret_cast<const char*>(want.data()), want.size() * 4);
+  ASSERT_OK_AND_ASSIGN(const std::string part, read_range(planned[0], 6, 97));
+  EXPECT_TRUE(part == want_bytes.substr(6, 97));
 }
 
 TEST(PermuteComposition, ConcatOfComputedMembersAlongEitherAxis) {

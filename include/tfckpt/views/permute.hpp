@@ -27,9 +27,13 @@
 // buffer of at most tile_bytes and scattered into place. stream() walks the output in chunks of
 // tile_bytes: the working memory is about 2 x tile_bytes, whatever the tensor's size; the whole input
 // or output is never buffered. While streaming, the input's mapped pages are released periodically
-// (every 16-64 MiB of output, timed so that a transpose has finished with the pages it drops), so the
-// resident set stays bounded; for a 2-D transpose, a strip of input one page wide across all rows
-// (rows x 4 KiB) is resident at a time.
+// (every 16-64 MiB of output, timed so that a transpose has mostly finished with the pages it
+// drops). That bounds the resident set when input rows are long; but a transpose touches every
+// input row for each output row, and the kernel maps the pages around each touch (fault-around: 64
+// KiB on Linux), so with input rows of 64 KiB or less the whole mapped input becomes resident
+// between two releases: page cache mapped in, not memory the view allocates (bench/permute_bench:
+// transposing a mapped 1 GiB float32 [16384, 16384] peaks at ~4 MiB of heap and ~1 GiB of mapped
+// pages). Dropping pages behind each tile instead costs a fault per input row per output chunk.
 #ifndef TFCKPT_VIEWS_PERMUTE_HPP_
 #define TFCKPT_VIEWS_PERMUTE_HPP_
 
@@ -263,7 +267,7 @@ class permute_source {
     for (std::size_t i = q + 1; i + 1 < n; ++i) M *= p_.dims[i];
     const std::uint64_t row = M * L, panel = Dq * row;
 
-    const std::uint64_t q_count = std::min(Dq, (e1 - e0 + row - 1) / row + 1);
+    const std::uint64_t q_count = std::min(Dq, (e1 - 1) / row - e0 / row + 1);  // rows the range touches (or more)
     const auto side = static_cast<std::uint64_t>(std::sqrt(static_cast<double>(tile_elements_)));
     const std::uint64_t Tq = std::clamp<std::uint64_t>(std::min(q_count, side), 1, Dq);
     const std::uint64_t Tl = std::clamp<std::uint64_t>(tile_elements_ / Tq, 1, L);
