@@ -17,9 +17,11 @@
 # Inputs come from bench/cli/make_inputs (the library's writer), are made one job at a time and
 # deleted after it; each job also checks its output (verify OK, cp byte-identical).
 #
-# Usage: bench/cli/run.sh [--tiny] [--runs N] [--build DIR] [--scratch DIR] [--report FILE]
+# Usage: bench/cli/run.sh [--tiny] [--runs N] [--only JOB[,JOB...]] [--build DIR] [--scratch DIR] [--report FILE]
 #          [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
 #   --tiny      inputs 1/1024 of the size (the index 1/1000): proves the script runs (ctest bench.cli_tiny)
+#   --only      run only these jobs (names from the table above); the table is printed, and written
+#               into a report only when --report is given
 #   --build     build directory holding cli/tfckpt and bench/cli_bench_* (default: build)
 #   --scratch   where inputs go (default: $TMPDIR if it is a tmpfs, else /dev/shm)
 #   --report    markdown file whose run-time table (between the bench/cli/run.sh markers) is replaced;
@@ -36,6 +38,7 @@ runs=5
 build="$repo/build"
 scratch_parent=""
 report=""
+only=""
 tfckpt="" make_inputs="" leveldb_ls=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift ;;
     --scratch) scratch_parent=$2; shift ;;
     --report) report=$2; shift ;;
+    --only) only=$2; shift ;;
     --tfckpt) tfckpt=$2; shift ;;
     --make-inputs) make_inputs=$2; shift ;;
     --leveldb-ls) leveldb_ls=$2; shift ;;
@@ -52,7 +56,20 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ "${TFCKPT_BENCH_TINY:-0}" = 1 ] && tiny=1
-[ -n "$report" ] || { [ "$tiny" = 1 ] || report="$repo/docs/PERFORMANCE.md"; }
+[ -n "$report" ] || { [ "$tiny" = 1 ] || [ -n "$only" ] || report="$repo/docs/PERFORMANCE.md"; }
+for job in ${only//,/ }; do
+  case "$job" in
+    verify | verify1 | rename | merge | ls | cp) ;;
+    *) echo "run.sh: unknown job '$job' for --only" >&2; exit 2 ;;
+  esac
+done
+# wanted JOB...: true when one of the jobs is to run.
+wanted() {
+  [ -z "$only" ] && return 0
+  local job
+  for job in "$@"; do [[ ",$only," == *",$job,"* ]] && return 0; done
+  return 1
+}
 tfckpt=${tfckpt:-$build/cli/tfckpt}
 make_inputs=${make_inputs:-$build/bench/cli_bench_make_inputs}
 leveldb_ls=${leveldb_ls:-$build/bench/cli_bench_leveldb_ls}
@@ -112,21 +129,26 @@ print("%-7s tfckpt %.3f s (%.3f-%.3f) %.0f MiB | yardstick %.3f s (%.3f-%.3f) %.
 size_of() { du -sh --apparent-size "$@" | awk 'END { print $1 }'; }
 
 # --- verify and rename: 64 x 64 MiB ---
+if wanted verify verify1 rename; then
 in="$scratch/verify"
 "$make_inputs" verify "$in" "${tiny_arg[@]}"
 data="$in/model.ckpt.data-00000-of-00001"
-measure verify "verify, 64 float32 tensors ($(size_of "$data"))" "cat DATA" \
+wanted verify && measure verify "verify, 64 float32 tensors ($(size_of "$data"))" "cat DATA" \
   "$tfckpt verify -q $in/model.ckpt" "cat $data"
-measure verify1 "verify --threads 1 of the same" "cat DATA" \
+wanted verify1 && measure verify1 "verify --threads 1 of the same" "cat DATA" \
   "$tfckpt verify -q --threads 1 $in/model.ckpt" "cat $data"
 out="$scratch/renamed.ckpt"
+if wanted rename; then
 measure rename "rename --rule (every name changes) of the same" "cp DATA" \
   "$tfckpt rename -q $in/model.ckpt --rule '^layer_(.*)\$=renamed_\$1' --out $out" "cp $data $scratch/copied.data" \
   "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/copied.data"
 "$tfckpt" verify -q "$out" >/dev/null
+fi
 rm -rf "$in" "$out".* "$scratch/copied.data"
+fi
 
 # --- merge: seed 000, 16 x 256 MiB ---
+if wanted merge; then
 in="$scratch/merge"
 "$make_inputs" merge "$in" "${tiny_arg[@]}"
 out="$scratch/merged.ckpt"
@@ -136,16 +158,20 @@ measure merge "merge 16 checkpoints ($(size_of "$in")), --drop '/Momentum\$'" "c
   "cp -r $in $scratch/inputs.copy" "rm -f $out.index $out.data-00000-of-00001" "rm -rf $scratch/inputs.copy"
 "$tfckpt" verify -q "$out" >/dev/null
 rm -rf "$in" "$out".* "$scratch/inputs.copy"
+fi
 
 # --- ls: 1,000,000 entries ---
+if wanted ls; then
 in="$scratch/index"
 "$make_inputs" index "$in" "${tiny_arg[@]}"
 entries=$("$leveldb_ls" "$in/model.ckpt" | wc -l)
 measure ls "ls of $entries entries ($(size_of "$in/model.ckpt.index") index)" "leveldb_ls" \
   "$tfckpt ls $in/model.ckpt" "$leveldb_ls $in/model.ckpt"
 rm -rf "$in"
+fi
 
 # --- cp: one 5 GiB tensor ---
+if wanted cp; then
 in="$scratch/single"
 "$make_inputs" single "$in" "${tiny_arg[@]}"
 out="$scratch/copy.ckpt"
@@ -155,6 +181,7 @@ measure cp "cp of one float32 tensor ($(size_of "$in"))" "cp -r DIR" \
 cmp "$in/model.ckpt.index" "$out.index"
 cmp "$in/model.ckpt.data-00000-of-00001" "$out.data-00000-of-00001"
 rm -rf "$in" "$out".* "$scratch/dir.copy"
+fi
 
 # --- the table ---
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
