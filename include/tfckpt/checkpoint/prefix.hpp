@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,6 +21,7 @@
 #include "tfckpt/checkpoint/state_file.hpp"
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/detail/endian.hpp"
+#include "tfckpt/io/directory.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
 
@@ -63,25 +65,17 @@ inline std::vector<std::string> list_data_files(const std::string& prefix) {
   std::vector<std::string> found;
   const std::filesystem::path p(prefix);
   const std::string base = p.filename().string() + ".data-";
-  std::error_code ec;
   const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
-  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = f.path().filename().string();
-    if (name.rfind(base, 0) == 0) found.push_back(name);
-  }
-  std::sort(found.begin(), found.end());
+  for (std::string& name : io::list_directory(dir))
+    if (name.rfind(base, 0) == 0) found.push_back(std::move(name));
   return found;
 }
 
 // Checkpoint prefixes (names of `*.index` files) in `dir`, for messages.
 inline std::vector<std::string> list_prefixes(const std::filesystem::path& dir) {
   std::vector<std::string> found;
-  std::error_code ec;
-  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = f.path().filename().string();
+  for (const std::string& name : io::list_directory(dir))
     if (has_suffix(name, ".index")) found.push_back(name.substr(0, name.size() - 6));
-  }
-  std::sort(found.begin(), found.end());
   return found;
 }
 
@@ -110,13 +104,10 @@ inline std::vector<std::string> list_v1_files(const std::string& prefix) {
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const std::string base = path.filename().string() + "-";
   std::vector<std::string> found;
-  for (const auto& f : fs::directory_iterator(dir, ec)) {
-    const std::string name = f.path().filename().string();
+  for (const std::string& name : io::list_directory(dir))
     if (name.size() == base.size() + 14 && name.rfind(base, 0) == 0 && name.compare(base.size() + 5, 4, "-of-") == 0 &&
-        looks_like_sstable(f.path()))
-      found.push_back(f.path().string());
-  }
-  std::sort(found.begin(), found.end());
+        looks_like_sstable(dir / name))
+      found.push_back((dir / name).string());
   return found;
 }
 
