@@ -139,9 +139,11 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::payload(const entry& e
 }
 
 inline const entry* bundle::find_any(std::string_view key) const {
+  const char* const names = keys.data();
+  const auto name_of = [names](const entry& e) { return std::string_view(names + e.name_at_, e.name_size_); };
   const auto it = std::lower_bound(all.begin(), all.end(), key,
-                                   [](const entry& e, std::string_view k) { return e.name() < k; });
-  return it != all.end() && it->name() == key ? &*it : nullptr;
+                                   [&](const entry& e, std::string_view k) { return name_of(e) < k; });
+  return it != all.end() && name_of(*it) == key ? &*it : nullptr;
 }
 
 // Copies each stored slice into its place in the full row-major tensor.
@@ -158,14 +160,14 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& 
   // index claiming a terabyte, say) fails here instead of in a huge allocation.
   std::vector<std::span<const std::byte>> sources(e.num_slices_);
   for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
-    TFCKPT_ASSIGN_OR_RETURN(sources[s], payload(all[slices[e.first_slice_ + s].stored_entry]));
+    TFCKPT_ASSIGN_OR_RETURN(sources[s], payload(all[slices[e.first_slice() + s].stored_entry]));
   }
   auto out = std::make_unique<std::byte[]>(static_cast<std::size_t>(e.size()));
   // Row-major strides of the full tensor, in elements.
   std::vector<std::uint64_t> stride(rank, 1);
   for (std::size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * static_cast<std::uint64_t>(e.shape()[d]);
   for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
-    const slice_ref& ref = slices[e.first_slice_ + s];
+    const slice_ref& ref = slices[e.first_slice() + s];
     const entry& part = all[ref.stored_entry];
     const std::span<const std::byte> src = sources[s];
     if (part.num_elements() == 0) continue;
@@ -197,21 +199,19 @@ inline absl::Status bundle::finish_load() {
       std::find_if(all.begin(), all.end(), [](const entry& e) { return e.name().empty() || e.name()[0] != '\0'; }) -
       all.begin());
 
-  // Shard slots and the extent each shard must cover.
+  // One pass: the extent each shard must cover, and every slice of a partitioned tensor linked to
+  // its stored entry.
   shards = std::make_unique<shard_slot[]>(static_cast<std::size_t>(header.num_shards));
-  for (const entry& e : all) {
-    if (e.is_partitioned()) continue;
-    shard_slot& slot = shards[e.shard()];
-    slot.required_size = std::max(slot.required_size, e.offset() + e.size());
-    ++slot.num_entries;
-  }
-
-  // Link every slice of a partitioned tensor to its stored entry.
   for (entry& e : all) {
-    if (!e.is_partitioned()) continue;
+    if (!e.is_partitioned()) {
+      shard_slot& slot = shards[e.shard()];
+      slot.required_size = std::max(slot.required_size, e.offset() + e.size());
+      ++slot.num_entries;
+      continue;
+    }
     std::int64_t covered = 0;
     for (std::uint32_t s = 0; s < e.num_slices_; ++s) {
-      slice_ref& ref = slices[e.first_slice_ + s];
+      slice_ref& ref = slices[e.first_slice() + s];
       const std::span<const codec::slice_extent> ext(extents.data() + ref.first_extent, e.shape().size());
       std::vector<codec::slice_extent> concrete(ext.begin(), ext.end());
       std::int64_t count = 1;
@@ -255,9 +255,9 @@ inline absl::Status bundle::finish_load() {
     const std::size_t rank = e.shape().size();
     const auto length = [&](const codec::slice_extent& x, std::size_t d) { return x.full() ? e.shape()[d] : x.length; };
     for (std::uint32_t s = 1; s < e.num_slices_; ++s) {
-      const codec::slice_extent* x = extents.data() + slices[e.first_slice_ + s].first_extent;
+      const codec::slice_extent* x = extents.data() + slices[e.first_slice() + s].first_extent;
       for (std::uint32_t t = 0; t < s; ++t) {
-        const codec::slice_extent* y = extents.data() + slices[e.first_slice_ + t].first_extent;
+        const codec::slice_extent* y = extents.data() + slices[e.first_slice() + t].first_extent;
         bool overlap = true;
         for (std::size_t d = 0; overlap && d < rank; ++d)
           overlap = x[d].start < y[d].start + length(y[d], d) && y[d].start < x[d].start + length(x[d], d);
@@ -293,6 +293,15 @@ inline std::uint32_t checksum_payload(std::span<const std::byte> bytes, bool map
 }  // namespace detail
 // --- entry ---
 
+inline std::string_view entry::name() const { return {owner_->keys.data() + name_at_, name_size_}; }
+inline shape_view entry::shape() const { return {owner_->dims.data() + dims_at_, rank_}; }
+// The loader checked that the product does not overflow.
+inline std::int64_t entry::num_elements() const {
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape()) n *= d;
+  return n;
+}
+
 inline absl::StatusOr<std::span<const std::byte>> entry::bytes() const {
   auto p = owner_->payload(*this);
   if (!p.ok()) return error_context(p.status());
@@ -303,14 +312,14 @@ template <class T>
 absl::StatusOr<tensor_values<T>> entry::values() const {
   if (!element_type_matches<T>(dtype_) || sizeof(T) != element_size(dtype_))
     return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s; values<T>() was asked for another type",
-                                                      owner_->index_file, printable_key(name_), dtype_name(dtype_)));
+                                                      owner_->index_file, printable_key(name()), dtype_name(dtype_)));
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
   if (!bytes_in_host_order()) {
     // Checksums cover the stored bytes, so a swapped copy is all a reader of the other order needs.
     const std::size_t n = raw.size() / sizeof(T);
     auto owned = std::make_unique_for_overwrite<T[]>(n);
     swap_copy(raw.first(n * sizeof(T)), reinterpret_cast<std::byte*>(owned.get()), swap_width(dtype_));
-    return tensor_values<T>::adopt(std::move(owned), n, shape_);
+    return tensor_values<T>::adopt(std::move(owned), n, shape());
   }
   if constexpr (std::is_same_v<T, bool>) {
     // Only 0 and 1 are valid bool object representations; anything else would be undefined behaviour.
@@ -320,13 +329,13 @@ absl::StatusOr<tensor_values<T>> entry::values() const {
       if (is_partitioned())
         return with_key(data_loss(owner_->index_file, index_offset_,
                                   "bool element %d of the assembled tensor has byte value %d", i, static_cast<int>(raw[i])),
-                        name_);
+                        name());
       return with_key(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + i,
                                 "bool element %d has byte value %d", i, static_cast<int>(raw[i])),
-                      name_);
+                      name());
     }
   }
-  return tensor_values<T>::from_bytes(raw, shape_);
+  return tensor_values<T>::from_bytes(raw, shape());
 }
 
 template <class F>
@@ -347,18 +356,18 @@ absl::Status entry::visit_values(F&& f) const {
   });
   if (!typed)
     return absl::UnimplementedError(absl::StrFormat("%s: tensor '%s' has dtype %s, which typed reads do not support (it has no C++ element type)",
-                                                    owner_->index_file, printable_key(name_), dtype_name(dtype_)));
+                                                    owner_->index_file, printable_key(name()), dtype_name(dtype_)));
   return status;
 }
 
 inline absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
   if (dtype_ != tfckpt::dtype::string)
     return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s, not string", owner_->index_file,
-                                                      printable_key(name_), dtype_name(dtype_)));
+                                                      printable_key(name()), dtype_name(dtype_)));
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
   TFCKPT_ASSIGN_OR_RETURN(codec::decoded_strings s,
                           codec::decode_string_tensor(data_file_name(owner_->prefix, shard_, owner_->header.num_shards),
-                                                      name_, offset_, raw, static_cast<std::uint64_t>(num_elements_),
+                                                      name(), offset_, raw, static_cast<std::uint64_t>(num_elements()),
                                                       owner_->payload_order()));
   return std::move(s.elements);
 }
@@ -373,13 +382,13 @@ inline byte_source entry::host_order_source() const {
     if (e->dtype_ == tfckpt::dtype::variant && !e->bytes_in_host_order())
       return absl::UnimplementedError(absl::StrFormat(
           "%s: variant tensor '%s' is stored %s-endian; variants cannot be converted to another byte order",
-          e->owner_->index_file, printable_key(e->name_), byte_order_name(e->owner_->payload_order())));
+          e->owner_->index_file, printable_key(e->name()), byte_order_name(e->owner_->payload_order())));
     TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
     if (e->dtype_ == tfckpt::dtype::string && !e->bytes_in_host_order()) {
       std::vector<std::byte> copy(bytes.begin(), bytes.end());  // strings are small; 4 bytes of them change
       const absl::Status converted =
-          codec::convert_string_tensor(data_file_name(e->owner_->prefix, e->shard_, e->owner_->header.num_shards), e->name_,
-                                       e->offset_, copy, static_cast<std::uint64_t>(e->num_elements_),
+          codec::convert_string_tensor(data_file_name(e->owner_->prefix, e->shard_, e->owner_->header.num_shards), e->name(),
+                                       e->offset_, copy, static_cast<std::uint64_t>(e->num_elements()),
                                        e->owner_->payload_order(), host_byte_order)
               .status();
       TFCKPT_RETURN_IF_ERROR(converted);
@@ -407,7 +416,7 @@ inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_p
   if (is_partitioned()) {
     std::uint64_t done = 0;
     for (std::uint32_t s = 0; s < num_slices_; ++s) {
-      const entry& part = owner_->all[owner_->slices[first_slice_ + s].stored_entry];
+      const entry& part = owner_->all[owner_->slices[first_slice() + s].stored_entry];
       TFCKPT_RETURN_IF_ERROR(part.verify([&](std::uint64_t n) {
         if (on_progress) on_progress(done + n);
       }));
@@ -421,8 +430,8 @@ inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_p
   if (dtype_ == tfckpt::dtype::string) {
     // Decoding checks the length checksum and computes the payload CRC the same way TensorFlow does.
     TFCKPT_ASSIGN_OR_RETURN(const codec::decoded_strings s,
-                            codec::decode_string_tensor(shard_file, name_, offset_, raw,
-                                                        static_cast<std::uint64_t>(num_elements_), owner_->payload_order()));
+                            codec::decode_string_tensor(shard_file, name(), offset_, raw,
+                                                        static_cast<std::uint64_t>(num_elements()), owner_->payload_order()));
     crc = s.crc32c;
   } else {
     crc = detail::checksum_payload(raw, bytes_are_mapped(), on_progress);
@@ -436,16 +445,16 @@ inline absl::Status entry::checksum_status(std::uint32_t crc) const {
                             "checksum mismatch over %d bytes: index has crc32c 0x%08x, data has 0x%08x (corrupt data, "
                             "or a data file from another checkpoint step than the index)",
                             size_, codec::crc32c_unmask(masked_crc32c_), crc),
-                  name_);
+                  name());
 }
 
 inline bool entry::bytes_are_mapped() const { return !is_partitioned() && !owner_->v1; }
 
 inline std::span<const codec::slice_extent> entry::slice_extents(std::uint32_t i) const {
-  return {owner_->extents.data() + owner_->slices[first_slice_ + i].first_extent, shape_.size()};
+  return {owner_->extents.data() + owner_->slices[first_slice() + i].first_extent, rank_};
 }
 inline const entry& entry::slice_entry(std::uint32_t i) const {
-  return owner_->all[owner_->slices[first_slice_ + i].stored_entry];
+  return owner_->all[owner_->slices[first_slice() + i].stored_entry];
 }
 
 }  // namespace tfckpt

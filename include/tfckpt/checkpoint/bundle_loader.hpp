@@ -46,18 +46,14 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
   TFCKPT_ASSIGN_OR_RETURN(b->index, io::mapped_file::open(file));
   b->index.advise(io::access::sequential);
   const std::span<const std::byte> bytes = b->index.bytes();
-  // Entries point into the key and dims arenas as they are decoded. Reserving is cheap (untouched
-  // pages cost nothing); should an arena still grow, the views are rebased onto the new buffer.
+  // Entries address the key and dims arenas by position. Reserving is cheap (untouched pages cost
+  // nothing) and spares the copies of growing.
   b->keys.reserve(bytes.size());
   b->dims.reserve(bytes.size() / 8);
   b->all.reserve(bytes.size() / 24);  // a record with its key takes ~30 bytes of index
-  const auto rebase = [&b](const char* old_keys, const std::int64_t* old_dims) {
-    for (entry& e : b->all) {
-      if (old_keys != nullptr) e.name_ = std::string_view(b->keys.data() + (e.name_.data() - old_keys), e.name_.size());
-      if (old_dims != nullptr) e.shape_ = shape_view(b->dims.data() + (e.shape_.data() - old_dims), e.shape_.size());
-    }
-  };
   std::vector<std::uint32_t> slice_ranks;
+  constexpr std::uint64_t kReleaseStep = std::uint64_t{1} << 20;
+  std::uint64_t released = 0;
   bool have_header = false;
   codec::bundle_entry rec;
   absl::Status walked = codec::for_each_table_entry(
@@ -71,7 +67,6 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
           return absl::OkStatus();
         }
         const std::size_t dims_pos = b->dims.size();
-        const std::int64_t* const dims_before = b->dims.data();
         const std::size_t ranks_before = slice_ranks.size();
         const std::size_t extents_before = b->extents.size();
         TFCKPT_RETURN_IF_ERROR(
@@ -90,7 +85,6 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
           return fail("unknown or unstorable dtype %s%s", std::to_string(rec.dtype), "");
         const auto n = checked_num_elements(dims);
         if (!n) return fail("the element count of shape %s overflows%s", shape_string(dims), "");
-        e.num_elements_ = *n;
         if (rec.num_slices == 0) {
           if (rec.shard_id >= b->header.num_shards)
             return fail("entry is in shard %s, but the header declares %s shards", std::to_string(rec.shard_id),
@@ -109,10 +103,9 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
           }
           if (!rec.has_crc32c) e.masked_crc32c_ = 0;  // proto3 omits a zero field
         } else {
-          e.first_slice_ = static_cast<std::uint32_t>(b->slices.size());
+          e.offset_ = b->slices.size();  // first_slice()
           e.num_slices_ = rec.num_slices;
           e.shard_ = 0;
-          e.offset_ = 0;
           const auto bytes_needed = checked_mul(*n, static_cast<std::int64_t>(element_size(e.dtype_)));
           if (!bytes_needed) return fail("shape %s is too large%s", shape_string(dims), "");
           e.size_ = static_cast<std::uint64_t>(*bytes_needed);
@@ -136,15 +129,19 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
             extent += rec.rank;
           }
         }
-        const char* const keys_before = b->keys.data();
         const std::size_t key_pos = b->keys.size();
+        if (key_pos > UINT32_MAX - key.size() || dims_pos > UINT32_MAX - rec.rank)
+          return fail("the names or shapes of the index exceed %s%s", "4 GiB", "");
         b->keys.append(key);
-        if (b->keys.data() != keys_before || b->dims.data() != dims_before)  // an arena moved
-          rebase(b->keys.data() != keys_before ? keys_before : nullptr, b->dims.data() != dims_before ? dims_before : nullptr);
         e.owner_ = b.get();
-        e.name_ = std::string_view(b->keys.data() + key_pos, key.size());
-        e.shape_ = shape_view(b->dims.data() + dims_pos, rec.rank);
+        e.name_at_ = static_cast<std::uint32_t>(key_pos);
+        e.name_size_ = static_cast<std::uint32_t>(key.size());
+        e.dims_at_ = static_cast<std::uint32_t>(dims_pos);
+        e.rank_ = rec.rank;
         b->all.push_back(e);
+        // What is decoded is not read again: let the pages behind go, so that the resident set
+        // holds the decoded entries only, not the index file as well.
+        if (at >= released + kReleaseStep) released = io::release_mapped_pages(bytes, released, at);
         return absl::OkStatus();
       },
       &b->index_stats);

@@ -34,15 +34,15 @@ struct entry_access;
 /// destroyed (moving the checkpoint does not move them).
 class entry {
  public:
-  std::string_view name() const { return name_; }
+  std::string_view name() const;
   tfckpt::dtype dtype() const { return dtype_; }
   /// Dimension sizes, outermost first; empty for a scalar.
-  shape_view shape() const { return shape_; }
-  std::int64_t num_elements() const { return num_elements_; }
+  shape_view shape() const;
+  std::int64_t num_elements() const;
   /// The data shard holding the bytes (0 for a partitioned tensor, which has none of its own).
   std::int32_t shard() const { return shard_; }
   /// Byte offset of the payload in its shard.
-  std::uint64_t offset() const { return offset_; }
+  std::uint64_t offset() const { return num_slices_ != 0 ? 0 : offset_; }
   /// Payload bytes as stored (a partitioned tensor: the bytes of the assembled tensor).
   std::uint64_t size() const { return size_; }
   /// False when the stored bytes differ from the same values in this host's byte order: a tensor
@@ -105,23 +105,29 @@ class entry {
   friend struct detail::bundle;
   friend class checkpoint;
   friend struct detail::entry_access;
-  absl::Status error_context(absl::Status s) const { return with_key(std::move(s), name_); }
+  absl::Status error_context(absl::Status s) const { return with_key(std::move(s), name()); }
   // OK when `crc` (unmasked, over the stored bytes) is the checksum the index holds.
   absl::Status checksum_status(std::uint32_t crc) const;
 
+  // Into bundle::slices: a partitioned tensor keeps its first slice where others keep their offset.
+  std::uint32_t first_slice() const { return static_cast<std::uint32_t>(offset_); }
+
+  // 64 bytes: a 1,000,000-entry checkpoint holds a million of them. The name and shape live in the
+  // bundle's `keys` and `dims` arenas, addressed by position so that the arenas may grow while loading.
   const detail::bundle* owner_ = nullptr;
-  std::string_view name_;
-  shape_view shape_;
-  std::int64_t num_elements_ = 0;
-  std::uint64_t offset_ = 0;
+  std::uint64_t offset_ = 0;  // a partitioned tensor: first_slice()
   std::uint64_t size_ = 0;
   std::uint64_t index_offset_ = 0;
-  tfckpt::dtype dtype_ = tfckpt::dtype::invalid;
+  std::uint32_t name_at_ = 0;  // into bundle::keys
+  std::uint32_t name_size_ = 0;
+  std::uint32_t dims_at_ = 0;  // into bundle::dims
   std::int32_t shard_ = 0;
   std::uint32_t masked_crc32c_ = 0;
-  std::uint32_t first_slice_ = 0;  // into bundle::slices
   std::uint32_t num_slices_ = 0;
+  tfckpt::dtype dtype_ = tfckpt::dtype::invalid;
+  std::uint32_t rank_ = 0;
 };
+static_assert(sizeof(void*) != 8 || sizeof(entry) == 64, "entries are held by the million: keep them small");
 
 }  // namespace tfckpt
 

@@ -170,7 +170,10 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
     dims_count += t.shape.size();
     for (const slice_record* r : by_tensor[name]) key_bytes += r->key.size(), dims_count += r->shape.size();
   }
-  b->keys.reserve(key_bytes);  // entries view these arenas: they must not move
+  // Entries address these arenas by 32-bit positions.
+  if (key_bytes > UINT32_MAX || dims_count > UINT32_MAX)
+    return data_loss(b->index_file, 0, "the names or shapes of the checkpoint exceed 4 GiB");
+  b->keys.reserve(key_bytes);
   b->dims.reserve(dims_count);
   const auto add_entry = [&b](std::string_view name, tfckpt::dtype type, std::span<const std::int64_t> shape,
                               std::uint64_t at) -> entry& {
@@ -181,9 +184,10 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
     const std::size_t key_pos = b->keys.size(), dims_pos = b->dims.size();
     b->keys.append(name);
     b->dims.insert(b->dims.end(), shape.begin(), shape.end());
-    e.name_ = std::string_view(b->keys.data() + key_pos, name.size());
-    e.shape_ = shape_view(b->dims.data() + dims_pos, shape.size());
-    e.num_elements_ = *checked_num_elements(shape);
+    e.name_at_ = static_cast<std::uint32_t>(key_pos);
+    e.name_size_ = static_cast<std::uint32_t>(name.size());
+    e.dims_at_ = static_cast<std::uint32_t>(dims_pos);
+    e.rank_ = static_cast<std::uint32_t>(shape.size());
     b->all.push_back(e);
     return b->all.back();
   };
@@ -203,9 +207,9 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
     }
     if (parts.empty()) return with_key(data_loss(t.file, t.at, "no slice of this tensor is stored"), name);
     entry& e = add_entry(name, t.type, t.shape, t.at);
-    e.first_slice_ = static_cast<std::uint32_t>(b->slices.size());
+    e.offset_ = b->slices.size();  // first_slice()
     e.num_slices_ = static_cast<std::uint32_t>(parts.size());
-    const auto bytes = checked_mul(e.num_elements_, static_cast<std::int64_t>(element_size(t.type)));
+    const auto bytes = checked_mul(e.num_elements(), static_cast<std::int64_t>(element_size(t.type)));
     if (!bytes) return with_key(data_loss(t.file, t.at, "shape %s is too large", shape_string(t.shape)), name);
     e.size_ = static_cast<std::uint64_t>(*bytes);
     for (const slice_record* r : parts) {
