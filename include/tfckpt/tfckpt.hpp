@@ -24,6 +24,7 @@
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/io/directory.hpp"
+#include "tfckpt/io/memory.hpp"
 #include "tfckpt/tensor/float16.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
