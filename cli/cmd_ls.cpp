@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,26 +79,23 @@ void left(std::string& buf, std::string_view text, std::size_t width) {
   buf += "  ";
 }
 
-// `v` right-aligned in `width` columns.
-void right(std::string& buf, std::int64_t v, std::size_t width) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
-  pad(buf, static_cast<std::size_t>(end - digits), width);
-  buf.append(digits, end);
-}
-
 // Aligned columns, streamed: a first pass over the entries (already in memory) sizes the columns,
 // the second prints each row as it goes, so memory does not grow with the number of tensors.
 void print_text(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
   std::size_t w[6] = {4, 5, 5, 5, 6, 4};  // the headers: NAME DTYPE SHAPE SHARD OFFSET SIZE
+  // The numeric columns are as wide as their largest value (none is negative).
+  std::int64_t max_shard = 0, max_offset = 0, max_size = 0;
   for (const tfckpt::entry& e : ckpt.entries()) {
     w[0] = std::max(w[0], printable_width(e.name()));
     w[1] = std::max(w[1], tfckpt::dtype_name(e.dtype()).size());
     w[2] = std::max(w[2], shape_width(e.shape()));
-    w[3] = std::max(w[3], decimal_width(e.shard()));
-    w[4] = std::max(w[4], decimal_width(static_cast<std::int64_t>(e.offset())));
-    w[5] = std::max(w[5], decimal_width(static_cast<std::int64_t>(e.size())));
+    max_shard = std::max<std::int64_t>(max_shard, e.shard());
+    max_offset = std::max(max_offset, static_cast<std::int64_t>(e.offset()));
+    max_size = std::max(max_size, static_cast<std::int64_t>(e.size()));
   }
+  w[3] = std::max(w[3], decimal_width(max_shard));
+  w[4] = std::max(w[4], decimal_width(max_offset));
+  w[5] = std::max(w[5], decimal_width(max_size));
   std::string& buf = out.buf();
   left(buf, "NAME", w[0]);
   left(buf, "DTYPE", w[1]);
@@ -108,34 +106,64 @@ void print_text(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
   buf += "OFFSET  ";
   pad(buf, 4, w[5]);
   buf += "SIZE\n";
+  // Rows are written in place into the output buffer, grown a chunk at a time: every row fits in
+  // the sum of the column widths.
+  const std::size_t row_max = w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 2 * 5 + 1;
+  const std::size_t chunk = std::max<std::size_t>(std::size_t{1} << 16, 4 * row_max);
+  std::size_t used = buf.size();
+  buf.resize(used + chunk);
+  char* p = buf.data() + used;
+  char* limit = buf.data() + buf.size();
+  const auto spaces = [&p](std::size_t n) {
+    std::memset(p, ' ', n);
+    p += n;
+  };
+  const auto number = [&](std::int64_t v, std::size_t width) {
+    char digits[24];
+    const auto n = static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, v).ptr - digits);
+    if (n < width) spaces(width - n);
+    std::memcpy(p, digits, n);
+    p += n;
+  };
   for (const tfckpt::entry& e : ckpt.entries()) {
-    const std::size_t name_width = printable_width(e.name());
-    if (name_width == e.name().size()) {
-      buf += e.name();
+    if (static_cast<std::size_t>(limit - p) < row_max) {
+      buf.resize(static_cast<std::size_t>(p - buf.data()));
+      out.flush();
+      buf.resize(chunk);
+      p = buf.data();
+      limit = p + buf.size();
+    }
+    char* const row = p;
+    const std::string_view name = e.name();
+    if (printable_width(name) == name.size()) {
+      std::memcpy(p, name.data(), name.size());
+      p += name.size();
     } else {
-      buf += tfckpt::printable_key(e.name());
+      const std::string shown = tfckpt::printable_key(name);
+      std::memcpy(p, shown.data(), shown.size());
+      p += shown.size();
     }
-    pad(buf, name_width, w[0]);
-    buf += "  ";
-    left(buf, tfckpt::dtype_name(e.dtype()), w[1]);
-    const std::size_t shape_at = buf.size();
-    buf += '[';
+    spaces(w[0] - static_cast<std::size_t>(p - row) + 2);
+    const std::string_view dtype = tfckpt::dtype_name(e.dtype());
+    std::memcpy(p, dtype.data(), dtype.size());
+    p += dtype.size();
+    spaces(w[1] - dtype.size() + 2);
+    char* const shape_at = p;
+    *p++ = '[';
     for (std::size_t d = 0; d < e.shape().size(); ++d) {
-      if (d) buf += ',';
-      char digits[24];
-      buf.append(digits, std::to_chars(digits, digits + sizeof digits, e.shape()[d]).ptr);
+      if (d) *p++ = ',';
+      p = std::to_chars(p, limit, e.shape()[d]).ptr;
     }
-    buf += ']';
-    pad(buf, buf.size() - shape_at, w[2]);
-    buf += "  ";
-    right(buf, e.shard(), w[3]);
-    buf += "  ";
-    right(buf, static_cast<std::int64_t>(e.offset()), w[4]);
-    buf += "  ";
-    right(buf, static_cast<std::int64_t>(e.size()), w[5]);
-    buf += '\n';
-    out.maybe_flush();
+    *p++ = ']';
+    spaces(w[2] - static_cast<std::size_t>(p - shape_at) + 2);
+    number(e.shard(), w[3]);
+    spaces(2);
+    number(static_cast<std::int64_t>(e.offset()), w[4]);
+    spaces(2);
+    number(static_cast<std::int64_t>(e.size()), w[5]);
+    *p++ = '\n';
   }
+  buf.resize(static_cast<std::size_t>(p - buf.data()));
 }
 
 // One line per object, indented by depth, in the order of a depth-first walk of the tree the

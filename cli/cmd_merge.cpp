@@ -13,7 +13,7 @@
 #include "parse.hpp"
 #include "pipeline.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
-#include "tfckpt/views/concat_by_group.hpp"
+#include "tfckpt/recipes/merge_heads.hpp"
 
 namespace tfckpt_cli {
 namespace {

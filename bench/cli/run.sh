@@ -14,15 +14,17 @@
 #   ls      ls of a 1,000,000-entry index                     leveldb_ls (LevelDB's Table, bench/cli)
 #   cp      cp of a checkpoint holding one 5 GiB tensor       cp -r of the checkpoint's directory
 #   import  import of a 1 GiB safetensors file (16 tensors)   cp of the file
+#   convert convert --to safetensors of the verify input      cp of its data file
+#   transpose  the same with --transpose (every tensor)       cp of its data file
 #
 # Inputs come from bench/cli/make_inputs (the library's writer), are made one job at a time and
 # deleted after it; each job also checks its output (verify OK, cp byte-identical).
 #
-# Usage: bench/cli/run.sh [--tiny] [--runs N] [--only JOB[,JOB...]] [--build DIR] [--scratch DIR]
-#          [--report FILE] [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
-#   --only      run only these jobs (verify and verify1 share their input, as do merge; rename runs
-#               with verify); the table is printed, and written only where --report says
+# Usage: bench/cli/run.sh [--tiny] [--runs N] [--only JOB[,JOB...]] [--build DIR] [--scratch DIR] [--report FILE]
+#          [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
 #   --tiny      inputs 1/1024 of the size (the index 1/1000): proves the script runs (ctest bench.cli_tiny)
+#   --only      run only these jobs (names from the table above); the table is printed, and written
+#               into a report only when --report is given
 #   --build     build directory holding cli/tfckpt and bench/cli_bench_* (default: build)
 #   --scratch   where inputs go (default: $TMPDIR if it is a tmpfs, else /dev/shm)
 #   --report    markdown file whose run-time table (between the bench/cli/run.sh markers) is replaced;
@@ -40,6 +42,7 @@ only=""
 build="$repo/build"
 scratch_parent=""
 report=""
+only=""
 tfckpt="" make_inputs="" leveldb_ls=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift ;;
     --scratch) scratch_parent=$2; shift ;;
     --report) report=$2; shift ;;
+    --only) only=$2; shift ;;
     --tfckpt) tfckpt=$2; shift ;;
     --make-inputs) make_inputs=$2; shift ;;
     --leveldb-ls) leveldb_ls=$2; shift ;;
@@ -58,8 +62,19 @@ while [ $# -gt 0 ]; do
 done
 [ "${TFCKPT_BENCH_TINY:-0}" = 1 ] && tiny=1
 [ -n "$report" ] || { [ "$tiny" = 1 ] || [ -n "$only" ] || report="$repo/docs/PERFORMANCE.md"; }
-# wanted JOB: true when JOB is to run (every job without --only).
-wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+for job in ${only//,/ }; do
+  case "$job" in
+    verify | verify1 | rename | merge | ls | cp | import | convert | transpose) ;;
+    *) echo "run.sh: unknown job '$job' for --only" >&2; exit 2 ;;
+  esac
+done
+# wanted JOB...: true when one of the jobs is to run.
+wanted() {
+  [ -z "$only" ] && return 0
+  local job
+  for job in "$@"; do [[ ",$only," == *",$job,"* ]] && return 0; done
+  return 1
+}
 tfckpt=${tfckpt:-$build/cli/tfckpt}
 make_inputs=${make_inputs:-$build/bench/cli_bench_make_inputs}
 leveldb_ls=${leveldb_ls:-$build/bench/cli_bench_leveldb_ls}
@@ -119,20 +134,29 @@ print("%-7s tfckpt %.3f s (%.3f-%.3f) %.0f MiB | yardstick %.3f s (%.3f-%.3f) %.
 size_of() { du -sh --apparent-size "$@" | awk 'END { print $1 }'; }
 
 # --- verify and rename: 64 x 64 MiB ---
-if wanted verify || wanted verify1 || wanted rename; then
+if wanted verify verify1 rename convert transpose; then
 in="$scratch/verify"
 "$make_inputs" verify "$in" "${tiny_arg[@]}"
 data="$in/model.ckpt.data-00000-of-00001"
-measure verify "verify, 64 float32 tensors ($(size_of "$data"))" "cat DATA" \
+wanted verify && measure verify "verify, 64 float32 tensors ($(size_of "$data"))" "cat DATA" \
   "$tfckpt verify -q $in/model.ckpt" "cat $data"
-measure verify1 "verify --threads 1 of the same" "cat DATA" \
+wanted verify1 && measure verify1 "verify --threads 1 of the same" "cat DATA" \
   "$tfckpt verify -q --threads 1 $in/model.ckpt" "cat $data"
 out="$scratch/renamed.ckpt"
+if wanted rename; then
 measure rename "rename --rule (every name changes) of the same" "cp DATA" \
   "$tfckpt rename -q $in/model.ckpt --rule '^layer_(.*)\$=renamed_\$1' --out $out" "cp $data $scratch/copied.data" \
   "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/copied.data"
 "$tfckpt" verify -q "$out" >/dev/null
-rm -rf "$in" "$out".* "$scratch/copied.data"
+fi
+out="$scratch/converted.safetensors"
+wanted convert && measure convert "convert --to safetensors of the same" "cp DATA" \
+  "$tfckpt convert -q $in/model.ckpt --to safetensors $out --force" "cp $data $scratch/copied.data" \
+  "rm -f $out" "rm -f $scratch/copied.data"
+wanted transpose && measure transpose "convert --to safetensors --transpose 'kernel\$' (every tensor) of the same" "cp DATA" \
+  "$tfckpt convert -q $in/model.ckpt --to safetensors $out --force --transpose 'kernel\$'" "cp $data $scratch/copied.data" \
+  "rm -f $out" "rm -f $scratch/copied.data"
+rm -rf "$in" "$out"* "$scratch/renamed.ckpt".* "$scratch/copied.data"
 fi
 
 # --- merge: seed 000, 16 x 256 MiB ---

@@ -45,11 +45,14 @@ inline std::string printable_key(std::string_view key) {
   return out;
 }
 
-/// Appends " for key '<key>'" to a non-OK status message; OK passes through.
+/// Appends " for key '<key>'" to a non-OK status message, unless a lower layer already named that
+/// key; OK passes through.
 inline absl::Status with_key(absl::Status status, std::string_view key) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrFormat("%s for key '%s'", status.message(),
-                                                     printable_key(key)));
+  const std::string suffix = absl::StrFormat(" for key '%s'", printable_key(key));
+  const absl::string_view message = status.message();
+  if (message.size() >= suffix.size() && message.substr(message.size() - suffix.size()) == suffix) return status;
+  return absl::Status(status.code(), absl::StrFormat("%s%s", message, suffix));
 }
 
 }  // namespace tfckpt

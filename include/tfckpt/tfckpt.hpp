@@ -26,6 +26,8 @@
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/io/file_ops.hpp"
+#include "tfckpt/io/directory.hpp"
+#include "tfckpt/io/memory.hpp"
 #include "tfckpt/tensor/float16.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
@@ -36,6 +38,11 @@
 #include "tfckpt/tensor/xtensor.hpp"
 #include "tfckpt/checkpoint/checkpoint_state.hpp"
 #include "tfckpt/checkpoint/state_file.hpp"
+#include "tfckpt/checkpoint/prefix.hpp"
+#include "tfckpt/checkpoint/entry.hpp"
+#include "tfckpt/checkpoint/bundle.hpp"
+#include "tfckpt/checkpoint/v1_reader.hpp"
+#include "tfckpt/checkpoint/bundle_loader.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/copy.hpp"
@@ -71,6 +78,7 @@
 #include "tfckpt/sources/mapped_source.hpp"
 #include "tfckpt/sources/safetensors.hpp"
 #include "tfckpt/sources/npy.hpp"
+#include "tfckpt/recipes/merge_heads.hpp"
 // IWYU pragma: end_exports
 
 #endif  // TFCKPT_TFCKPT_HPP_

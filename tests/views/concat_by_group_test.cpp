@@ -19,6 +19,7 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/tensor/eigen.hpp"
+#include "tfckpt/recipes/merge_heads.hpp"
 #include "tfckpt/views/concat_by_group.hpp"
 #include "tfckpt/views/filter.hpp"
 
