@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_files.hpp"
 #include "bench_stats.hpp"
 #include "tfckpt/tfckpt.hpp"
 
@@ -44,9 +45,7 @@ const scratch& dir() {
   return d;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using tfckpt_bench::seconds_since;
 
 const tfckpt::checkpoint& input() {
   static const tfckpt::checkpoint ckpt = [] {

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_files.hpp"
 #include "bench_stats.hpp"
 #include "tfckpt/tfckpt.hpp"
 
@@ -42,9 +43,7 @@ struct scratch {
   }
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using tfckpt_bench::seconds_since;
 
 tensorflow::NodeDef& add(tensorflow::GraphDef& g, const std::string& name, const std::string& op,
                          std::initializer_list<std::string> inputs = {}) {
@@ -114,26 +113,6 @@ absl::Status freeze(const fs::path& graph_file, const fs::path& ckpt_prefix, con
 }
 
 // The baseline: the checkpoint's data bytes copied with pread/write into a new file.
-double copy_seconds(const fs::path& from, const fs::path& to) {
-  std::vector<char> buf(std::size_t{1} << 20);
-  const auto t0 = std::chrono::steady_clock::now();
-  const int in = ::open(from.c_str(), O_RDONLY);
-  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  bool ok = in >= 0 && out >= 0;
-  for (off_t at = 0; ok;) {
-    const ssize_t n = ::pread(in, buf.data(), buf.size(), at);
-    if (n <= 0) break;
-    ok = ::write(out, buf.data(), static_cast<std::size_t>(n)) == n;
-    at += n;
-  }
-  if (in >= 0) ::close(in);
-  ok = out >= 0 && ::close(out) == 0 && ok;
-  const double dt = seconds_since(t0);
-  std::error_code ec;
-  fs::remove(to, ec);
-  return ok ? dt : -1;
-}
-
 void BM_Freeze(benchmark::State& state) {
   scratch dir;
   const fs::path graph_file = dir.path / "graph.pb", prefix = dir.path / "model.ckpt", out = dir.path / "frozen.pb";
@@ -161,7 +140,7 @@ void BM_Freeze(benchmark::State& state) {
   std::vector<double> freeze_s, ratio;
   for (auto _ : state) {
     for (int round = 0; round < 5; ++round) {
-      const double c = copy_seconds(data, dir.path / "copy.bin");
+      const double c = tfckpt_bench::copy_file_seconds(data, dir.path / "copy.bin");
       if (c < 0) return state.SkipWithError("baseline copy failed");
       const auto t0 = std::chrono::steady_clock::now();
       if (absl::Status s = freeze(graph_file, prefix, out); !s.ok()) return state.SkipWithError(s.ToString().c_str());

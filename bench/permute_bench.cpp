@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_files.hpp"
 #include "bench_stats.hpp"
 #include "tfckpt/tfckpt.hpp"
 
@@ -54,9 +55,7 @@ struct scratch {
   }
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using tfckpt_bench::seconds_since;
 
 float value_at(std::uint64_t i) { return static_cast<float>(i % 1000003) * 0.5f; }
 
@@ -81,26 +80,6 @@ absl::Status rewrite(const fs::path& in, const fs::path& out, bool transpose) {
 }
 
 // The baseline: the checkpoint's data bytes copied with pread/write into a new file.
-double copy_seconds(const fs::path& from, const fs::path& to) {
-  std::vector<char> buf(std::size_t{1} << 20);
-  const auto t0 = std::chrono::steady_clock::now();
-  const int in = ::open(from.c_str(), O_RDONLY);
-  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  bool ok = in >= 0 && out >= 0;
-  for (off_t at = 0; ok;) {
-    const ssize_t n = ::pread(in, buf.data(), buf.size(), at);
-    if (n <= 0) break;
-    ok = ::write(out, buf.data(), static_cast<std::size_t>(n)) == n;
-    at += n;
-  }
-  if (in >= 0) ::close(in);
-  ok = out >= 0 && ::close(out) == 0 && ok;
-  const double dt = seconds_since(t0);
-  std::error_code ec;
-  fs::remove(to, ec);
-  return ok ? dt : -1;
-}
-
 double timed(const fs::path& in, const fs::path& out, bool transpose) {
   const auto t0 = std::chrono::steady_clock::now();
   const bool ok = rewrite(in, out, transpose).ok();
@@ -164,7 +143,7 @@ void BM_Transpose(benchmark::State& state) {
   std::vector<double> transpose_s, copy_ratio, rewrite_ratio;
   for (auto _ : state) {
     for (int round = 0; round < 3; ++round) {
-      const double c = copy_seconds(data, dir.path / "copy.bin");
+      const double c = tfckpt_bench::copy_file_seconds(data, dir.path / "copy.bin");
       const double t = timed(prefix, out, true);
       const double w = timed(prefix, out, false);
       if (c < 0 || t < 0 || w < 0) return state.SkipWithError("a timed run failed");
