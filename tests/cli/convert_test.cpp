@@ -189,6 +189,17 @@ TEST(CliConvertFixture, MnistEmaToEveryFormat) {
   EXPECT_EQ(fs::file_size(dir / "npy-dir" / "layer1" / "weights.npy"), 128u + 784u * 500u * 4u);
 }
 
+TEST_F(CliConvert, AMissingDataShardIsNamedOnceWithItsKey) {
+  fs::remove(ckpt() + ".data-00000-of-00001");
+  const auto r = run_cli({"convert", ckpt(), "--to", "npz", (dir_ / "m.npz").string()});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("data shard 0 of 1 is missing"));
+  const std::string key = "for key 'dense/bias'";
+  ASSERT_NE(r.err.find(key), std::string::npos) << r;
+  EXPECT_EQ(r.err.find(key), r.err.rfind(key)) << "the key is named twice: " << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "m.npz"));
+}
+
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
