@@ -132,16 +132,10 @@ class average_source {
 
   // Elements [first, first + count) into `out` (count * element size bytes).
   absl::Status elements(std::uint64_t first, std::uint64_t count, std::byte* out) const {
-    absl::Status status = absl::OkStatus();
-    visit_element_type(type_, [&]<class In>(std::type_identity<In>) {
-      if constexpr (std::is_floating_point_v<In> || is_half_like<In> || std::is_same_v<In, std::complex<float>> ||
-                    std::is_same_v<In, std::complex<double>>) {
-        status = mean<In>(first, count, out);
-      } else {
-        status = absl::InternalError(absl::StrFormat("average of '%s': %s is not averaged", printable_key(name_), dtype_name(type_)));
-      }
+    return with_element_type([&]<class In>(std::type_identity<In>) {
+      mean_buffers<In> buffers;
+      return mean<In>(first, count, out, buffers);
     });
-    return status;
   }
 
   absl::Status read(std::uint64_t offset, std::span<std::byte> out) const {
@@ -154,30 +148,57 @@ class average_source {
     return absl::OkStatus();
   }
 
-  // Every element, chunk by chunk; the members' pages are released behind.
+  // Every element, chunk by chunk, in buffers allocated once; the members' pages are released behind.
   absl::Status stream(const byte_source::emit_fn& emit) const {
-    const std::size_t es = element_size(type_);
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_, num_elements_));
-    std::vector<std::byte> out(n * es);
-    std::uint64_t released = 0;
-    for (std::uint64_t e = 0; e < num_elements_; e += n) {
-      const std::uint64_t m = std::min<std::uint64_t>(n, num_elements_ - e);
-      TFCKPT_RETURN_IF_ERROR(elements(e, m, out.data()));
-      TFCKPT_RETURN_IF_ERROR(emit(std::span<const std::byte>(out.data(), static_cast<std::size_t>(m * es))));
-      const std::uint64_t done = (e + m) * es;
-      if (done - released >= kReleaseEvery || e + m == num_elements_) {
-        for (const average_member& member : members_) member.source.release(released, done - released);
-        released = done;
+    return with_element_type([&]<class In>(std::type_identity<In>) -> absl::Status {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_, num_elements_));
+      std::vector<In> out(n);
+      mean_buffers<In> buffers;
+      std::uint64_t released = 0;
+      for (std::uint64_t e = 0; e < num_elements_; e += n) {
+        const std::uint64_t m = std::min<std::uint64_t>(n, num_elements_ - e);
+        TFCKPT_RETURN_IF_ERROR(mean<In>(e, m, reinterpret_cast<std::byte*>(out.data()), buffers));
+        TFCKPT_RETURN_IF_ERROR(emit(std::as_bytes(std::span<const In>(out.data(), static_cast<std::size_t>(m)))));
+        const std::uint64_t done = (e + m) * sizeof(In);
+        if (done - released >= kReleaseEvery || e + m == num_elements_) {
+          for (const average_member& member : members_) member.source.release(released, done - released);
+          released = done;
+        }
       }
-    }
-    return absl::OkStatus();
+      return absl::OkStatus();
+    });
   }
 
  private:
   static constexpr std::uint64_t kReleaseEvery = std::uint64_t{4} << 20;
 
+  // What mean() works in: sized on first use and reused by every later call with the same buffers,
+  // so that streaming a tensor allocates once, not once per chunk.
   template <class In>
-  absl::Status mean(std::uint64_t first, std::uint64_t count, std::byte* out) const {
+  struct mean_buffers {
+    std::vector<std::span<const std::byte>> direct;
+    std::vector<average_accumulator<In>> acc;
+    std::vector<In> staged;
+    std::vector<In> result;
+  };
+
+  // Calls f(std::type_identity<In>) with In the C++ type of the averaged dtype.
+  template <class F>
+  absl::Status with_element_type(F&& f) const {
+    absl::Status status = absl::OkStatus();
+    visit_element_type(type_, [&]<class In>(std::type_identity<In> type) {
+      if constexpr (std::is_floating_point_v<In> || is_half_like<In> || std::is_same_v<In, std::complex<float>> ||
+                    std::is_same_v<In, std::complex<double>>) {
+        status = f(type);
+      } else {
+        status = absl::InternalError(absl::StrFormat("average of '%s': %s is not averaged", printable_key(name_), dtype_name(type_)));
+      }
+    });
+    return status;
+  }
+
+  template <class In>
+  absl::Status mean(std::uint64_t first, std::uint64_t count, std::byte* out, mean_buffers<In>& buffers) const {
     using Acc = average_accumulator<In>;
     // The input as Acc: float16/bfloat16 widen exactly through float.
     constexpr auto widen = [](const In& x) {
@@ -187,7 +208,8 @@ class average_source {
         return static_cast<Acc>(x);
       }
     };
-    std::vector<std::span<const std::byte>> direct(members_.size());
+    std::vector<std::span<const std::byte>>& direct = buffers.direct;
+    direct.assign(members_.size(), {});
     for (std::size_t i = 0; i < members_.size(); ++i) {
       const average_member& m = members_[i];
       if (m.stored == nullptr) continue;
@@ -197,9 +219,14 @@ class average_source {
                                                    m.label, direct[i].size(), size()));
     }
     const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_, count));
-    std::vector<Acc> acc(chunk);  // the fixed buffers, allocated once per call
-    std::vector<In> staged(chunk);
-    std::vector<In> result(chunk);
+    std::vector<Acc>& acc = buffers.acc;
+    std::vector<In>& staged = buffers.staged;
+    std::vector<In>& result = buffers.result;
+    if (acc.size() < chunk) {
+      acc.resize(chunk);
+      staged.resize(chunk);
+      result.resize(chunk);
+    }
     for (std::uint64_t start = first; start < first + count; start += chunk) {
       const std::size_t m = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, first + count - start));
       std::fill_n(acc.begin(), m, Acc(0));
