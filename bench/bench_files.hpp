@@ -9,10 +9,28 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
 #include <system_error>
 #include <vector>
 
 namespace tfckpt_bench {
+
+/// A directory under /dev/shm named after `what` and the process, removed when the object that
+/// made it dies (not by a forked child that inherited it).
+struct scratch_dir {
+  explicit scratch_dir(const std::string& what)
+      : path(std::filesystem::path("/dev/shm") / ("tfckpt-" + what + "-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    if (::getpid() == owner) std::filesystem::remove_all(path, ec);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  std::filesystem::path path;
+  pid_t owner = ::getpid();
+};
 
 /// Seconds since `t0` on the steady clock.
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

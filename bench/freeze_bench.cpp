@@ -33,14 +33,8 @@ namespace fs = std::filesystem;
 constexpr int kLayers = 8;
 constexpr std::int64_t kWidth = 4096;  // [4096,4096] float32 = 64 MiB per weight
 
-struct scratch {
-  fs::path path = fs::path("/dev/shm") / ("tfckpt-freeze-bench-" + std::to_string(::getpid()));
-  pid_t owner = ::getpid();
-  scratch() { fs::create_directories(path); }
-  ~scratch() {
-    std::error_code ec;
-    if (::getpid() == owner) fs::remove_all(path, ec);
-  }
+struct scratch : tfckpt_bench::scratch_dir {
+  scratch() : scratch_dir("freeze-bench") {}
 };
 
 using tfckpt_bench::seconds_since;

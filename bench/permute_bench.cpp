@@ -45,14 +45,8 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t kSide = 16384;  // [16384, 16384] float32 = 1 GiB
 
-struct scratch {
-  fs::path path = fs::path("/dev/shm") / ("tfckpt-permute-bench-" + std::to_string(::getpid()));
-  pid_t owner = ::getpid();
-  scratch() { fs::create_directories(path); }
-  ~scratch() {
-    std::error_code ec;
-    if (::getpid() == owner) fs::remove_all(path, ec);
-  }
+struct scratch : tfckpt_bench::scratch_dir {
+  scratch() : scratch_dir("permute-bench") {}
 };
 
 using tfckpt_bench::seconds_since;
