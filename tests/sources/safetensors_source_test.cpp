@@ -157,6 +157,8 @@ TEST_F(SafetensorsSource, MalformedFilesAreClearErrors) {
       {"length past the file", le64(1000) + "{}", absl::StatusCode::kDataLoss, {"@0", "runs past"}},
       {"length over the cap", le64(100'000'001) + "{}", absl::StatusCode::kDataLoss, {"@0", "100000000"}},
       {"bad json", st_file(R"({"a":{"dtype":"F32",)", ""), absl::StatusCode::kDataLoss, {"not valid JSON"}},
+      {"number out of range", st_file(R"({"a":{"dtype":"F32","shape":[1E999],"data_offsets":[0,4]}})", "\0\0\0\0"),
+       absl::StatusCode::kDataLoss, {"@8", "not valid JSON", "overflow"}},
       {"not an object", st_file("[1,2]", ""), absl::StatusCode::kDataLoss, {"@8", "not a JSON object"}},
       {"not utf-8", st_file("{\"\xff\":1}", ""), absl::StatusCode::kDataLoss, {"@8", "UTF-8"}},
       {"unknown dtype", st_file(R"({"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}})", std::string(16, '\0')),

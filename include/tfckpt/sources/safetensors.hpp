@@ -152,6 +152,10 @@ inline absl::StatusOr<safetensors_file> open_safetensors(const std::filesystem::
   } catch (const nlohmann::json::parse_error& e) {
     return data_loss(file, 8 + std::min<std::uint64_t>(e.byte > 0 ? e.byte - 1 : 0, n),
                      "the header is not valid JSON (%s)", e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double (out_of_range 406) is not a parse error to nlohmann, but it
+    // is one to us; the parser does not say where it was.
+    return data_loss(file, 8, "the header is not valid JSON (%s)", e.what());
   }
   if (too_deep) return data_loss(file, 8, "the header nests deeper than a safetensors header does");
   if (!header.is_object()) return data_loss(file, 8, "the header is not a JSON object");
