@@ -9,6 +9,7 @@
 //   make_inputs index DIR    DIR/model.ckpt: 1,000,000 entries `layer_NNNNNN/{bias,bias/Adam,kernel,
 //                            kernel/Adam}` (float32 [16] and [4,4])
 //   make_inputs single DIR   DIR/model.ckpt: one float32 tensor `embedding` [327680,4096] (5 GiB)
+//   make_inputs square DIR   DIR/model.ckpt: one float32 tensor `dense/kernel` [16384,16384] (1 GiB)
 //   make_inputs safetensors DIR  DIR/model.safetensors (the library's safetensors sink): 16 float32
 //                            tensors `layer_NN/kernel` [4096,4096] (1 GiB)
 //
@@ -108,6 +109,12 @@ absl::Status make_single(const fs::path& dir, bool tiny) {
   return w.finish();
 }
 
+absl::Status make_square(const fs::path& dir, bool tiny) {
+  TFCKPT_ASSIGN_OR_RETURN(auto w, writer(dir / "model.ckpt"));
+  TFCKPT_RETURN_IF_ERROR(add_f32(w, "dense/kernel", {scaled(16384, tiny), 16384}, 77));
+  return w.finish();
+}
+
 absl::Status make_safetensors(const fs::path& dir, bool tiny) {
   std::vector<tfckpt::tensor> planned;
   for (int i = 0; i < 16; ++i) {
@@ -124,7 +131,7 @@ absl::Status make_safetensors(const fs::path& dir, bool tiny) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: make_inputs {verify|merge|index|single|safetensors} DIR [--tiny]\n");
+  std::fprintf(stderr, "usage: make_inputs {verify|merge|index|single|square|safetensors} DIR [--tiny]\n");
   return 2;
 }
 
@@ -148,6 +155,8 @@ int main(int argc, char** argv) {
     s = make_index(dir, tiny);
   } else if (what == "single") {
     s = make_single(dir, tiny);
+  } else if (what == "square") {
+    s = make_square(dir, tiny);
   } else if (what == "safetensors") {
     s = make_safetensors(dir, tiny);
   } else {

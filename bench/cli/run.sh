@@ -16,6 +16,8 @@
 #   import  import of a 1 GiB safetensors file (16 tensors)   cp of the file
 #   convert convert --to safetensors of the verify input      cp of its data file
 #   transpose  the same with --transpose (every tensor)       cp of its data file
+#   transpose1g  convert --transpose of one [16384,16384]     cp of its data file
+#               float32 tensor (1 GiB)
 #
 # Inputs come from bench/cli/make_inputs (the library's writer), are made one job at a time and
 # deleted after it; each job also checks its output (verify OK, cp byte-identical).
@@ -64,7 +66,7 @@ done
 [ -n "$report" ] || { [ "$tiny" = 1 ] || [ -n "$only" ] || report="$repo/docs/PERFORMANCE.md"; }
 for job in ${only//,/ }; do
   case "$job" in
-    verify | verify1 | rename | merge | ls | cp | import | convert | transpose) ;;
+    verify | verify1 | rename | merge | ls | cp | import | convert | transpose | transpose1g) ;;
     *) echo "run.sh: unknown job '$job' for --only" >&2; exit 2 ;;
   esac
 done
@@ -193,6 +195,18 @@ measure cp "cp of one float32 tensor ($(size_of "$in"))" "cp -r DIR" \
 cmp "$in/model.ckpt.index" "$out.index"
 cmp "$in/model.ckpt.data-00000-of-00001" "$out.data-00000-of-00001"
 rm -rf "$in" "$out".* "$scratch/dir.copy"
+fi
+
+# --- transpose1g: one 1 GiB matrix ---
+if wanted transpose1g; then
+in="$scratch/square"
+"$make_inputs" square "$in" "${tiny_arg[@]}"
+data="$in/model.ckpt.data-00000-of-00001"
+out="$scratch/transposed.safetensors"
+measure transpose1g "convert --to safetensors --transpose of one float32 [16384,16384] ($(size_of "$data"))" "cp DATA" \
+  "$tfckpt convert -q $in/model.ckpt --to safetensors $out --force --transpose 'kernel\$'" "cp $data $scratch/copied.data" \
+  "rm -f $out" "rm -f $scratch/copied.data"
+rm -rf "$in" "$out" "$scratch/copied.data"
 fi
 
 # --- import: a 1 GiB safetensors file ---

@@ -163,6 +163,10 @@ TEST(ByteOrder, ReadsAnIndependentlyBuiltBigEndianBundle) {
   // The pipeline form of the strings is the host-order (little-endian) encoding.
   EXPECT_EQ(read_host_order(*ne), tfckpt_testing::encode_strings({"ab", ""}));
   EXPECT_EQ(read_host_order(*we), std::string(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
+  // entry::read gives ranges of the same host-order bytes, starting and ending inside elements.
+  std::string part(7, '\0');
+  ASSERT_OK(we->read(2, {reinterpret_cast<std::byte*>(part.data()), part.size()}));
+  EXPECT_EQ(part, std::string(reinterpret_cast<const char*>(w.data()) + 2, 7));
 }
 
 TEST(ByteOrder, ChecksumsCoverTheStoredBytes) {

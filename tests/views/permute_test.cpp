@@ -409,6 +409,42 @@ TEST(PermuteComposition, ConcatOfComputedMembersAlongEitherAxis) {
   }
 }
 
+// Mapped checkpoint entries: long input runs are read with pread, short ones copied from the
+// mapping; streamed and in sub-ranges, both give the reference's bytes.
+TEST(PermuteComposition, StoredEntriesMatchTheReferenceWhateverTheRunLength) {
+  tfckpt_testing::scratch_dir dir;
+  std::mt19937 rng(5);
+  const std::vector<std::pair<std::vector<std::int64_t>, std::vector<int>>> cases = {
+      {{600, 500}, {1, 0}},            // rows of 2000 bytes: runs of 1 KiB, by pread
+      {{5000, 3}, {1, 0}},             // rows of 12 bytes: copied from the mapping
+      {{3, 40, 70, 9}, {3, 2, 0, 1}},  // HWIO -> OIHW
+      {{64, 2, 300}, {2, 1, 0}}};
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& [shape, axes] = cases[c];
+    SCOPED_TRACE(tfckpt::shape_string(shape));
+    const std::string in = random_bytes(count_elements(shape) * 4, rng);
+    const std::string want = reference_permute(in, shape, axes, 4);
+    tfckpt_testing::tensor_spec spec;
+    spec.name = "t";
+    spec.shape = shape;
+    spec.data = in;
+    const auto prefix = dir / ("c" + std::to_string(c));
+    tfckpt_testing::write_bundle(prefix, {spec});
+    ASSERT_OK_AND_ASSIGN(const auto ckpt, tfckpt::open(prefix));
+    const auto permuted = tfckpt::collect(tfckpt::entries(ckpt) | tfckpt::views::permute(axes));
+    ASSERT_EQ(permuted.size(), 1u);
+    ASSERT_OK_AND_ASSIGN(const std::string streamed, drain(permuted[0]));
+    EXPECT_TRUE(streamed == want);
+    std::uniform_int_distribution<std::size_t> pick(0, want.size());
+    for (int k = 0; k < 8; ++k) {
+      std::size_t a = pick(rng), b = pick(rng);
+      if (a > b) std::swap(a, b);
+      ASSERT_OK_AND_ASSIGN(const std::string part, read_range(permuted[0], a, b - a));
+      ASSERT_TRUE(part == want.substr(a, b - a)) << "bytes [" << a << ", " << b << ")";
+    }
+  }
+}
+
 TEST(PermuteComposition, APipelineWritesTheTransposedValues) {
   tfckpt_testing::scratch_dir dir;
   const auto kernel = ramp(64 * 48, 0.25f);

@@ -42,6 +42,10 @@ namespace tfckpt {
 
 namespace detail {
 
+// Reads of a mapped tensor at least this long go by pread (entry::read), shorter ones are copied
+// from the mapping.
+inline constexpr std::size_t kUnmappedReadMin = 4096;
+
 // Most shards a header may claim: each costs a small slot before any shard is touched.
 inline constexpr std::int32_t kMaxShards = 1 << 20;
 
@@ -421,6 +425,10 @@ inline byte_source entry::host_order_source() const {
       std::memcpy(out.data(), all.data() + offset, out.size());
       return absl::OkStatus();
     }
+    // A page or more by pread, so that scattered reads of a big tensor do not map it all in; less
+    // is cheaper copied from the mapping.
+    if (out.size() >= detail::kUnmappedReadMin && e->bytes_are_mapped() && e->bytes_in_host_order())
+      return e->read_unmapped(offset, out);
     TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
     const std::size_t width = e->bytes_in_host_order() ? 1 : swap_width(e->dtype_);
     if (bytes.size() != e->size_ || bytes.size() % width != 0)
@@ -434,6 +442,22 @@ inline byte_source entry::host_order_source() const {
     if (const auto bytes = e->bytes(); bytes.ok()) io::release_mapped_pages(*bytes, offset, offset + size);
   };
   return byte_source::from_reader(size_, std::move(read_range), std::move(stream_in_pieces), std::move(release));
+}
+
+inline absl::Status entry::read(std::uint64_t offset, std::span<std::byte> out) const {
+  if (offset > size_ || out.size() > size_ - offset)
+    return error_context(absl::OutOfRangeError(absl::StrFormat(
+        "%s: a read of %d bytes at %d runs past the tensor's %d", owner_->index_file, out.size(), offset, size_)));
+  if (bytes_are_mapped() && bytes_in_host_order()) return read_unmapped(offset, out);
+  return host_order_source().read(offset, out);
+}
+
+inline absl::Status entry::read_unmapped(std::uint64_t offset, std::span<std::byte> out) const {
+  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, this->bytes());  // maps the shard, checks its size
+  if (offset > bytes.size() || out.size() > bytes.size() - offset)
+    return error_context(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + offset,
+                                   "a read of %d bytes runs past the tensor's %d", out.size(), bytes.size()));
+  return error_context(owner_->shards[shard_].file.read(offset_ + offset, out));
 }
 
 inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_progress) const {

@@ -81,6 +81,13 @@ class entry {
   /// The entry must outlive the source.
   byte_source host_order_source() const;
 
+  /// Copies payload bytes [offset, offset + out.size()) into `out`, in this host's byte order (the
+  /// bytes host_order_source() streams). A mapped tensor in host order is read with pread, without
+  /// mapping its pages into this process (io::mapped_file::read): the way to read scattered ranges
+  /// of a large tensor in bounded memory. For many reads of a few bytes, bytes() is cheaper.
+  /// Errors name the data file, the tensor and the offset (kOutOfRange past size()).
+  absl::Status read(std::uint64_t offset, std::span<std::byte> out) const;
+
   /// The elements as T, in this host's byte order (see tensor_values: zero-copy when aligned and
   /// bytes_in_host_order(), else a copy, swapped when the bundle has the other byte order).
   /// T must match dtype(): float for float32, Eigen::half for float16, Eigen::bfloat16, bool, ...
@@ -106,6 +113,8 @@ class entry {
   friend class checkpoint;
   friend struct detail::entry_access;
   absl::Status error_context(absl::Status s) const { return with_key(std::move(s), name()); }
+  // read() of a mapped entry in host order, by pread. REQUIRES: the range lies within size().
+  absl::Status read_unmapped(std::uint64_t offset, std::span<std::byte> out) const;
   // OK when `crc` (unmasked, over the stored bytes) is the checksum the index holds.
   absl::Status checksum_status(std::uint32_t crc) const;
 

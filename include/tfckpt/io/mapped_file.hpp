@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: tfckpt/io/mapped_file.hpp
 //
-// A read-only memory mapping of a whole file. Move-only; the bytes stay valid until the object is
-// destroyed. Contract: the file must not be truncated or rewritten in place while it is mapped
+// A read-only memory mapping of a whole file (and read(), which copies from it without mapping).
+// Move-only; the bytes stay valid until the object is destroyed. Contract: the file must not be truncated or rewritten in place while it is mapped
 // (reading a page past a truncated end raises SIGBUS). TensorFlow and this library both replace
 // checkpoints by renaming new files over old ones, which leaves existing mappings intact.
 //
@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +78,7 @@ class mapped_file {
   mapped_file& operator=(const mapped_file&) = delete;
   ~mapped_file() {
     if (data_ != nullptr) ::munmap(data_, size_);
+    if (const int fd = fd_.load(); fd >= 0) ::close(fd);
   }
 
   /// Maps `path` read-only. Errors: kNotFound (no such file), kPermissionDenied, kInvalidArgument
@@ -106,7 +108,9 @@ class mapped_file {
       }
       f.data_ = p;
     }
-    ::close(fd);  // the mapping keeps the file alive
+    f.device_ = st.st_dev;
+    f.inode_ = st.st_ino;
+    ::close(fd);  // the mapping keeps the file alive; read() opens it again if it is called
     return f;
   }
 
@@ -115,6 +119,38 @@ class mapped_file {
   }
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+
+  /// Copies bytes [offset, offset + out.size()) into `out` with pread(2), not through the mapping:
+  /// the page cache serves them, but they do not join this process's resident set, as touched
+  /// mapped pages do (the kernel maps up to 64 KiB around each touch). For many scattered reads of
+  /// a big file, such as a transpose's, that is the difference between a resident set of the read
+  /// buffers and one of the whole file. A system call each: for reads of a few bytes, a copy out of
+  /// bytes() is cheaper. The first call opens the file again (the descriptor is then kept until
+  /// destruction, so that mapping many files holds no descriptors); if the path no longer names the
+  /// mapped file (replaced or removed since), the bytes are copied from the mapping instead.
+  /// Errors name the file and the offset (kOutOfRange outside size(), kDataLoss when the file has
+  /// been truncated in place, kUnavailable for I/O errors).
+  absl::Status read(std::uint64_t offset, std::span<std::byte> out) const {
+    if (offset > size_ || out.size() > size_ - offset)
+      return absl::OutOfRangeError(absl::StrFormat("%s @%d: a read of %d bytes runs past the file's %d", path_, offset,
+                                                   out.size(), size_));
+    const int fd = descriptor();
+    if (fd < 0) {
+      if (!out.empty()) std::memcpy(out.data(), static_cast<const std::byte*>(data_) + offset, out.size());
+      return absl::OkStatus();
+    }
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_status(absl::StrFormat("%s @%d", path_, offset + done), "read", errno);
+      if (n == 0)  // truncated in place, against the contract above: an error, where the mapping would fault
+        return absl::DataLossError(absl::StrFormat("%s @%d: the file ended while being read (it was %d bytes when opened)",
+                                                   path_, offset + done, size_));
+      done += static_cast<std::size_t>(n);
+    }
+    return absl::OkStatus();
+  }
 
   /// Hints the kernel about the coming access pattern for [offset, offset + length) (the whole file
   /// by default). Best effort: errors are ignored.
@@ -134,10 +170,34 @@ class mapped_file {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
     std::swap(path_, other.path_);
+    fd_.store(other.fd_.exchange(fd_.load()));
+    std::swap(device_, other.device_);
+    std::swap(inode_, other.inode_);
   }
 
  private:
+  // The descriptor read() uses: opened on first use and checked to be the mapped file; -1 when the
+  // path now names another file or none (kNoFile is remembered so that it is not retried).
+  int descriptor() const {
+    static constexpr int kNoFile = -2;
+    int fd = fd_.load(std::memory_order_acquire);
+    if (fd != -1) return fd == kNoFile ? -1 : fd;
+    int opened = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (opened >= 0 && (::fstat(opened, &st) != 0 || st.st_dev != device_ || st.st_ino != inode_)) {
+      ::close(opened);
+      opened = -1;
+    }
+    const int mine = opened >= 0 ? opened : kNoFile;
+    if (fd_.compare_exchange_strong(fd, mine, std::memory_order_acq_rel)) return opened;
+    if (opened >= 0) ::close(opened);  // another thread opened it first
+    return fd == kNoFile ? -1 : fd;
+  }
+
   void* data_ = nullptr;
+  mutable std::atomic<int> fd_{-1};
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
   std::size_t size_ = 0;
   std::string path_;
 };

@@ -25,15 +25,16 @@
 // the output is computed in tiles pairing the input's innermost axis with the output's (for a 2-D
 // transpose: blocks of rows x columns), each read from the input as short contiguous runs into a
 // buffer of at most tile_bytes and scattered into place. stream() walks the output in chunks of
-// tile_bytes: the working memory is about 2 x tile_bytes, whatever the tensor's size; the whole input
-// or output is never buffered. While streaming, the input's mapped pages are released periodically
-// (every 16-64 MiB of output, timed so that a transpose has mostly finished with the pages it
-// drops). That bounds the resident set when input rows are long; but a transpose touches every
-// input row for each output row, and the kernel maps the pages around each touch (fault-around: 64
-// KiB on Linux), so with input rows of 64 KiB or less the whole mapped input becomes resident
-// between two releases: page cache mapped in, not memory the view allocates (bench/permute_bench:
-// transposing a mapped 1 GiB float32 [16384, 16384] peaks at ~4 MiB of heap and ~1 GiB of mapped
-// pages). Dropping pages behind each tile instead costs a fault per input row per output chunk.
+// tile_bytes, or, when a mapped entry is tiled, of as many output rows as make its input runs 1 KiB
+// long (at most 32 MiB): the working memory is that chunk and one tile, whatever the tensor's size;
+// the whole input or output is never buffered.
+//
+// A mapped input is read by pread (entry::read) wherever a run is 64 bytes or longer, not through
+// the mapping: a transpose touches every input row for each output chunk, and the kernel maps the
+// 64 KiB around each touched page, so reading a 1 GiB matrix through the mapping made all of it
+// resident. Shorter runs (input rows of a few elements) are copied from the mapping, whose pages
+// are released every 16-64 MiB of output, timed so that a release drops mostly finished pages.
+// bench/permute_bench: transposing a mapped 1 GiB float32 [16384, 16384] peaks at ~22 MiB.
 #ifndef TFCKPT_VIEWS_PERMUTE_HPP_
 #define TFCKPT_VIEWS_PERMUTE_HPP_
 
@@ -168,7 +169,7 @@ class permute_source {
   absl::Status stream(const byte_source::emit_fn& emit) const {
     if (p_.elements == 0) return absl::OkStatus();
     TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> direct, direct_bytes());
-    const std::uint64_t chunk = std::min(tile_elements_, p_.elements);
+    const std::uint64_t chunk = std::min(stream_chunk(), p_.elements);
     const auto buffer = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(chunk * p_.esize));
     const std::uint64_t period = release_period();
     std::uint64_t since_release = 0;
@@ -225,9 +226,28 @@ class permute_source {
     return bytes >= static_cast<double>(kMax) ? kMax : std::max(kMin, static_cast<std::uint64_t>(bytes));
   }
 
-  // `count` input elements from element `at` into dst.
+  // Output elements per stream() chunk: tile_elements_, or, when a mapped input is tiled, enough
+  // output rows that the input runs are kLongRun bytes long (so that they can be read with pread),
+  // up to kMaxChunk bytes.
+  std::uint64_t stream_chunk() const {
+    const std::size_t n = p_.dims.size();
+    if (stored_ == nullptr || !stored_->bytes_are_mapped() || n < 2 || p_.strides[n - 1] == 1) return tile_elements_;
+    std::size_t q = 0;
+    while (p_.strides[q] != 1) ++q;
+    std::uint64_t row = 1;  // output elements per index of q
+    for (std::size_t i = q + 1; i < n; ++i) row *= p_.dims[i];
+    const std::uint64_t rows = (kLongRun + p_.esize - 1) / p_.esize;
+    const std::uint64_t most = kMaxChunk / p_.esize;
+    return std::max(tile_elements_, row > most / rows ? most : rows * row);
+  }
+
+  // `count` input elements from element `at` into dst: from a mapped input, a long run by pread
+  // (scattered touches of mapped pages would make the whole input resident: see the file comment),
+  // a short one copied from the mapping.
   absl::Status read_run(std::span<const std::byte> direct, std::uint64_t at, std::uint64_t count, std::byte* dst) const {
     const std::size_t n = static_cast<std::size_t>(count * p_.esize);
+    if (stored_ != nullptr && n >= kUnmappedRun && stored_->bytes_are_mapped())
+      return stored_->read(at * p_.esize, {dst, n});
     if (!direct.empty()) {
       std::memcpy(dst, direct.data() + at * p_.esize, n);
       return absl::OkStatus();
@@ -339,6 +359,9 @@ class permute_source {
       default: scatter_column<16>(tile, to, column, count, width); break;
     }
   }
+
+  static constexpr std::uint64_t kLongRun = 1024, kMaxChunk = std::uint64_t{32} << 20;
+  static constexpr std::size_t kUnmappedRun = 64;
 
   tensor in_;
   permute_layout p_;
