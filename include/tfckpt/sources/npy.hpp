@@ -19,13 +19,17 @@
 // stripped, as NumPy hands elements back and as write_npy_dir's fixed-width strings are written;
 // those are encoded at open, so they are read into memory (string arrays are small). bfloat16 has
 // no NumPy dtype: write_npy_dir's default widens it to float32, which imports as float32.
+// An array stored in Fortran order (fortran_order True: numpy.save of a transposed array) reads as
+// the same array in C order, through views::permute (in tiles, never whole).
 // Refused (kUnimplemented, naming the file): object arrays ('O', pickles), unicode ('U'),
-// structured and other dtypes, and fortran_order True with two or more dimensions (the data would
-// have to be transposed). The data must be exactly product(shape) elements: truncated files and
+// structured and other dtypes, and a Fortran-order array of numbers in a compressed archive (its
+// member can only be inflated from the start, not transposed in bounded memory). The data must be exactly product(shape) elements: truncated files and
 // trailing bytes are kDataLoss.
 //
 // Zero-copy: a .npy file, and an .npz member that is stored (numpy.savez, write_npz), stream their
-// bytes straight from the mapping (sources/mapped_source.hpp). A deflated member
+// bytes straight from the mapping (sources/mapped_source.hpp); a stored member's CRC-32 is computed
+// over the bytes as they stream, and a mismatch fails the stream at its end (ranges read at random,
+// as a transpose reads them, are not checked). A deflated member
 // (numpy.savez_compressed) is inflated with zlib each time its bytes are streamed, 1 MiB at a
 // time, never held whole; its CRC-32 and size are checked at the end of every pass. Such a source
 // can only be streamed from the start (byte_source::random_access() is false). The ZIP
@@ -70,6 +74,7 @@
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
+#include "tfckpt/views/permute.hpp"
 #include "tfckpt/views/tensor.hpp"
 
 namespace tfckpt {
@@ -174,7 +179,8 @@ struct npy_location {
   bool deflated = false;
   std::uint64_t base = 0;                    // offset of `stored` in the file
   std::uint64_t size = 0;                    // deflated: the inflated size
-  std::uint32_t crc = 0;                     // deflated: CRC-32 of the inflated bytes
+  std::uint32_t crc = 0;                     // an archive member's CRC-32 (of the inflated bytes)
+  bool has_crc = false;                      // an archive member: `crc` is to be checked
 };
 
 // The first `n` bytes of the (inflated) .npy data at `where`.
@@ -192,6 +198,49 @@ inline absl::StatusOr<std::string> npy_prefix(const npy_location& where, std::ui
   return out;
 }
 
+// Where the element of C-order index `i` of an array of `shape` lies among the stored elements:
+// `i` itself, or its column-major position when the array is stored in Fortran order.
+inline std::uint64_t fortran_position(const std::vector<std::int64_t>& shape, bool fortran, std::uint64_t i) {
+  if (!fortran) return i;
+  std::uint64_t at = 0, stride = 1;
+  std::vector<std::uint64_t> strides(shape.size());
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    strides[k] = stride;
+    stride *= static_cast<std::uint64_t>(shape[k]);
+  }
+  for (std::size_t k = shape.size(); k-- > 0;) {
+    const auto d = static_cast<std::uint64_t>(shape[k]);
+    at += i % d * strides[k];
+    i /= d;
+  }
+  return at;
+}
+
+// `source` (the data of the stored archive member at `where`, from `data_offset` on), checking the
+// member's CRC-32 whenever it is streamed: over the header bytes at once, over each piece of data
+// as it passes (the stored bytes, before any byte swap), and a mismatch fails the stream at its end.
+// Reads of ranges are not checked.
+inline byte_source crc_checked(const npy_location& where, std::uint64_t data_offset, byte_source source) {
+  const std::span<const std::byte> data = where.stored.subspan(static_cast<std::size_t>(data_offset));
+  const std::uint32_t header_crc = codec::zip_crc32(0, where.stored.first(static_cast<std::size_t>(data_offset)));
+  auto stream = [source, data, header_crc, expected = where.crc, file = where.file,
+                 base = where.base](const byte_source::emit_fn& emit) -> absl::Status {
+    std::uint32_t crc = header_crc;
+    std::uint64_t at = 0;
+    TFCKPT_RETURN_IF_ERROR(source.stream([&](std::span<const std::byte> piece) {
+      crc = codec::zip_crc32(crc, data.subspan(static_cast<std::size_t>(at), piece.size()));
+      at += piece.size();
+      return emit(piece);
+    }));
+    if (crc != expected) return data_loss(file, base, "CRC-32 mismatch: %08x computed, %08x stored", crc, expected);
+    return absl::OkStatus();
+  };
+  const std::uint64_t size = source.size();
+  return byte_source::from_reader(
+      size, [source](std::uint64_t offset, std::span<std::byte> out) { return source.read(offset, out); },
+      std::move(stream), [source](std::uint64_t offset, std::uint64_t n) { source.release(offset, n); });
+}
+
 // Builds the tensor `name` for the .npy bytes at `where`.
 inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string name, const std::string& origin) {
   const std::uint64_t total = where.deflated ? where.size : where.stored.size();
@@ -206,10 +255,14 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
   if (!h.ok()) return with_key(h.status(), name);
   absl::StatusOr<npy_dtype> dt = npy_dtype_from_descr(where.file, shown_base + 8, h->descr);
   if (!dt.ok()) return with_key(dt.status(), name);
-  if (h->fortran_order && h->shape.size() >= 2)
+  // Fortran order (numpy.save of a transposed or numpy.asfortranarray array): the bytes are the
+  // C-order array of the reversed shape, whose axes reversed give the array.
+  const bool fortran = h->fortran_order && h->shape.size() >= 2;
+  if (fortran && where.deflated && dt->dtype != dtype::string)
     return with_key(absl::UnimplementedError(absl::StrFormat(
-                        "%s @%d: the array is in Fortran order (column-major) with shape %s; save it in C order "
-                        "(numpy.ascontiguousarray) first",
+                        "%s @%d: the array is in Fortran order (column-major) with shape %s inside a compressed "
+                        "archive, whose members can only be read from the start, not transposed in bounded memory; "
+                        "save it with numpy.savez (uncompressed) or in C order (numpy.ascontiguousarray)",
                         where.file, shown_base, shape_string(h->shape))),
                     name);
   const std::optional<std::int64_t> elements = checked_num_elements(h->shape);
@@ -244,7 +297,7 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
     std::vector<std::string_view> elements_view;
     elements_view.reserve(static_cast<std::size_t>(*elements));
     for (std::uint64_t i = 0; i < static_cast<std::uint64_t>(*elements); ++i) {
-      std::string_view e(raw.data() + i * width, width);
+      std::string_view e(raw.data() + fortran_position(h->shape, fortran, i) * width, width);
       while (!e.empty() && e.back() == '\0') e.remove_suffix(1);
       elements_view.push_back(e);
     }
@@ -253,7 +306,12 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
   }
   if (!where.deflated) {
     t.source = mapped_source(where.stored.subspan(data_offset, n), t.dtype, dt->order);
-    return t;
+    if (where.has_crc) t.source = crc_checked(where, data_offset, std::move(t.source));
+    if (!fortran) return t;
+    std::reverse(t.shape.begin(), t.shape.end());
+    std::vector<int> axes(t.shape.size());
+    for (std::size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int>(axes.size() - 1 - i);
+    return permuted(std::move(t), axes);
   }
   const npy_location w = where;
   const dtype type = t.dtype;
@@ -356,7 +414,8 @@ inline absl::StatusOr<npy_arrays> open_npz(const std::filesystem::path& path) {
                                .deflated = z.method == codec::kZipDeflated,
                                .base = z.data_offset,
                                .size = z.size,
-                               .crc = z.crc};
+                               .crc = z.crc,
+                               .has_crc = true};
     TFCKPT_ASSIGN_OR_RETURN(tensor t, detail::npy_tensor(where, std::move(name), m.path()));
     out.tensors_.push_back(std::move(t));
   }
