@@ -144,9 +144,9 @@ inline absl::Status read_rules_into(const std::filesystem::path& path, int depth
       return absl::InvalidArgumentError(
           absl::StrFormat("%s: unknown step '%s' (steps: %s)", where, std::string(name), known_step_names()));
     if ((kind->value == nullptr) != arg.empty())
-      return absl::InvalidArgumentError(absl::StrFormat(kind->value == nullptr ? "%s: '%s' takes no argument"
-                                                                                : "%s: '%s' needs an argument (%s)",
-                                                        where, kind->name, kind->value ? kind->value : ""));
+      return absl::InvalidArgumentError(
+          kind->value == nullptr ? absl::StrFormat("%s: '%s' takes no argument", where, kind->name)
+                                 : absl::StrFormat("%s: '%s' needs an argument (%s)", where, kind->name, kind->value));
     std::string value = unquote(arg);
     if (kind->name == std::string_view("map") || kind->name == std::string_view("rules")) {
       const std::filesystem::path p(value);
