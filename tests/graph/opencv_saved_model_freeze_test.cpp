@@ -24,7 +24,7 @@
 
 namespace {
 namespace fs = std::filesystem;
-using ::tfckpt_testing::float_tensor;
+using ::tfckpt_testing::float_array;
 using ::tfckpt_testing::function_builder;
 using ::tfckpt_testing::graph_eval;
 using ::tfckpt_testing::saved_model_builder;
@@ -144,8 +144,8 @@ TEST(KerasSavedModelFreeze, MlpMatchesEigenAndOpenCv) {
   }
 
   graph_eval eval(frozen);
-  eval.feed("dense_input", float_tensor{{2, 4}, x});
-  const float_tensor& y = eval.run("dense_1");
+  eval.feed("dense_input", float_array{{2, 4}, x});
+  const float_array& y = eval.run("dense_1");
   EXPECT_LE(max_abs_diff(y.values.data(), y.values.size(), want), 1e-5f);
 
   const cv::Mat out = opencv_forward(dir / "frozen.pb", cv::Mat(2, 4, CV_32F, const_cast<float*>(x.data())));
@@ -198,8 +198,8 @@ TEST(KerasSavedModelFreeze, CnnMatchesDirectConvolutionAndOpenCv) {
   const std::vector<float> want_nchw = tfckpt_testing::hwc_to_chw(want_nhwc, H, W, F);
 
   graph_eval eval(frozen);
-  eval.feed("conv2d_input", float_tensor{{1, H, W, C}, x});
-  const float_tensor& got = eval.run("conv2d");
+  eval.feed("conv2d_input", float_array{{1, H, W, C}, x});
+  const float_array& got = eval.run("conv2d");
   EXPECT_LE(max_abs_diff(got.values.data(), got.values.size(), want_nhwc), 1e-5f);
 
   std::vector<float> nchw = tfckpt_testing::hwc_to_chw(x, H, W, C);

@@ -20,7 +20,7 @@
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-using ::tfckpt_testing::float_tensor;
+using ::tfckpt_testing::float_array;
 using ::tfckpt_testing::graph_eval;
 using ::tfckpt_testing::scratch_dir;
 
@@ -68,8 +68,8 @@ TEST(SavedModelFreezeFixtures, HalfPlusTwoServingDefaultComputesHalfXPlusTwo) {
   EXPECT_EQ(ops.count("Const"), 2u);  // a and b; c is used only by other signatures
 
   graph_eval eval(frozen);
-  eval.feed("x", float_tensor{{4}, {0.f, 1.f, 2.f, -6.f}});
-  const float_tensor& y = eval.run("y");
+  eval.feed("x", float_array{{4}, {0.f, 1.f, 2.f, -6.f}});
+  const float_array& y = eval.run("y");
   EXPECT_THAT(y.values, ::testing::ElementsAre(2.f, 2.5f, 3.f, -1.f));
 }
 
@@ -78,7 +78,7 @@ TEST(SavedModelFreezeFixtures, NamingTheTopLevelCallMeansItsOutput) {
   scratch_dir scratch;
   ASSERT_OK_AND_ASSIGN(auto frozen, freeze_to_file(half_plus_two(), "serving_default", scratch, {"StatefulPartitionedCall_5"}));
   graph_eval eval(frozen);
-  eval.feed("x", float_tensor{{2}, {4.f, 8.f}});
+  eval.feed("x", float_array{{2}, {4.f, 8.f}});
   EXPECT_THAT(eval.run("StatefulPartitionedCall_5/Identity").values, ::testing::ElementsAre(4.f, 6.f));
   EXPECT_EQ(node_named(frozen, "y"), nullptr);  // pruned: not asked for
 }

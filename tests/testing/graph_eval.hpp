@@ -19,7 +19,7 @@
 
 namespace tfckpt_testing {
 
-struct float_tensor {
+struct float_array {
   std::vector<std::int64_t> shape;
   std::vector<float> values;
 };
@@ -29,15 +29,15 @@ class graph_eval {
   explicit graph_eval(const tensorflow::GraphDef& g) {
     for (const auto& n : g.node()) nodes_.emplace(n.name(), &n);
   }
-  void feed(const std::string& name, float_tensor t) { cache_[name] = std::move(t); }
+  void feed(const std::string& name, float_array t) { cache_[name] = std::move(t); }
 
   /// The value of `name` (output 0); throws std::runtime_error for what it cannot evaluate.
-  const float_tensor& run(const std::string& name) {
+  const float_array& run(const std::string& name) {
     if (const auto it = cache_.find(name); it != cache_.end()) return it->second;
     const auto it = nodes_.find(name);
     if (it == nodes_.end()) throw std::runtime_error("no node " + name);
     const tensorflow::NodeDef& n = *it->second;
-    std::vector<const float_tensor*> in;
+    std::vector<const float_array*> in;
     for (const auto& i : n.input()) {
       if (!i.empty() && i.front() == '^') continue;
       if (i.find(':') != std::string::npos && i.substr(i.find(':')) != ":0") throw std::runtime_error("output > 0 of " + i);
@@ -47,11 +47,11 @@ class graph_eval {
   }
 
  private:
-  static float_tensor constant(const tensorflow::NodeDef& n) {
+  static float_array constant(const tensorflow::NodeDef& n) {
     const tensorflow::TensorProto& t = n.attr().at("value").tensor();
     if (t.dtype() != tensorflow::DT_FLOAT && t.dtype() != tensorflow::DT_INT32)
       throw std::runtime_error("Const " + n.name() + " is not float or int32");
-    float_tensor out;
+    float_array out;
     std::int64_t count = 1;
     for (const auto& d : t.tensor_shape().dim()) {
       out.shape.push_back(d.size());
@@ -78,16 +78,16 @@ class graph_eval {
     return out;
   }
 
-  static float_tensor elementwise(const float_tensor& a, const float_tensor& b, float (*f)(float, float)) {
+  static float_array elementwise(const float_array& a, const float_array& b, float (*f)(float, float)) {
     const bool a_scalar = a.values.size() == 1, b_scalar = b.values.size() == 1;
     if (!a_scalar && !b_scalar && a.values.size() != b.values.size()) throw std::runtime_error("broadcast");
-    float_tensor out = a_scalar && !b_scalar ? b : a;
+    float_array out = a_scalar && !b_scalar ? b : a;
     for (std::size_t i = 0; i < out.values.size(); ++i)
       out.values[i] = f(a.values[a_scalar ? 0 : i], b.values[b_scalar ? 0 : i]);
     return out;
   }
 
-  static float_tensor compute(const tensorflow::NodeDef& n, const std::vector<const float_tensor*>& in) {
+  static float_array compute(const tensorflow::NodeDef& n, const std::vector<const float_array*>& in) {
     const std::string& op = n.op();
     if (op == "Const") return constant(n);
     if (op == "Identity") return *in.at(0);
@@ -95,18 +95,18 @@ class graph_eval {
     if (op == "Add" || op == "AddV2") return elementwise(*in.at(0), *in.at(1), [](float x, float y) { return x + y; });
     if (op == "Sub") return elementwise(*in.at(0), *in.at(1), [](float x, float y) { return x - y; });
     if (op == "Relu") {
-      float_tensor out = *in.at(0);
+      float_array out = *in.at(0);
       for (float& v : out.values) v = std::max(v, 0.f);
       return out;
     }
     if (op == "BiasAdd") {
-      float_tensor out = *in.at(0);
+      float_array out = *in.at(0);
       const auto& b = in.at(1)->values;
       for (std::size_t i = 0; i < out.values.size(); ++i) out.values[i] += b[i % b.size()];
       return out;
     }
     if (op == "Softmax") {
-      float_tensor out = *in.at(0);
+      float_array out = *in.at(0);
       const std::size_t c = static_cast<std::size_t>(out.shape.back());
       for (std::size_t r = 0; r < out.values.size() / c; ++r) {
         float* row = out.values.data() + r * c;
@@ -118,10 +118,10 @@ class graph_eval {
       return out;
     }
     if (op == "MatMul") {
-      const float_tensor &a = *in.at(0), &b = *in.at(1);
+      const float_array &a = *in.at(0), &b = *in.at(1);
       const std::int64_t m = a.shape.at(0), k = a.shape.at(1), nn = b.shape.at(1);
       if (b.shape.at(0) != k) throw std::runtime_error("MatMul shapes");
-      float_tensor out{{m, nn}, std::vector<float>(static_cast<std::size_t>(m * nn), 0.f)};
+      float_array out{{m, nn}, std::vector<float>(static_cast<std::size_t>(m * nn), 0.f)};
       for (std::int64_t i = 0; i < m; ++i)
         for (std::int64_t j = 0; j < nn; ++j) {
           float s = 0;
@@ -131,7 +131,7 @@ class graph_eval {
       return out;
     }
     if (op == "Reshape") {
-      float_tensor out = *in.at(0);
+      float_array out = *in.at(0);
       std::vector<std::int64_t> shape;
       std::int64_t known = 1, unknown = -1;
       for (std::size_t i = 0; i < in.at(1)->values.size(); ++i) {
@@ -144,13 +144,13 @@ class graph_eval {
       return out;
     }
     if (op == "Conv2D") {  // NHWC input, HWIO filter, stride 1
-      const float_tensor &x = *in.at(0), &f = *in.at(1);
+      const float_array &x = *in.at(0), &f = *in.at(1);
       const bool same = n.attr().at("padding").s() == "SAME";
       const std::int64_t N = x.shape.at(0), H = x.shape.at(1), W = x.shape.at(2), C = x.shape.at(3);
       const std::int64_t KH = f.shape.at(0), KW = f.shape.at(1), O = f.shape.at(3);
       const std::int64_t OH = same ? H : H - KH + 1, OW = same ? W : W - KW + 1;
       const std::int64_t pt = same ? (KH - 1) / 2 : 0, pl = same ? (KW - 1) / 2 : 0;
-      float_tensor out{{N, OH, OW, O}, std::vector<float>(static_cast<std::size_t>(N * OH * OW * O), 0.f)};
+      float_array out{{N, OH, OW, O}, std::vector<float>(static_cast<std::size_t>(N * OH * OW * O), 0.f)};
       for (std::int64_t b = 0; b < N; ++b)
         for (std::int64_t i = 0; i < OH; ++i)
           for (std::int64_t j = 0; j < OW; ++j)
@@ -172,7 +172,7 @@ class graph_eval {
   }
 
   std::map<std::string, const tensorflow::NodeDef*> nodes_;
-  std::map<std::string, float_tensor> cache_;
+  std::map<std::string, float_array> cache_;
 };
 
 }  // namespace tfckpt_testing
