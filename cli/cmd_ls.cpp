@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,23 +27,46 @@ struct ls_options {
   bool objects = false;
 };
 
+// `s` as a JSON string: printable ASCII other than '"' and '\\' as it is (nearly every tensor
+// name), anything else through nlohmann, which escapes it and replaces invalid UTF-8.
+void append_json_string(std::string& buf, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) {
+    buf += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  buf += '"';
+  buf += s;
+  buf += '"';
+}
+
+// One object per line inside the array: valid JSON that still greps and diffs well. Written by
+// hand: building an nlohmann object per tensor made `ls --json` of a million tensors 7x slower
+// than the text listing.
 void print_json(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
-  // One object per line inside the array: valid JSON that still greps and diffs well.
   std::string& buf = out.buf();
   buf += '[';
   bool first = true;
+  char digits[24];
+  const auto number = [&](std::int64_t v) { buf.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr); };
   for (const tfckpt::entry& e : ckpt.entries()) {
-    const nlohmann::ordered_json obj = {
-        {"name", std::string(e.name())},
-        {"dtype", std::string(tfckpt::dtype_name(e.dtype()))},
-        {"shape", std::vector<std::int64_t>(e.shape().begin(), e.shape().end())},
-        {"shard", e.shard()},
-        {"offset", e.offset()},
-        {"size", e.size()},
-    };
-    buf += first ? "\n  " : ",\n  ";
+    buf += first ? "\n  {\"name\":" : ",\n  {\"name\":";
     first = false;
-    buf += obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    append_json_string(buf, e.name());
+    buf += ",\"dtype\":";
+    append_json_string(buf, tfckpt::dtype_name(e.dtype()));
+    buf += ",\"shape\":[";
+    for (std::size_t d = 0; d < e.shape().size(); ++d) {
+      if (d) buf += ',';
+      number(e.shape()[d]);
+    }
+    buf += "],\"shard\":";
+    number(e.shard());
+    buf += ",\"offset\":";
+    number(static_cast<std::int64_t>(e.offset()));
+    buf += ",\"size\":";
+    number(static_cast<std::int64_t>(e.size()));
+    buf += '}';
     out.maybe_flush();
   }
   buf += first ? "]\n" : "\n]\n";

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 TEST(LsColumns, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configure with -DTFCKPT_BUILD_CLI=ON)"; }
 
 #else
+
+#include <nlohmann/json.hpp>
 
 #include "testing/bundle_builder.hpp"
 #include "testing/cli_runner.hpp"
@@ -66,6 +69,29 @@ TEST(LsColumns, EveryRowLinesUpWithTheHeader) {
     EXPECT_EQ(line.substr(line.size() - rows[i][5].size()), rows[i][5]);
     EXPECT_NE(line.find(" " + rows[i][4] + "  "), std::string::npos);
   }
+}
+
+// `ls --json` writes plain names as they are and escapes every other one as JSON must: quotes,
+// backslashes, control bytes, and invalid UTF-8 replaced by U+FFFD.
+TEST(LsColumns, JsonEscapesEveryNameThatNeedsIt) {
+  tfckpt_testing::scratch_dir dir;
+  const std::string prefix = (dir / "model").string();
+  const std::vector<std::string> names = {"plain/kernel", "quote\"d", "back\\slash", std::string("ctl\x01\n", 5),
+                                          "caf\xc3\xa9", std::string("bad\xff")};
+  std::vector<tfckpt_testing::tensor_spec> specs;
+  for (const std::string& n : names) specs.push_back(float_tensor(n, {1}, {1}));
+  tfckpt_testing::write_bundle(prefix, specs);
+  const auto r = run_cli({"ls", "--json", prefix});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const nlohmann::json got = nlohmann::json::parse(r.out);
+  std::vector<std::string> listed;
+  for (const auto& e : got) listed.push_back(e.at("name").get<std::string>());
+  std::vector<std::string> want = names;
+  std::sort(want.begin(), want.end());  // key order
+  for (std::string& n : want)
+    if (n == "bad\xff") n = "bad\xef\xbf\xbd";  // U+FFFD
+  EXPECT_EQ(listed, want);
+  EXPECT_NE(r.out.find(R"({"name":"plain/kernel","dtype":"float32","shape":[1],"shard":0,)"), std::string::npos) << r.out;
 }
 
 }  // namespace
