@@ -2,8 +2,9 @@
 // File: tfckpt/io/mapped_file.hpp
 //
 // A read-only memory mapping of a whole file (and read(), which copies from it without mapping).
-// Move-only; the bytes stay valid until the object is destroyed. Contract: the file must not be truncated or rewritten in place while it is mapped
-// (reading a page past a truncated end raises SIGBUS). TensorFlow and this library both replace
+// Move-only; the bytes stay valid until the object is destroyed. Contract: the file must not be
+// truncated or rewritten in place while it is mapped (reading a page past a truncated end raises
+// SIGBUS). TensorFlow and this library both replace
 // checkpoints by renaming new files over old ones, which leaves existing mappings intact.
 //
 // Example:

@@ -23,18 +23,18 @@
 // the same array in C order, through views::permute (in tiles, never whole).
 // Refused (kUnimplemented, naming the file): object arrays ('O', pickles), unicode ('U'),
 // structured and other dtypes, and a Fortran-order array of numbers in a compressed archive (its
-// member can only be inflated from the start, not transposed in bounded memory). The data must be exactly product(shape) elements: truncated files and
-// trailing bytes are kDataLoss.
+// member can only be inflated from the start, not transposed in bounded memory). The data must be
+// exactly product(shape) elements: truncated files and trailing bytes are kDataLoss.
 //
 // Zero-copy: a .npy file, and an .npz member that is stored (numpy.savez, write_npz), stream their
 // bytes straight from the mapping (sources/mapped_source.hpp); a stored member's CRC-32 is computed
 // over the bytes as they stream, and a mismatch fails the stream at its end (ranges read at random,
-// as a transpose reads them, are not checked). A deflated member
-// (numpy.savez_compressed) is inflated with zlib each time its bytes are streamed, 1 MiB at a
-// time, never held whole; its CRC-32 and size are checked at the end of every pass. Such a source
-// can only be streamed from the start (byte_source::random_access() is false). The ZIP
-// central directory is read by hand (codec/zip.hpp) rather than through libzip, which copies
-// every member's bytes out instead of handing out a view of the mapping.
+// as a transpose reads them, are not checked). A deflated member (numpy.savez_compressed) is
+// inflated with zlib each time its bytes are streamed, 1 MiB at a time, never held whole; its
+// CRC-32 and size are checked at the end of every pass. Such a source can only be streamed from the
+// start (byte_source::random_access() is false). The ZIP central directory is read by hand
+// (codec/zip.hpp) rather than through libzip, which copies every member's bytes out instead of
+// handing out a view of the mapping.
 //
 // Errors read "<file> @<offset>: ... for key '<tensor>'"; inside an archive the file is
 // "<archive>[<member>]" and offsets are the archive's (of the inflated member when deflated).
