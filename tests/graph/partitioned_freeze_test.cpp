@@ -241,6 +241,36 @@ TEST_F(PartitionedFreeze, ABlockOfALargeEntryCrossesStreamedPieces) {
   expect_const(out, "big/part_1", {6, 400001}, block_values(shape, {{0, 6}, {300000, 400001}}));
 }
 
+// A block can also be read in ranges (as a transpose of it reads it): every range, including ones
+// that start and end inside runs and elements, holds the block's bytes.
+TEST_F(PartitionedFreeze, ABlockReadsAnyRangeOfItsBytes) {
+  const std::vector<std::int64_t> shape = {3, 4, 5};
+  tfckpt_testing::write_bundle(dir_ / "ckpt", {tfckpt_testing::float_tensor("t", shape, full_values(shape))});
+  ASSERT_OK_AND_ASSIGN(const auto ckpt, tfckpt::open(dir_ / "ckpt"));
+  ASSERT_OK_AND_ASSIGN(const tfckpt::entry* e, ckpt.get("t"));
+  for (const std::vector<slice_extent>& extents :
+       std::vector<std::vector<slice_extent>>{{{1, 2}, {0, 4}, {0, 5}}, {{0, 3}, {1, 2}, {2, 3}}, {{2, 1}, {3, 1}, {4, 1}}}) {
+    const tfckpt::tensor block = tfckpt::graph::detail::block_of(*e, "", extents);
+    const std::vector<float> want = block_values(shape, extents);
+    const std::string want_bytes(reinterpret_cast<const char*>(want.data()), want.size() * sizeof(float));
+    ASSERT_TRUE(block.source.random_access());
+    ASSERT_EQ(block.size(), want_bytes.size());
+    for (std::size_t a = 0; a <= want_bytes.size(); a += 3)
+      for (std::size_t b = a; b <= want_bytes.size(); b += 7) {
+        std::string got(b - a, '\0');
+        ASSERT_OK(block.source.read(a, {reinterpret_cast<std::byte*>(got.data()), got.size()}));
+        ASSERT_EQ(got, want_bytes.substr(a, b - a)) << "bytes [" << a << ", " << b << ")";
+      }
+    // And the stream agrees.
+    std::string streamed;
+    ASSERT_OK(block.source.stream([&](std::span<const std::byte> c) {
+      streamed.append(reinterpret_cast<const char*>(c.data()), c.size());
+      return absl::OkStatus();
+    }));
+    EXPECT_EQ(streamed, want_bytes);
+  }
+}
+
 TEST_F(PartitionedFreeze, AWrongFullShapeNamesTheNode) {
   graph_builder g = tfckpt_testing::estimator_dnn_graph(4, 3, 2);
   auto& defs = g.variable_defs();

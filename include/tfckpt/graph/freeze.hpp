@@ -282,7 +282,8 @@ inline std::vector<codec::slice_extent> concrete_extents(const codec::shape_and_
 
 // The block `extents` (concrete) of `e`'s row-major value, streamed from the entry's bytes (the
 // assembled tensor for a partitioned entry): each contiguous run of the block is passed on as the
-// full tensor's bytes go by, so nothing is copied. Fixed-size dtypes only.
+// full tensor's bytes go by, so nothing is copied. Ranges can also be read (for views that read
+// them, such as a transpose), each piece from its run. Fixed-size dtypes only.
 inline tensor block_of(const entry& e, const std::string& prefix, std::vector<codec::slice_extent> extents) {
   tensor t = to_tensor(e, prefix);
   t.stored = nullptr;
@@ -299,8 +300,28 @@ inline tensor block_of(const entry& e, const std::string& prefix, std::vector<co
   std::vector<std::uint64_t> stride(full.size(), element_size(e.dtype()));  // bytes per step of each dimension
   for (std::size_t d = full.size() - 1; d > 0; --d) stride[d - 1] = stride[d] * static_cast<std::uint64_t>(full[d]);
   const std::uint64_t run = stride[inner] * static_cast<std::uint64_t>(extents[inner].length);
-  t.source = byte_source::from_producer(
-      bytes, [whole = e.host_order_source(), extents = std::move(extents), stride, inner, run,
+  // Random access: block bytes [offset, offset + out.size()) are pieces of runs, each read from
+  // where its run lies in the full tensor.
+  auto read_range = [whole = e.host_order_source(), extents, stride, inner, run](std::uint64_t offset,
+                                                                                 std::span<std::byte> out) -> absl::Status {
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const std::uint64_t at = offset + done, within = at % run;
+      std::uint64_t r = at / run;  // the run's index over the outer dimensions, row-major
+      std::uint64_t from = stride[inner] * static_cast<std::uint64_t>(extents[inner].start);
+      for (std::size_t d = inner; d-- > 0;) {
+        const auto length = static_cast<std::uint64_t>(extents[d].length);
+        from += stride[d] * (static_cast<std::uint64_t>(extents[d].start) + r % length);
+        r /= length;
+      }
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(run - within, out.size() - done));
+      TFCKPT_RETURN_IF_ERROR(whole.read(from + within, out.subspan(done, take)));
+      done += take;
+    }
+    return absl::OkStatus();
+  };
+  t.source = byte_source::from_reader(
+      bytes, std::move(read_range), [whole = e.host_order_source(), extents = std::move(extents), stride, inner, run,
               bytes](const byte_source::emit_fn& emit) -> absl::Status {
         std::vector<std::int64_t> at(inner);  // position in the outer dimensions, from each extent's start
         const auto run_begin = [&] {
