@@ -30,7 +30,7 @@ struct avg_options {
   output_options output;
 };
 
-int usage_error(std::string_view message) { return tfckpt_cli::usage_error("avg", message); }
+int avg_usage_error(std::string_view message) { return tfckpt_cli::usage_error("avg", message); }
 
 int run_avg(const avg_options& opt) {
   tfckpt::average_options a;
@@ -38,9 +38,9 @@ int run_avg(const avg_options& opt) {
   a.num_checkpoints = opt.checkpoints.size();
   if (!opt.weights.empty()) {
     if (opt.weights.size() != opt.checkpoints.size())
-      return usage_error(absl::StrFormat("--weights has %d values for %d checkpoints", opt.weights.size(), opt.checkpoints.size()));
+      return avg_usage_error(absl::StrFormat("--weights has %d values for %d checkpoints", opt.weights.size(), opt.checkpoints.size()));
     for (double w : opt.weights)
-      if (!std::isfinite(w) || w < 0) return usage_error(absl::StrFormat("--weights: %g is not a finite weight >= 0", w));
+      if (!std::isfinite(w) || w < 0) return avg_usage_error(absl::StrFormat("--weights: %g is not a finite weight >= 0", w));
     a.weights = opt.weights;
   }
   if (opt.unaveraged == "last") {
@@ -50,13 +50,13 @@ int run_avg(const avg_options& opt) {
   } else if (opt.unaveraged == "error") {
     a.unaveraged = tfckpt::unaveraged_policy::error;
   } else {
-    return usage_error(absl::StrFormat("--unaveraged '%s' is not last, first or error", opt.unaveraged));
+    return avg_usage_error(absl::StrFormat("--unaveraged '%s' is not last, first or error", opt.unaveraged));
   }
   std::optional<tfckpt::dtype> cast_to;
   if (!opt.dtype.empty()) {
     cast_to = tfckpt::dtype_from_name(opt.dtype);
     if (!cast_to || !tfckpt::is_floating_point(*cast_to))
-      return usage_error(absl::StrFormat("--dtype '%s' is not a floating-point dtype (float16, bfloat16, float32, float64)", opt.dtype));
+      return avg_usage_error(absl::StrFormat("--dtype '%s' is not a floating-point dtype (float16, bfloat16, float32, float64)", opt.dtype));
   }
 
   std::vector<tfckpt::checkpoint> ckpts;

@@ -90,7 +90,7 @@ absl::StatusOr<loaded_input> load_input(const freeze_cli_options& opt) {
   return in;
 }
 
-int print_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::graph_plan& size,
+int print_freeze_plan(const tfckpt::graph::freeze_plan& plan, const tfckpt::graph::graph_plan& size,
                const freeze_cli_options& opt, const tfckpt::graph::saved_model_freeze_plan* signature = nullptr) {
   stdout_writer out;
   if (opt.write.json) {
@@ -149,7 +149,7 @@ int write_frozen(const tfckpt::graph::freeze_plan& plan, const freeze_cli_option
   if (opt.write.dry_run) {
     auto size = tfckpt::graph::plan_graph(plan.nodes, plan.tail, opt.output_graph, /*allow_over_2gib=*/true);
     if (!size.ok()) return report_error(size.status());
-    const int rc = print_plan(plan, *size, opt, signature);
+    const int rc = print_freeze_plan(plan, *size, opt, signature);
     if (rc == kExitOk && size->bytes > tfckpt::graph::kMaxGraphDefBytes && !opt.allow_over_2gib)
       return report_error(absl::StrFormat("%s would exceed protobuf's 2 GiB limit (TensorFlow cannot load it)", opt.output_graph));
     return rc;

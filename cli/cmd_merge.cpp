@@ -28,7 +28,7 @@ struct merge_options {
   output_options output;
 };
 
-int usage_error(std::string_view message) { return tfckpt_cli::usage_error("merge", message); }
+int merge_usage_error(std::string_view message) { return tfckpt_cli::usage_error("merge", message); }
 
 bool parse_int(std::string_view s, int* v) {
   const auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -39,14 +39,14 @@ int run_merge(const merge_options& opt) {
   tfckpt::merge_heads_options m;
   for (const std::string& g : opt.groups) {
     auto pair = split_last_equals(g);
-    if (!pair || pair->second.empty()) return usage_error(absl::StrFormat("--group '%s' is not REGEX=NAME", g));
+    if (!pair || pair->second.empty()) return merge_usage_error(absl::StrFormat("--group '%s' is not REGEX=NAME", g));
     m.groups.push_back(*std::move(pair));
   }
   for (const std::string& a : opt.axes) {
     const auto pair = split_last_equals(a);
     int axis = 0;
     if (!pair || !parse_int(pair->second, &axis))
-      return usage_error(absl::StrFormat("--axis '%s' is not NAME=AXIS (an integer; negative counts from the end)", a));
+      return merge_usage_error(absl::StrFormat("--axis '%s' is not NAME=AXIS (an integer; negative counts from the end)", a));
     m.axes[pair->first] = axis;
   }
   m.drop = opt.drops;
@@ -59,14 +59,14 @@ int run_merge(const merge_options& opt) {
   } else if (opt.order.rfind("capture:", 0) == 0 && parse_int(std::string_view(opt.order).substr(8), &k) && k >= 1) {
     m.order = tfckpt::concat_order::numeric_capture(k);
   } else {
-    return usage_error(absl::StrFormat("--order '%s' is not auto, checkpoint or capture:K", opt.order));
+    return merge_usage_error(absl::StrFormat("--order '%s' is not auto, checkpoint or capture:K", opt.order));
   }
 
   std::vector<tfckpt::checkpoint> ckpts;
   if (const int rc = open_all(opt.checkpoints, ckpts); rc != kExitOk) return rc;
 
   auto planned = tfckpt::merge_heads_pipeline(ckpts, m);
-  if (!planned.ok()) return usage_error(to_std(planned.status().message()));
+  if (!planned.ok()) return merge_usage_error(to_std(planned.status().message()));
   if (opt.output.dry_run) return print_plan(*planned, opt.output.json);
 
   if (const int rc = write_planned(*planned, opt.output.out, opt.output.force, opt.output.quiet, "merging",

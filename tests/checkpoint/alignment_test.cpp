@@ -21,6 +21,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace alignment_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -193,3 +195,5 @@ TEST(Alignment, TflearnFixtureHasAFloatAtAnOddOffset) {
 }
 
 }  // namespace
+
+}  // namespace alignment_test

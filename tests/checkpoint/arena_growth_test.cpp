@@ -10,6 +10,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace arena_growth_test {
+
 namespace {
 
 TEST(ArenaGrowth, LongSharedPrefixesAndHighRankShapes) {
@@ -67,3 +69,5 @@ TEST(ArenaGrowth, ManyEmptyDimensions) {
 }
 
 }  // namespace
+
+}  // namespace arena_growth_test

@@ -23,6 +23,8 @@
 #include "tfckpt/proto/saved_tensor_slice.pb.h"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 
+namespace bad_input_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -641,3 +643,5 @@ TEST(Scale, HundredThousandEntriesAllFound) {
 }
 
 }  // namespace
+
+}  // namespace bad_input_test

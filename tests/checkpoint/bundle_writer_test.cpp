@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+namespace bundle_writer_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -445,3 +447,5 @@ TEST(BundleWriter, MissingDirectoryAsAFileIsAClearError) {
   EXPECT_FALSE(tfckpt::bundle_writer::create(dir / "file/m").ok());
 }
 }  // namespace
+
+}  // namespace bundle_writer_test

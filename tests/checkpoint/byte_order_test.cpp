@@ -26,6 +26,8 @@
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/views/tensor.hpp"
 
+namespace byte_order_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -368,3 +370,5 @@ TEST(ByteOrder, MergeRefusesMixedOrders) {
 }
 
 }  // namespace
+
+}  // namespace byte_order_test

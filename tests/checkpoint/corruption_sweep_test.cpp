@@ -35,6 +35,8 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/codec/table.hpp"
 
+namespace corruption_sweep_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -364,3 +366,5 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, CorruptionSweep, testing::ValuesIn(kFixtures)
                          [](const testing::TestParamInfo<fixture_case>& info) { return std::string(info.param.name); });
 
 }  // namespace
+
+}  // namespace corruption_sweep_test

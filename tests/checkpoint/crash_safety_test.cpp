@@ -28,6 +28,8 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/manager.hpp"
 
+namespace crash_safety_test {
+
 namespace {
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
@@ -214,3 +216,5 @@ TEST(CrashSafety, SaveKilledAtAnyMomentLosesNothing) {
 }
 
 }  // namespace
+
+}  // namespace crash_safety_test

@@ -15,6 +15,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace entry_read_test {
+
 namespace {
 using ::testing::HasSubstr;
 using tfckpt_testing::StatusIs;
@@ -95,3 +97,5 @@ TEST(EntryRead, TensorFlowWrittenFilesReadAsMapped) {
 }
 
 }  // namespace
+
+}  // namespace entry_read_test

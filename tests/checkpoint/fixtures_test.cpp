@@ -14,6 +14,8 @@
 #include "tfckpt/tfckpt.hpp"
 #if __has_include("tfckpt/proto/trackable_object_graph.pb.h")
 #include "tfckpt/proto/trackable_object_graph.pb.h"
+
+namespace fixtures_test {
 #define TFCKPT_HAVE_OBJECT_GRAPH_PROTO 1
 #endif
 
@@ -259,3 +261,5 @@ TEST_F(FixturesTest, IdenticalFilesReadIdentically) {
 }
 
 }  // namespace
+
+}  // namespace fixtures_test

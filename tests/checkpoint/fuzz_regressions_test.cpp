@@ -17,6 +17,8 @@
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 
+namespace fuzz_regressions_test {
+
 namespace {
 
 namespace codec = tfckpt::codec;
@@ -84,3 +86,5 @@ TEST(FuzzRegressions, WholeDimensionExtentWithAStartIsRefused) {
 }
 
 }  // namespace
+
+}  // namespace fuzz_regressions_test

@@ -24,6 +24,8 @@
 #include "tfckpt/codec/varint.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 
+namespace hostile_sizes_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -245,3 +247,5 @@ TEST(HostileSizes, RestartArrayWithAbsurdCount) {
 }
 
 }  // namespace
+
+}  // namespace hostile_sizes_test

@@ -17,6 +17,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace manager_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -419,3 +421,5 @@ TEST(PruneForeign, DeletesOnlyInsideTheDirectory) {
 }
 
 }  // namespace
+
+}  // namespace manager_test

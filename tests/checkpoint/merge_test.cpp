@@ -20,6 +20,8 @@
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace merge_test {
+
 namespace {
 namespace fs = std::filesystem;
 namespace codec = tfckpt::codec;
@@ -316,3 +318,5 @@ TEST(MergeEmpty, AnEmptyInputStillCountsTowardNumShards) {
 }
 
 }  // namespace
+
+}  // namespace merge_test

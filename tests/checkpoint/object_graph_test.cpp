@@ -17,6 +17,8 @@
 #include "tfckpt/checkpoint/object_graph.hpp"
 #include "tfckpt/views/filter.hpp"
 
+namespace object_graph_test {
+
 namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -277,3 +279,5 @@ TEST(ObjectGraph, HostileGraphsAreRefused) {
 }
 
 }  // namespace
+
+}  // namespace object_graph_test

@@ -20,6 +20,8 @@
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 
+namespace partitioned_test {
+
 namespace {
 
 namespace codec = tfckpt::codec;
@@ -410,3 +412,5 @@ TEST(PartitionedErrors, SliceOfTheWrongRank) {
 }
 
 }  // namespace
+
+}  // namespace partitioned_test

@@ -11,6 +11,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace saved_model_dir_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -57,3 +59,5 @@ TEST(SavedModelDir, ASavedModelWithoutVariablesSaysSo) {
 }
 
 }  // namespace
+
+}  // namespace saved_model_dir_test

@@ -9,6 +9,8 @@
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
 
+namespace state_file_test {
+
 namespace {
 using ::testing::HasSubstr;
 using tfckpt_testing::StatusIs;
@@ -56,3 +58,5 @@ TEST(StateFile, Errors) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("model_checkpoint_path is empty")));
 }
 }  // namespace
+
+}  // namespace state_file_test

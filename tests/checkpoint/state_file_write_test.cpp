@@ -13,6 +13,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/state_file.hpp"
 
+namespace state_file_write_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -196,3 +198,5 @@ TEST(StateFileWrite, EveryFixtureStateFileIsReproduced) {
 }
 
 }  // namespace
+
+}  // namespace state_file_write_test

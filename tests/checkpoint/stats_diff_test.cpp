@@ -13,6 +13,8 @@
 #include "tfckpt/checkpoint/diff.hpp"
 #include "tfckpt/checkpoint/stats.hpp"
 
+namespace stats_diff_test {
+
 namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -89,3 +91,5 @@ TEST(Diff, EqualBytesValuesAndNaNs) {
 }
 
 }  // namespace
+
+}  // namespace stats_diff_test

@@ -21,6 +21,8 @@
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/proto/saved_tensor_slice.pb.h"
 
+namespace v1_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -211,3 +213,5 @@ TEST_F(V1Hostile, OverflowingShapeIsRefused) {
 }
 
 }  // namespace
+
+}  // namespace v1_test

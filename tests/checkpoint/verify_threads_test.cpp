@@ -17,6 +17,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace verify_threads_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -134,3 +136,5 @@ TEST_F(VerifyThreadsTest, MissingShardIsReportedOnceWhateverTheThreads) {
 }
 
 }  // namespace
+
+}  // namespace verify_threads_test

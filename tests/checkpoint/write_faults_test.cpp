@@ -24,6 +24,8 @@
 #include "tfckpt/checkpoint/manager.hpp"
 #include "tfckpt/checkpoint/state_file.hpp"
 
+namespace write_faults_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -225,3 +227,5 @@ TEST(WriteHook, StateFileWriteFailsAtEachStepAndKeepsTheOldFile) {
 }
 
 }  // namespace
+
+}  // namespace write_faults_test

@@ -13,6 +13,8 @@ TEST(CliAvg, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configur
 #include "testing/cli_runner.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace avg_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -187,3 +189,5 @@ TEST(CliAvg, TheA2cFixtureAveragesAndVerifies) {
 
 }  // namespace
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace avg_test

@@ -20,6 +20,8 @@ TEST(CliBertRoundTrip, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/sources/safetensors.hpp"
 
+namespace bert_round_trip_test {
+
 namespace {
 namespace fs = std::filesystem;
 using tfckpt_testing::run_cli;
@@ -79,3 +81,5 @@ TEST(CliBertRoundTrip, ToHuggingFaceNamesAndBack) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace bert_round_trip_test

@@ -37,6 +37,8 @@ TEST(Cli, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configure w
 #include "testing/cli_runner.hpp"
 #include "tfckpt/version.hpp"
 
+namespace cli_test {
+
 extern char** environ;
 
 namespace {
@@ -648,3 +650,5 @@ TEST(CliFixtures, VerifyNamesACorruptTensorInACopyOfMnistEma) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace cli_test

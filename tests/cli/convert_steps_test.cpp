@@ -18,6 +18,8 @@ TEST(CliConvertSteps, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built 
 #include "testing/cli_runner.hpp"
 #include "tfckpt/sinks/npy.hpp"
 
+namespace convert_steps_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -175,3 +177,5 @@ TEST_F(CliConvertSteps, BadStepsNameWhereTheyWereWritten) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace convert_steps_test

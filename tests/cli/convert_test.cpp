@@ -15,6 +15,8 @@ TEST(CliConvert, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (conf
 #include "testing/cli_runner.hpp"
 #include "tfckpt/sinks/npy.hpp"
 
+namespace convert_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -203,3 +205,5 @@ TEST_F(CliConvert, AMissingDataShardIsNamedOnceWithItsKey) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace convert_test

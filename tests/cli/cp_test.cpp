@@ -15,6 +15,8 @@ TEST(CliCp, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configure
 #include "tfckpt/checkpoint/diff.hpp"
 #include "tfckpt/checkpoint/manager.hpp"
 
+namespace cp_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -180,3 +182,5 @@ TEST(CliPrune, KeepsTheNewestAndDeletesOnlyTheirFiles) {
 }
 }  // namespace
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace cp_test

@@ -17,6 +17,8 @@ TEST(CliFreezeSavedModelTf2, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not
 #include "testing/status_matchers.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace freeze_saved_model_tf2_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -79,3 +81,5 @@ TEST(CliFreezeSavedModelTf2, RefusalsNameTheSignaturesAndNodes) {
 }  // namespace
 
 #endif
+
+}  // namespace freeze_saved_model_tf2_test

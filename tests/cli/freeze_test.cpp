@@ -18,6 +18,8 @@ TEST(CliFreeze, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (confi
 #include "testing/status_matchers.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace freeze_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -116,3 +118,5 @@ TEST(CliFreezeFixtures, TflearnMetaGraphLikeFreezeGraph) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace freeze_test

@@ -23,6 +23,8 @@ TEST(GraphCli, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (config
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace graph_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -316,3 +318,5 @@ TEST(FreezeSignatureCli, WithoutASavedModelOutputNamesAreStillRequired) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace graph_test

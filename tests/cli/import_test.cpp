@@ -22,6 +22,8 @@ TEST(CliImport, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (confi
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/sinks/safetensors.hpp"
 
+namespace import_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -167,3 +169,5 @@ TEST_F(CliImport, NothingIsLeftWhenTheTargetCannotBeCreated) {
 }  // namespace
 
 #endif
+
+}  // namespace import_test

@@ -20,6 +20,8 @@ TEST(CliInspect, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (conf
 #include "testing/status_matchers.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace inspect_diff_match_test {
+
 namespace {
 namespace fs = std::filesystem;
 using tfckpt_testing::float_tensor;
@@ -125,3 +127,5 @@ TEST(CliMatchFixtures, TflearnMetaGraphMatchesItsCheckpoint) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace inspect_diff_match_test

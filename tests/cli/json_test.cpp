@@ -16,6 +16,8 @@ TEST(CliJson, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (configu
 #include "testing/bundle_builder.hpp"
 #include "testing/cli_runner.hpp"
 
+namespace json_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -75,3 +77,5 @@ TEST_F(CliJson, DryRunPlans) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace json_test

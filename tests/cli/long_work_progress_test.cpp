@@ -21,6 +21,8 @@ TEST(LongWorkProgress, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built
 #include "testing/bundle_builder.hpp"
 #include "testing/cli_runner.hpp"
 
+namespace long_work_progress_test {
+
 namespace {
 using ::testing::HasSubstr;
 using tfckpt_testing::run_cli;
@@ -91,3 +93,5 @@ TEST_F(LongWorkProgress, DiffShowsProgressOnATerminalOnly) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace long_work_progress_test

@@ -22,6 +22,8 @@ TEST(LsColumns, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (confi
 #include "testing/bundle_builder.hpp"
 #include "testing/cli_runner.hpp"
 
+namespace ls_columns_test {
+
 namespace {
 
 using tfckpt_testing::float_tensor;
@@ -97,3 +99,5 @@ TEST(LsColumns, JsonEscapesEveryNameThatNeedsIt) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace ls_columns_test

@@ -15,6 +15,8 @@ TEST(CliMerge, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (config
 #include "testing/cli_runner.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace merge_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ContainsRegex;
@@ -201,3 +203,5 @@ TEST_F(CliMerge, UsageErrors) {
 
 }  // namespace
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace merge_test

@@ -11,6 +11,8 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
 
+namespace objects_test {
+
 namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -92,3 +94,5 @@ TEST(CliObjects, RenameObjectsMovesKeysAndEdges) {
 }
 
 }  // namespace
+
+}  // namespace objects_test

@@ -18,6 +18,8 @@ TEST(CliProgress, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built (con
 #include "testing/bundle_builder.hpp"
 #include "testing/cli_runner.hpp"
 
+namespace progress_test {
+
 namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -79,3 +81,5 @@ TEST_F(CliProgress, AbsentInAPipeAndWithQuiet) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace progress_test

@@ -15,6 +15,8 @@ TEST(CliSelectRename, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built 
 #include "testing/cli_runner.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 
+namespace select_rename_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -128,3 +130,5 @@ TEST_F(CliSelectRename, CollisionsAndBadArgumentsAreReported) {
 }
 }  // namespace
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace select_rename_test

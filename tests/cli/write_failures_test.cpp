@@ -19,6 +19,8 @@ TEST(CliWriteFailures, NotBuilt) { GTEST_SKIP() << "the tfckpt tool is not built
 #include "testing/status_matchers.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace write_failures_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -74,3 +76,5 @@ TEST_F(CliWriteFailures, NothingIsLeftWhenTheTargetCannotBeCreated) {
 }  // namespace
 
 #endif  // TFCKPT_CLI_PATH
+
+}  // namespace write_failures_test

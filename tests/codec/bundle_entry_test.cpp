@@ -11,6 +11,8 @@
 #include "tfckpt/codec/varint.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 
+namespace bundle_entry_test {
+
 namespace {
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
@@ -144,3 +146,5 @@ TEST(BundleHeader, DecodesAndChecksVersions) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("V1")));
 }
 }  // namespace
+
+}  // namespace bundle_entry_test

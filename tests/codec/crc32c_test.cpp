@@ -20,6 +20,8 @@
 
 #include "testing/paths.hpp"
 
+namespace crc32c_test {
+
 namespace {
 
 using tfckpt::codec::crc32c;
@@ -297,3 +299,5 @@ TEST(Crc32cCombine, EqualsExtendingForAnySplit) {
   static_assert(tfckpt::codec::crc32c_combine(0x12345678u, 0, 0) == 0x12345678u);
 }
 }  // namespace
+
+}  // namespace crc32c_test

@@ -7,6 +7,8 @@
 #include "testing/bundle_builder.hpp"
 #include "testing/status_matchers.hpp"
 
+namespace string_tensor_test {
+
 namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -54,3 +56,5 @@ TEST(StringTensor, CorruptionIsReportedWithKeyAndOffset) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot fit")));
 }
 }  // namespace
+
+}  // namespace string_tensor_test

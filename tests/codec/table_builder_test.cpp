@@ -18,6 +18,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 
+namespace table_builder_test {
+
 namespace {
 namespace fs = std::filesystem;
 using tfckpt::codec::as_bytes;
@@ -148,3 +150,5 @@ TEST(TableBuilder, SinkErrorsPropagate) {
   EXPECT_THAT(s, tfckpt_testing::StatusIs(absl::StatusCode::kResourceExhausted, ::testing::HasSubstr("disk full")));
 }
 }  // namespace
+
+}  // namespace table_builder_test

@@ -29,6 +29,8 @@
 #include "tfckpt/codec/block.hpp"
 #include "tfckpt/codec/table.hpp"
 
+namespace table_test {
+
 namespace {
 
 namespace codec = tfckpt::codec;
@@ -516,3 +518,5 @@ TEST(Table, InvalidSnappyBlockIsRejected) {
 }
 
 }  // namespace
+
+}  // namespace table_test

@@ -8,6 +8,8 @@
 
 #include "testing/status_matchers.hpp"
 
+namespace varint_test {
+
 namespace {
 using ::testing::HasSubstr;
 using tfckpt::codec::as_bytes;
@@ -63,3 +65,5 @@ TEST(ByteReader, ErrorsNameFileOffsetAndField) {
   EXPECT_THAT(in.varint32("length"), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("@1003")));
 }
 }  // namespace
+
+}  // namespace varint_test

@@ -13,6 +13,8 @@
 #include "tfckpt/codec/zip.hpp"
 #include "tfckpt/detail/endian.hpp"
 
+namespace zip_test {
+
 namespace {
 namespace fs = std::filesystem;
 using namespace tfckpt::codec;
@@ -119,3 +121,5 @@ TEST(Zip, PythonZipfileReadsTheArchives) {
 }
 
 }  // namespace
+
+}  // namespace zip_test

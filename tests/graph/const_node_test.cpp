@@ -18,6 +18,8 @@
 #include "tfckpt/graph/graph_writer.hpp"
 #include "tfckpt/proto/graph.pb.h"
 
+namespace const_node_test {
+
 namespace {
 
 using ::tfckpt::dtype;
@@ -221,3 +223,5 @@ TEST(ConstNode, ReproducesTensorFlowFrozenConstsByteForByte) {
 }
 
 }  // namespace
+
+}  // namespace const_node_test

@@ -18,6 +18,8 @@
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace freeze_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -385,3 +387,5 @@ TEST(GraphIo, TextAndBinaryGraphsRoundTripWithUnknownFields) {
 }
 
 }  // namespace
+
+}  // namespace freeze_test

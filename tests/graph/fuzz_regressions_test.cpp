@@ -12,6 +12,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace fuzz_regressions_test {
+
 namespace {
 
 using ::testing::AllOf;
@@ -49,3 +51,5 @@ TEST(FuzzRegressions, TextSavedModelWithNonUtf8StringIsRefused) {
 }
 
 }  // namespace
+
+}  // namespace fuzz_regressions_test

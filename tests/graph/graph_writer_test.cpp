@@ -16,6 +16,8 @@
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
 
+namespace graph_writer_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -180,3 +182,5 @@ TEST(GraphWriter, RejectsATailWithNodes) {
 }
 
 }  // namespace
+
+}  // namespace graph_writer_test

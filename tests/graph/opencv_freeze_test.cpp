@@ -22,6 +22,8 @@
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace opencv_freeze_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::tfckpt_testing::graph_builder;
@@ -155,3 +157,5 @@ TEST(OpenCvRunsFrozenGraphs, TflearnFixture) {
 
 
 }  // namespace
+
+}  // namespace opencv_freeze_test

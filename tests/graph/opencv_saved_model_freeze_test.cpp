@@ -22,6 +22,8 @@
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/saved_model_freeze.hpp"
 
+namespace opencv_saved_model_freeze_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::tfckpt_testing::float_array;
@@ -222,3 +224,5 @@ TEST(KerasSavedModelFreeze, HalfPlusTwoFixtureRunsInOpenCv) {
 }
 
 }  // namespace
+
+}  // namespace opencv_saved_model_freeze_test

@@ -20,6 +20,8 @@
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
 
+namespace partitioned_freeze_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -355,3 +357,5 @@ TEST_F(PartitionedFreeze, FreezeCommandFreezesEstimatorParts) {
 #endif  // TFCKPT_CLI_PATH
 
 }  // namespace
+
+}  // namespace partitioned_freeze_test

@@ -17,6 +17,8 @@
 #include "tfckpt/graph/graph_io.hpp"
 #include "tfckpt/graph/saved_model_freeze.hpp"
 
+namespace saved_model_freeze_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -297,3 +299,5 @@ TEST(SavedModelFreezeRefusals, EveryProblemNamesItsNode) {
 }
 
 }  // namespace
+
+}  // namespace saved_model_freeze_test

@@ -13,6 +13,8 @@
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
 
+namespace summary_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -191,3 +193,5 @@ TEST(GraphSummary, Tf2FixturesSayTheirVariablesLiveInTheObjectGraph) {
 }
 
 }  // namespace
+
+}  // namespace summary_test

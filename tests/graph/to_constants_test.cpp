@@ -15,6 +15,8 @@
 #include "tfckpt/sinks/write_graph.hpp"
 #include "tfckpt/views/filter.hpp"
 
+namespace to_constants_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -93,3 +95,5 @@ TEST(ToConstants, UpstreamProblemsReachTheSink) {
 }
 
 }  // namespace
+
+}  // namespace to_constants_test

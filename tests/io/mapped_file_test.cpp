@@ -15,6 +15,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 
+namespace mapped_file_test {
+
 namespace {
 using ::testing::HasSubstr;
 using tfckpt::io::mapped_file;
@@ -122,3 +124,5 @@ TEST(MappedFileRead, MovedFilesKeepReading) {
 }
 
 }  // namespace
+
+}  // namespace mapped_file_test

@@ -34,6 +34,8 @@
 #include "tfckpt/proto/trackable_object_graph.pb.h"
 #include "tfckpt/proto/variable.pb.h"
 
+namespace proto_roundtrip_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -506,3 +508,5 @@ TEST(ProtoFixtures, TrackableObjectGraphRustRegressionNames) {
 }
 
 }  // namespace
+
+}  // namespace proto_roundtrip_test

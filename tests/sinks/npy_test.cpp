@@ -21,6 +21,8 @@
 #include "tfckpt/sinks/npy.hpp"
 #include "tfckpt/views/filter.hpp"
 
+namespace npy_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -607,3 +609,5 @@ TEST_F(NpyTest, SingleFileAndProgress) {
 }
 
 }  // namespace
+
+}  // namespace npy_test

@@ -19,6 +19,8 @@
 #include "tfckpt/views/filter.hpp"
 #include "tfckpt/views/transform_names.hpp"
 
+namespace reuse_data_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -127,3 +129,5 @@ TEST_F(ReuseDataTest, RenamingInPlaceLeavesNoTemporaries) {
 }
 
 }  // namespace
+
+}  // namespace reuse_data_test

@@ -22,6 +22,8 @@
 #include "tfckpt/sinks/safetensors.hpp"
 #include "tfckpt/views/filter.hpp"
 
+namespace safetensors_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -321,3 +323,5 @@ TEST(SafetensorsFixture, MnistEmaDataEqualsTheCheckpoints) {
 }
 
 }  // namespace
+
+}  // namespace safetensors_test

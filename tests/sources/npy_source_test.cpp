@@ -20,6 +20,8 @@
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/sources/npy.hpp"
 
+namespace npy_source_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -450,3 +452,5 @@ TEST_F(NpySource, CorruptDeflatedMembersFailWhenStreamed) {
 }
 
 }  // namespace
+
+}  // namespace npy_source_test

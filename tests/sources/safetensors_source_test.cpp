@@ -20,6 +20,8 @@
 #include "tfckpt/sinks/write_bundle.hpp"
 #include "tfckpt/sources/safetensors.hpp"
 
+namespace safetensors_source_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -204,3 +206,5 @@ TEST_F(SafetensorsSource, EmptyFileOfNoTensorsIsValid) {
 }
 
 }  // namespace
+
+}  // namespace safetensors_source_test

@@ -12,6 +12,8 @@
 
 #include "testing/status_matchers.hpp"
 
+namespace byte_order_test {
+
 namespace {
 using ::testing::HasSubstr;
 using tfckpt::dtype;
@@ -102,3 +104,5 @@ TEST(ByteOrderConverter, PayloadEndingInsideAUnitIsReported) {
 }
 
 }  // namespace
+
+}  // namespace byte_order_test

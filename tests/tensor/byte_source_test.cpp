@@ -13,6 +13,8 @@
 #include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 
+namespace byte_source_test {
+
 namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -159,3 +161,5 @@ TEST(ByteSourceRead, SwapCopyRangeMatchesAByteByByteSwapForEveryRange) {
 }
 
 }  // namespace
+
+}  // namespace byte_source_test

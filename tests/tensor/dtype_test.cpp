@@ -7,6 +7,8 @@
 #include "tfckpt/tensor/eigen.hpp"
 #include "tfckpt/tensor/shape.hpp"
 
+namespace dtype_test {
+
 namespace {
 
 TEST(Dtype, NumbersMatchTheProtoEnum) {
@@ -56,3 +58,5 @@ TEST(Shape, CheckedArithmetic) {
   EXPECT_EQ(tfckpt::shape_string({}), "[]");
 }
 }  // namespace
+
+}  // namespace dtype_test

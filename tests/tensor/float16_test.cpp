@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <limits>
 
+namespace float16_test {
+
 namespace {
 
 using tfckpt::bfloat16;
@@ -116,3 +118,5 @@ TEST(Float16Types, KnownValues) {
 }
 
 }  // namespace
+
+}  // namespace float16_test

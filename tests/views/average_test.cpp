@@ -21,6 +21,8 @@
 #include "tfckpt/views/average.hpp"
 #include "tfckpt/views/filter.hpp"
 
+namespace average_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -451,3 +453,5 @@ TEST(AverageFixtures, ThreeTf2CheckpointsOfTheA2cModel) {
 }
 
 }  // namespace
+
+}  // namespace average_test

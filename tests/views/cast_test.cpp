@@ -17,6 +17,8 @@
 #include "tfckpt/views/cast.hpp"
 #include "tfckpt/views/filter.hpp"
 
+namespace cast_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -304,3 +306,5 @@ TEST(CastLaziness, PlanningReadsNothing) {
 }
 
 }  // namespace
+
+}  // namespace cast_test

@@ -17,6 +17,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/tfckpt.hpp"
 
+namespace closure_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -178,3 +180,5 @@ static_assert(!std::invocable<decltype(tfckpt::views::planned), int>);
 static_assert(!std::invocable<decltype(tfckpt::views::ema_restore), std::vector<int>&>);
 
 }  // namespace
+
+}  // namespace closure_test

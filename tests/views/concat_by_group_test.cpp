@@ -23,6 +23,8 @@
 #include "tfckpt/views/concat_by_group.hpp"
 #include "tfckpt/views/filter.hpp"
 
+namespace concat_by_group_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -580,3 +582,5 @@ TEST_F(ConcatOneCheckpoint, WorksOverASinglePassInputAndPlansOnce) {
 }
 
 }  // namespace
+
+}  // namespace concat_by_group_test

@@ -9,6 +9,8 @@
 #include "testing/status_matchers.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
 
+namespace match_test {
+
 namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -71,3 +73,5 @@ TEST_F(MatchTest, CompleteRestoreFailsWithEveryProblem) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "full.index"));
 }
 }  // namespace
+
+}  // namespace match_test

@@ -17,6 +17,8 @@
 #include "tfckpt/views/object_graph.hpp"
 #include "tfckpt/views/transform_names.hpp"
 
+namespace object_graph_test {
+
 namespace {
 using ::testing::IsEmpty;
 using ::tfckpt_testing::fixtures_dir;
@@ -143,3 +145,5 @@ TEST(ObjectGraphViews, NameBasedCheckpointsPassUnchanged) {
 }
 
 }  // namespace
+
+}  // namespace object_graph_test

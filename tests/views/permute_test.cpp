@@ -22,6 +22,8 @@
 #include "tfckpt/views/concat_by_group.hpp"
 #include "tfckpt/views/permute.hpp"
 
+namespace permute_test {
+
 namespace {
 using ::testing::HasSubstr;
 using tfckpt::dtype;
@@ -476,3 +478,5 @@ TEST(PermuteComposition, APipelineWritesTheTransposedValues) {
 }
 
 }  // namespace
+
+}  // namespace permute_test

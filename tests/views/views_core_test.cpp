@@ -12,6 +12,8 @@
 #include "tfckpt/views/filter.hpp"
 #include "tfckpt/views/transform_names.hpp"
 
+namespace views_core_test {
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -179,3 +181,5 @@ TEST(ViewsJoin, SeveralCheckpointsKnowTheirOrigin) {
   EXPECT_THAT(tfckpt::check_pipeline(all), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("'x'")));
 }
 }  // namespace
+
+}  // namespace views_core_test
