@@ -14,10 +14,10 @@
 #include "tfckpt/tfckpt.hpp"
 #if __has_include("tfckpt/proto/trackable_object_graph.pb.h")
 #include "tfckpt/proto/trackable_object_graph.pb.h"
-
-namespace fixtures_test {
 #define TFCKPT_HAVE_OBJECT_GRAPH_PROTO 1
 #endif
+
+namespace fixtures_test {
 
 namespace {
 

@@ -188,6 +188,7 @@ TEST(CliAvg, TheA2cFixtureAveragesAndVerifies) {
 }
 
 }  // namespace
+}  // namespace avg_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace avg_test

@@ -80,6 +80,7 @@ TEST(CliBertRoundTrip, ToHuggingFaceNamesAndBack) {
 
 }  // namespace
 
+}  // namespace bert_round_trip_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace bert_round_trip_test

@@ -649,6 +649,7 @@ TEST(CliFixtures, VerifyNamesACorruptTensorInACopyOfMnistEma) {
 
 }  // namespace
 
+}  // namespace cli_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace cli_test

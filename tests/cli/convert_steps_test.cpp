@@ -176,6 +176,7 @@ TEST_F(CliConvertSteps, BadStepsNameWhereTheyWereWritten) {
 
 }  // namespace
 
+}  // namespace convert_steps_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace convert_steps_test

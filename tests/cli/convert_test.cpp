@@ -204,6 +204,7 @@ TEST_F(CliConvert, AMissingDataShardIsNamedOnceWithItsKey) {
 
 }  // namespace
 
+}  // namespace convert_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace convert_test

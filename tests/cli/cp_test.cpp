@@ -181,6 +181,7 @@ TEST(CliPrune, KeepsTheNewestAndDeletesOnlyTheirFiles) {
   EXPECT_EQ(run_cli({"prune", dir.path().string()}).exit_code, 2);
 }
 }  // namespace
+}  // namespace cp_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace cp_test

@@ -80,6 +80,7 @@ TEST(CliFreezeSavedModelTf2, RefusalsNameTheSignaturesAndNodes) {
 
 }  // namespace
 
+}  // namespace freeze_saved_model_tf2_test
+
 #endif
 
-}  // namespace freeze_saved_model_tf2_test

@@ -117,6 +117,7 @@ TEST(CliFreezeFixtures, TflearnMetaGraphLikeFreezeGraph) {
 
 }  // namespace
 
+}  // namespace freeze_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace freeze_test

@@ -317,6 +317,7 @@ TEST(FreezeSignatureCli, WithoutASavedModelOutputNamesAreStillRequired) {
 
 }  // namespace
 
+}  // namespace graph_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace graph_test

@@ -168,6 +168,7 @@ TEST_F(CliImport, NothingIsLeftWhenTheTargetCannotBeCreated) {
 
 }  // namespace
 
+}  // namespace import_test
+
 #endif
 
-}  // namespace import_test

@@ -126,6 +126,7 @@ TEST(CliMatchFixtures, TflearnMetaGraphMatchesItsCheckpoint) {
 
 }  // namespace
 
+}  // namespace inspect_diff_match_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace inspect_diff_match_test

@@ -76,6 +76,7 @@ TEST_F(CliJson, DryRunPlans) {
 
 }  // namespace
 
+}  // namespace json_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace json_test

@@ -92,6 +92,7 @@ TEST_F(LongWorkProgress, DiffShowsProgressOnATerminalOnly) {
 
 }  // namespace
 
+}  // namespace long_work_progress_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace long_work_progress_test

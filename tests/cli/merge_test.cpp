@@ -202,6 +202,7 @@ TEST_F(CliMerge, UsageErrors) {
 }
 
 }  // namespace
+}  // namespace merge_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace merge_test

@@ -80,6 +80,7 @@ TEST_F(CliProgress, AbsentInAPipeAndWithQuiet) {
 
 }  // namespace
 
+}  // namespace progress_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace progress_test

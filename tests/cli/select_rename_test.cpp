@@ -129,6 +129,7 @@ TEST_F(CliSelectRename, CollisionsAndBadArgumentsAreReported) {
   EXPECT_EQ(run_cli({"rename", src()}).exit_code, 2);  // --out is required
 }
 }  // namespace
+}  // namespace select_rename_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace select_rename_test

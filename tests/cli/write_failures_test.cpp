@@ -75,6 +75,7 @@ TEST_F(CliWriteFailures, NothingIsLeftWhenTheTargetCannotBeCreated) {
 
 }  // namespace
 
+}  // namespace write_failures_test
+
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace write_failures_test
