@@ -48,6 +48,7 @@
 #include "bench_stats.hpp"
 #include "../tests/testing/bundle_builder.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/checkpoint/index_scan.hpp"
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 
@@ -304,6 +305,36 @@ void BM_OpenAndIterate_tfckpt(benchmark::State& state) {
   state.counters["x_leveldb_raw"] = median(x_raw);
 }
 
+// scan_index: the same records and checks as open + iterate, nothing kept (what `tfckpt ls` does,
+// twice). Leaves out process start-up and output formatting.
+void BM_Scan_tfckpt(benchmark::State& state) {
+  if (!check_or_skip(state)) return;
+  const bench_index& idx = bench_index::get();
+  std::uint64_t sink = 0;
+  std::vector<double> x_parse;
+  for (auto _ : state) {
+    const auto start = clock_type::now();
+    std::int64_t n = 0;
+    const absl::Status scanned = tfckpt::scan_index(idx.prefix(), [&](const tfckpt::index_record& e) {
+      sink += e.name.size() + static_cast<std::uint64_t>(e.dtype) + e.shape.size();
+      for (std::int64_t d : e.shape) sink += static_cast<std::uint64_t>(d);
+      ++n;
+      return absl::OkStatus();
+    });
+    const double ours = seconds_since(start);
+    if (!scanned.ok() || n != static_cast<std::int64_t>(idx.names().size())) {
+      state.SkipWithError("scan failed");
+      return;
+    }
+    state.PauseTiming();
+    x_parse.push_back(ours / leveldb_sample(idx).first);
+    state.ResumeTiming();
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * idx.names().size()));
+  state.counters["x_leveldb"] = median(x_parse);
+}
+
 // Iterating an open checkpoint (what every later pass over the entries costs), against LevelDB's own
 // iterator walking the same table without decoding the values.
 void BM_Iterate_tfckpt(benchmark::State& state) {
@@ -439,6 +470,7 @@ void BM_Lookup_leveldb(benchmark::State& state) {
 
 // At least a few samples of each side even with a short --benchmark_min_time.
 BENCHMARK(BM_OpenAndIterate_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_Scan_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_Iterate_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_Iterate_leveldb)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Iterate_leveldb_raw)->Unit(benchmark::kMillisecond)->UseRealTime();

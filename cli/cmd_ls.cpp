@@ -16,6 +16,7 @@
 #include "commands.hpp"
 #include "output.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/checkpoint/index_scan.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
 
 namespace tfckpt_cli {
@@ -43,33 +44,35 @@ void append_json_string(std::string& buf, std::string_view s) {
 // One object per line inside the array: valid JSON that still greps and diffs well. Written by
 // hand: building an nlohmann object per tensor made `ls --json` of a million tensors 7x slower
 // than the text listing.
-void print_json(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
+absl::Status print_json(const std::string& path, stdout_writer& out) {
   std::string& buf = out.buf();
   buf += '[';
   bool first = true;
   char digits[24];
   const auto number = [&](std::int64_t v) { buf.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr); };
-  for (const tfckpt::entry& e : ckpt.entries()) {
+  TFCKPT_RETURN_IF_ERROR(tfckpt::scan_index(path, [&](const tfckpt::index_record& e) {
     buf += first ? "\n  {\"name\":" : ",\n  {\"name\":";
     first = false;
-    append_json_string(buf, e.name());
+    append_json_string(buf, e.name);
     buf += ",\"dtype\":";
-    append_json_string(buf, tfckpt::dtype_name(e.dtype()));
+    append_json_string(buf, tfckpt::dtype_name(e.dtype));
     buf += ",\"shape\":[";
-    for (std::size_t d = 0; d < e.shape().size(); ++d) {
+    for (std::size_t d = 0; d < e.shape.size(); ++d) {
       if (d) buf += ',';
-      number(e.shape()[d]);
+      number(e.shape[d]);
     }
     buf += "],\"shard\":";
-    number(e.shard());
+    number(e.shard);
     buf += ",\"offset\":";
-    number(static_cast<std::int64_t>(e.offset()));
+    number(static_cast<std::int64_t>(e.offset));
     buf += ",\"size\":";
-    number(static_cast<std::int64_t>(e.size()));
+    number(static_cast<std::int64_t>(e.size));
     buf += '}';
     out.maybe_flush();
-  }
+    return absl::OkStatus();
+  }));
   buf += first ? "]\n" : "\n]\n";
+  return absl::OkStatus();
 }
 
 // Characters printable_key(key) takes: non-printable bytes and '\\' become "\\xHH".
@@ -82,7 +85,9 @@ std::size_t printable_width(std::string_view key) {
 
 std::size_t decimal_width(std::int64_t v) {
   std::size_t n = v < 0 ? 2 : 1;
-  for (std::uint64_t u = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v); u >= 10; u /= 10) ++n;
+  std::uint64_t u = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+  for (; u >= 10000; u /= 10000) n += 4;
+  for (; u >= 10; u /= 10) ++n;
   return n;
 }
 
@@ -103,20 +108,21 @@ void left(std::string& buf, std::string_view text, std::size_t width) {
   buf += "  ";
 }
 
-// Aligned columns, streamed: a first pass over the entries (already in memory) sizes the columns,
-// the second prints each row as it goes, so memory does not grow with the number of tensors.
-void print_text(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
+// Aligned columns in bounded memory: a first scan of the index sizes the columns (and checks the
+// whole index before anything is printed), the second prints each row as it goes.
+absl::Status print_text(const std::string& path, stdout_writer& out) {
   std::size_t w[6] = {4, 5, 5, 5, 6, 4};  // the headers: NAME DTYPE SHAPE SHARD OFFSET SIZE
   // The numeric columns are as wide as their largest value (none is negative).
   std::int64_t max_shard = 0, max_offset = 0, max_size = 0;
-  for (const tfckpt::entry& e : ckpt.entries()) {
-    w[0] = std::max(w[0], printable_width(e.name()));
-    w[1] = std::max(w[1], tfckpt::dtype_name(e.dtype()).size());
-    w[2] = std::max(w[2], shape_width(e.shape()));
-    max_shard = std::max<std::int64_t>(max_shard, e.shard());
-    max_offset = std::max(max_offset, static_cast<std::int64_t>(e.offset()));
-    max_size = std::max(max_size, static_cast<std::int64_t>(e.size()));
-  }
+  TFCKPT_RETURN_IF_ERROR(tfckpt::scan_index(path, [&](const tfckpt::index_record& e) {
+    w[0] = std::max(w[0], printable_width(e.name));
+    w[1] = std::max(w[1], tfckpt::dtype_name(e.dtype).size());
+    w[2] = std::max(w[2], shape_width(e.shape));
+    max_shard = std::max<std::int64_t>(max_shard, e.shard);
+    max_offset = std::max(max_offset, static_cast<std::int64_t>(e.offset));
+    max_size = std::max(max_size, static_cast<std::int64_t>(e.size));
+    return absl::OkStatus();
+  }));
   w[3] = std::max(w[3], decimal_width(max_shard));
   w[4] = std::max(w[4], decimal_width(max_offset));
   w[5] = std::max(w[5], decimal_width(max_size));
@@ -142,14 +148,23 @@ void print_text(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
     std::memset(p, ' ', n);
     p += n;
   };
-  const auto number = [&](std::int64_t v, std::size_t width) {
-    char digits[24];
-    const auto n = static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, v).ptr - digits);
-    if (n < width) spaces(width - n);
-    std::memcpy(p, digits, n);
-    p += n;
+  // Right-aligned in `width` columns; `digits` is decimal_width(v).
+  const auto number = [&](std::int64_t v, std::size_t digits, std::size_t width) {
+    spaces(width - digits);
+    p = std::to_chars(p, limit, v).ptr;
   };
-  for (const tfckpt::entry& e : ckpt.entries()) {
+  const absl::Status printed = tfckpt::scan_index(path, [&](const tfckpt::index_record& e) {
+    const std::size_t name_width = printable_width(e.name);
+    const std::string_view dtype = tfckpt::dtype_name(e.dtype);
+    const std::size_t shape_chars = shape_width(e.shape);
+    const std::size_t shard_digits = decimal_width(e.shard);
+    const std::size_t offset_digits = decimal_width(static_cast<std::int64_t>(e.offset));
+    const std::size_t size_digits = decimal_width(static_cast<std::int64_t>(e.size));
+    // The widths hold for what the first scan saw; a checkpoint replaced in between may not fit.
+    if (name_width > w[0] || dtype.size() > w[1] || shape_chars > w[2] || shard_digits > w[3] ||
+        offset_digits > w[4] || size_digits > w[5])
+      return absl::AbortedError(absl::StrFormat("%s: the checkpoint changed while it was being listed (at '%s')", path,
+                                                tfckpt::printable_key(e.name)));
     if (static_cast<std::size_t>(limit - p) < row_max) {
       buf.resize(static_cast<std::size_t>(p - buf.data()));
       out.flush();
@@ -157,37 +172,35 @@ void print_text(const tfckpt::checkpoint& ckpt, stdout_writer& out) {
       p = buf.data();
       limit = p + buf.size();
     }
-    char* const row = p;
-    const std::string_view name = e.name();
-    if (printable_width(name) == name.size()) {
-      std::memcpy(p, name.data(), name.size());
-      p += name.size();
+    if (name_width == e.name.size()) {
+      std::memcpy(p, e.name.data(), e.name.size());
+      p += e.name.size();
     } else {
-      const std::string shown = tfckpt::printable_key(name);
+      const std::string shown = tfckpt::printable_key(e.name);
       std::memcpy(p, shown.data(), shown.size());
       p += shown.size();
     }
-    spaces(w[0] - static_cast<std::size_t>(p - row) + 2);
-    const std::string_view dtype = tfckpt::dtype_name(e.dtype());
+    spaces(w[0] - name_width + 2);
     std::memcpy(p, dtype.data(), dtype.size());
     p += dtype.size();
     spaces(w[1] - dtype.size() + 2);
-    char* const shape_at = p;
     *p++ = '[';
-    for (std::size_t d = 0; d < e.shape().size(); ++d) {
+    for (std::size_t d = 0; d < e.shape.size(); ++d) {
       if (d) *p++ = ',';
-      p = std::to_chars(p, limit, e.shape()[d]).ptr;
+      p = std::to_chars(p, limit, e.shape[d]).ptr;
     }
     *p++ = ']';
-    spaces(w[2] - static_cast<std::size_t>(p - shape_at) + 2);
-    number(e.shard(), w[3]);
+    spaces(w[2] - shape_chars + 2);
+    number(e.shard, shard_digits, w[3]);
     spaces(2);
-    number(static_cast<std::int64_t>(e.offset()), w[4]);
+    number(static_cast<std::int64_t>(e.offset), offset_digits, w[4]);
     spaces(2);
-    number(static_cast<std::int64_t>(e.size()), w[5]);
+    number(static_cast<std::int64_t>(e.size), size_digits, w[5]);
     *p++ = '\n';
-  }
+    return absl::OkStatus();
+  });
   buf.resize(static_cast<std::size_t>(p - buf.data()));
+  return printed;
 }
 
 // One line per object, indented by depth, in the order of a depth-first walk of the tree the
@@ -248,26 +261,31 @@ void print_objects_json(const tfckpt::checkpoint& ckpt, const tfckpt::object_gra
 }
 
 int run_ls(const ls_options& opt) {
-  auto ckpt = tfckpt::open(opt.checkpoint);
-  if (!ckpt.ok()) return report_error(ckpt.status());
   stdout_writer out;
-  if (opt.objects) {
-    auto graph = tfckpt::object_graph::load(*ckpt);
-    if (!graph.ok()) return report_error(graph.status());
-    if (!graph->has_value())
-      return report_error(absl::StrFormat("%s: not an object-based (TF2) checkpoint: it has no %s entry", ckpt->prefix(),
-                                          tfckpt::kObjectGraphKey));
-    if (opt.json) {
-      print_objects_json(*ckpt, **graph, out);
-    } else {
-      print_object_tree(*ckpt, **graph, out);
+  if (!opt.objects) {
+    // The tensor list streams from the index, never held whole: the table scans it twice (the
+    // first sizes the columns), and so does JSON, whose first scan only checks it, so that a bad
+    // index prints nothing.
+    const auto check_only = [](const tfckpt::index_record&) { return absl::OkStatus(); };
+    absl::Status listed = opt.json ? tfckpt::scan_index(opt.checkpoint, check_only) : absl::OkStatus();
+    if (listed.ok()) listed = opt.json ? print_json(opt.checkpoint, out) : print_text(opt.checkpoint, out);
+    if (!listed.ok()) {
+      out.flush();
+      return report_error(listed);
     }
     return out.finish(kExitOk);
   }
+  auto ckpt = tfckpt::open(opt.checkpoint);
+  if (!ckpt.ok()) return report_error(ckpt.status());
+  auto graph = tfckpt::object_graph::load(*ckpt);
+  if (!graph.ok()) return report_error(graph.status());
+  if (!graph->has_value())
+    return report_error(absl::StrFormat("%s: not an object-based (TF2) checkpoint: it has no %s entry", ckpt->prefix(),
+                                        tfckpt::kObjectGraphKey));
   if (opt.json) {
-    print_json(*ckpt, out);
+    print_objects_json(*ckpt, **graph, out);
   } else {
-    print_text(*ckpt, out);
+    print_object_tree(*ckpt, **graph, out);
   }
   return out.finish(kExitOk);
 }

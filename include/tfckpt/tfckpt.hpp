@@ -44,6 +44,7 @@
 #include "tfckpt/checkpoint/v1_reader.hpp"
 #include "tfckpt/checkpoint/bundle_loader.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/checkpoint/index_scan.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/copy.hpp"
 #include "tfckpt/checkpoint/diff.hpp"

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -96,8 +99,36 @@ TEST(LsColumns, JsonEscapesEveryNameThatNeedsIt) {
   EXPECT_NE(r.out.find(R"({"name":"plain/kernel","dtype":"float32","shape":[1],"shard":0,)"), std::string::npos) << r.out;
 }
 
+// ls streams its rows from the index, but checks the whole index first: a corrupt block in the
+// middle of a long listing prints no row at all, in either format.
+TEST(LsColumns, ACorruptIndexPrintsNothing) {
+  tfckpt_testing::scratch_dir dir;
+  const std::string prefix = (dir / "model").string();
+  std::vector<tfckpt_testing::tensor_spec> specs;
+  for (int i = 0; i < 4000; ++i)  // ~400 KiB of rows: several flushes of the output buffer
+    specs.push_back(float_tensor("a/rather/long/scope/name/for/tensor/number/" + std::to_string(100000 + i), {1}, {1}));
+  tfckpt_testing::write_bundle(prefix, specs);
+  const std::string index = prefix + ".index";
+  const std::uintmax_t size = std::filesystem::file_size(index);
+  {
+    std::fstream f(index, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekg(static_cast<std::streamoff>(size / 2));
+    const char c = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.put(static_cast<char>(c ^ 0x20));
+  }
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"ls", prefix}, std::vector<std::string>{"ls", "--json", prefix}}) {
+    const auto r = run_cli(args);
+    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_EQ(r.out, "") << args.size();
+    EXPECT_NE(r.err.find("model.index"), std::string::npos) << r;
+  }
+}
+
 }  // namespace
+
+}  // namespace ls_columns_test
 
 #endif  // TFCKPT_CLI_PATH
 
-}  // namespace ls_columns_test

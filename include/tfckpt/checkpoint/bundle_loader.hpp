@@ -32,6 +32,66 @@ namespace tfckpt {
 
 namespace detail {
 
+// What open() checks of one record on its own, against the header: a known dtype; for a stored
+// tensor its shard, offset and size (fixed-size dtypes: exactly the shape's bytes); for a
+// partitioned one each slice's extents within the shape. The links between a partitioned tensor
+// and its slices are checked once every record is read (bundle::finish_load). Returns the payload
+// size: as stored, or for a partitioned tensor that of the assembled tensor.
+inline absl::StatusOr<std::uint64_t> check_index_record(const std::string& file, std::string_view key, std::uint64_t at,
+                                                        const codec::bundle_header& header,
+                                                        const codec::bundle_entry& rec, shape_view dims,
+                                                        std::span<const codec::slice_extent> extents,
+                                                        std::span<const std::uint32_t> slice_ranks) {
+  auto fail = [&](const absl::FormatSpec<std::string, std::string>& fmt, const std::string& a, const std::string& c) {
+    return with_key(data_loss(file, at, fmt, a, c), key);
+  };
+  const auto type = static_cast<tfckpt::dtype>(rec.dtype);
+  if (!is_known_dtype(rec.dtype) || type == tfckpt::dtype::resource)
+    return fail("unknown or unstorable dtype %s%s", std::to_string(rec.dtype), "");
+  const auto n = checked_num_elements(dims);
+  if (!n) return fail("the element count of shape %s overflows%s", shape_string(dims), "");
+  if (rec.num_slices != 0) {
+    const auto bytes_needed = checked_mul(*n, static_cast<std::int64_t>(element_size(type)));
+    if (!bytes_needed) return fail("shape %s is too large%s", shape_string(dims), "");
+    std::size_t extent = 0;
+    for (const std::uint32_t rank : slice_ranks) {
+      if (rank != rec.rank)
+        return fail("a slice has %s extents, but the tensor has rank %s", std::to_string(rank),
+                    std::to_string(rec.rank));
+      for (std::uint32_t d = 0; d < rec.rank; ++d) {
+        const codec::slice_extent& x = extents[extent + d];
+        // Assembly places a slice at its starts; a whole dimension must start at 0.
+        if (x.full() && x.start != 0)
+          return fail("a whole-dimension slice extent starts at %s (dimension %s)", std::to_string(x.start),
+                      std::to_string(d));
+        if (x.full()) continue;
+        if (x.start > dims[d] || x.length > dims[d] - x.start)
+          return fail("slice extent %s lies outside shape %s",
+                      absl::StrFormat("(%d, %d) of dimension %d", x.start, x.length, d), shape_string(dims));
+      }
+      extent += rec.rank;
+    }
+    return static_cast<std::uint64_t>(*bytes_needed);
+  }
+  const auto offset = static_cast<std::uint64_t>(rec.offset);
+  const auto size = static_cast<std::uint64_t>(rec.size);
+  if (rec.shard_id >= header.num_shards)
+    return fail("entry is in shard %s, but the header declares %s shards", std::to_string(rec.shard_id),
+                std::to_string(header.num_shards));
+  if (offset > static_cast<std::uint64_t>(INT64_MAX) - size)
+    return fail("offset %s + size %s overflows", std::to_string(offset), std::to_string(size));
+  if (is_fixed_size(type)) {
+    const auto need = checked_mul(*n, static_cast<std::int64_t>(element_size(type)));
+    if (!need || static_cast<std::uint64_t>(*need) != size)
+      return fail("size %s does not match %s", std::to_string(size),
+                  absl::StrFormat("shape %s of %s (%s bytes)", shape_string(dims), dtype_name(type),
+                                  need ? std::to_string(*need) : std::string("overflow")));
+  } else if (type == tfckpt::dtype::string && (size < 4 || static_cast<std::uint64_t>(*n) > size - 4)) {
+    return fail("string tensor of %s elements cannot fit in %s bytes", std::to_string(*n), std::to_string(size));
+  }
+  return size;
+}
+
 inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) {
   {
     std::error_code ec;
@@ -69,6 +129,9 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
             return data_loss(file, at, "the first key is '%s', not the bundle header (key \"\"): not a tensor bundle index",
                              printable_key(key));
           TFCKPT_ASSIGN_OR_RETURN(b->header, codec::decode_bundle_header(file, value, at));
+          if (b->header.num_shards > kMaxShards)
+            return data_loss(file, 0, "the bundle header claims %d shards (more than %d)", b->header.num_shards,
+                             kMaxShards);
           have_header = true;
           return absl::OkStatus();
         }
@@ -77,67 +140,29 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
         const std::size_t extents_before = b->extents.size();
         TFCKPT_RETURN_IF_ERROR(
             with_key(codec::decode_bundle_entry(file, value, at, &rec, &b->dims, &b->extents, &slice_ranks), key));
+        const shape_view dims(b->dims.data() + dims_pos, rec.rank);
+        TFCKPT_ASSIGN_OR_RETURN(
+            const std::uint64_t size,
+            check_index_record(file, key, at, b->header, rec, dims,
+                               std::span(b->extents).subspan(extents_before),
+                               std::span(slice_ranks).subspan(ranks_before)));
         entry e;
         e.index_offset_ = at;
         e.dtype_ = static_cast<tfckpt::dtype>(rec.dtype);
         e.shard_ = rec.shard_id;
         e.offset_ = static_cast<std::uint64_t>(rec.offset);
-        e.size_ = static_cast<std::uint64_t>(rec.size);
-        e.masked_crc32c_ = rec.masked_crc32c;
-        const shape_view dims(b->dims.data() + dims_pos, rec.rank);
-        auto fail = [&](const absl::FormatSpec<std::string, std::string>& fmt, const std::string& a,
-                        const std::string& c) { return with_key(data_loss(file, at, fmt, a, c), key); };
-        if (!is_known_dtype(rec.dtype) || e.dtype_ == tfckpt::dtype::resource)
-          return fail("unknown or unstorable dtype %s%s", std::to_string(rec.dtype), "");
-        const auto n = checked_num_elements(dims);
-        if (!n) return fail("the element count of shape %s overflows%s", shape_string(dims), "");
-        if (rec.num_slices == 0) {
-          if (rec.shard_id >= b->header.num_shards)
-            return fail("entry is in shard %s, but the header declares %s shards", std::to_string(rec.shard_id),
-                        std::to_string(b->header.num_shards));
-          if (e.offset_ > static_cast<std::uint64_t>(INT64_MAX) - e.size_)
-            return fail("offset %s + size %s overflows", std::to_string(e.offset_), std::to_string(e.size_));
-          if (is_fixed_size(e.dtype_)) {
-            const auto need = checked_mul(*n, static_cast<std::int64_t>(element_size(e.dtype_)));
-            if (!need || static_cast<std::uint64_t>(*need) != e.size_)
-              return fail("size %s does not match %s", std::to_string(e.size_),
-                          absl::StrFormat("shape %s of %s (%s bytes)", shape_string(dims), dtype_name(e.dtype_),
-                                          need ? std::to_string(*need) : std::string("overflow")));
-          } else if (e.dtype_ == tfckpt::dtype::string &&
-                     (e.size_ < 4 || static_cast<std::uint64_t>(*n) > e.size_ - 4)) {
-            return fail("string tensor of %s elements cannot fit in %s bytes", std::to_string(*n), std::to_string(e.size_));
-          }
-          if (!rec.has_crc32c) e.masked_crc32c_ = 0;  // proto3 omits a zero field
-        } else {
+        e.size_ = size;
+        e.masked_crc32c_ = rec.has_crc32c ? rec.masked_crc32c : 0;  // proto3 omits a zero field
+        if (rec.num_slices != 0) {
           e.offset_ = b->slices.size();  // first_slice()
           e.num_slices_ = rec.num_slices;
           e.shard_ = 0;
-          const auto bytes_needed = checked_mul(*n, static_cast<std::int64_t>(element_size(e.dtype_)));
-          if (!bytes_needed) return fail("shape %s is too large%s", shape_string(dims), "");
-          e.size_ = static_cast<std::uint64_t>(*bytes_needed);
-          std::size_t extent = extents_before;
-          for (std::size_t s = ranks_before; s < slice_ranks.size(); ++s) {
-            if (slice_ranks[s] != rec.rank)
-              return fail("a slice has %s extents, but the tensor has rank %s", std::to_string(slice_ranks[s]),
-                          std::to_string(rec.rank));
-            for (std::uint32_t d = 0; d < rec.rank; ++d) {
-              codec::slice_extent& x = b->extents[extent + d];
-              // Assembly places a slice at its starts; a whole dimension must start at 0.
-              if (x.full() && x.start != 0)
-                return fail("a whole-dimension slice extent starts at %s (dimension %s)", std::to_string(x.start),
-                            std::to_string(d));
-              if (x.full()) continue;
-              if (x.start > dims[d] || x.length > dims[d] - x.start)
-                return fail("slice extent %s lies outside shape %s",
-                            absl::StrFormat("(%d, %d) of dimension %d", x.start, x.length, d), shape_string(dims));
-            }
+          for (std::size_t s = ranks_before, extent = extents_before; s < slice_ranks.size(); ++s, extent += rec.rank)
             b->slices.push_back(slice_ref{static_cast<std::uint32_t>(extent), 0});
-            extent += rec.rank;
-          }
         }
         const std::size_t key_pos = b->keys.size();
         if (key_pos > UINT32_MAX - key.size() || dims_pos > UINT32_MAX - rec.rank)
-          return fail("the names or shapes of the index exceed %s%s", "4 GiB", "");
+          return with_key(data_loss(file, at, "the names or shapes of the index exceed 4 GiB"), key);
         b->keys.append(key);
         e.owner_ = b.get();
         e.name_at_ = static_cast<std::uint32_t>(key_pos);
@@ -153,8 +178,6 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
       &b->index_stats);
   TFCKPT_RETURN_IF_ERROR(walked);
   if (!have_header) return data_loss(file, 0, "the index has no bundle header (key \"\"): not a tensor bundle index");
-  if (b->header.num_shards > kMaxShards)
-    return data_loss(file, 0, "the bundle header claims %d shards (more than %d)", b->header.num_shards, kMaxShards);
 
   TFCKPT_RETURN_IF_ERROR(b->finish_load());
   return b;
