@@ -48,7 +48,6 @@
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/io/atomic_file.hpp"
-#include "tfckpt/proto/tensor_bundle.pb.h"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -303,15 +302,18 @@ class bundle_writer {
     auto index = io::temp_file::create(index_path, options_.write_hook);
     if (!index.ok()) return fail(index.status());
     codec::table_builder table(options_.index_options, [&](std::string_view b) { return index->append(b); });
-    tensorflow::BundleHeaderProto header;
-    header.set_num_shards(num_shards);
-    if (options_.payload_order == byte_order::big) header.set_endianness(tensorflow::BundleHeaderProto::BIG);
-    header.mutable_version()->set_producer(codec::kTensorBundleVersion);
-    if (absl::Status st = table.add("", header.SerializeAsString()); !st.ok()) return fail(std::move(st));
-    tensorflow::BundleEntryProto proto;
+    const std::string header = codec::encode_bundle_header(num_shards, options_.payload_order == byte_order::big);
+    if (absl::Status st = table.add("", header); !st.ok()) return fail(std::move(st));
+    std::string value;
     for (const auto& [key, r] : records_) {
-      serialize(r, &proto);
-      if (absl::Status st = table.add(key, proto.SerializeAsString()); !st.ok()) return fail(std::move(st));
+      codec::bundle_entry e;
+      e.dtype = static_cast<std::int32_t>(r.type);
+      e.shard_id = r.shard;
+      e.offset = static_cast<std::int64_t>(r.offset);
+      e.size = static_cast<std::int64_t>(r.size);
+      e.masked_crc32c = r.masked_crc32c;
+      codec::encode_bundle_entry(e, r.shape, r.slices, value);
+      if (absl::Status st = table.add(key, value); !st.ok()) return fail(std::move(st));
     }
     if (absl::Status st = table.finish(); !st.ok()) return fail(std::move(st));
     if (absl::Status st = index->finish(options_.sync); !st.ok()) return fail(std::move(st));
@@ -487,30 +489,6 @@ class bundle_writer {
     }
     records_.emplace(std::move(key), std::move(r));
     return absl::OkStatus();
-  }
-
-  static void serialize(const record& r, tensorflow::BundleEntryProto* p) {
-    p->Clear();
-    p->set_dtype(static_cast<tensorflow::DataType>(r.type));
-    auto* shape = p->mutable_shape();  // always present, even for a scalar (TensorFlow's bytes)
-    for (std::int64_t d : r.shape) shape->add_dim()->set_size(d);
-    if (!r.slices.empty()) {
-      for (const auto& slice : r.slices) {
-        auto* s = p->add_slices();
-        for (const codec::slice_extent& x : slice) {
-          auto* e = s->add_extent();
-          if (!x.full()) {
-            e->set_start(x.start);
-            e->set_length(x.length);
-          }
-        }
-      }
-      return;
-    }
-    p->set_shard_id(r.shard);
-    p->set_offset(static_cast<std::int64_t>(r.offset));
-    p->set_size(static_cast<std::int64_t>(r.size));
-    p->set_crc32c(r.masked_crc32c);
   }
 
   // A checkpoint previously written at this prefix with another shard count leaves data files the

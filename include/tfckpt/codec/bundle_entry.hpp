@@ -13,8 +13,9 @@
 //   TensorSliceProto  { 1 extent:Extent* { 1 start:int64  2 length:int64 (oneof: absent = full) } }
 //
 // Fields may come in any order and unknown fields are skipped, as any protobuf parser does; a known
-// field with the wrong wire type is an error. tests/codec/bundle_entry_test.cpp checks these
-// decoders against the protobuf-generated classes.
+// field with the wrong wire type is an error. The encoders write the bytes protobuf's serializer
+// writes (fields in number order, proto3 defaults left out), which is what TensorFlow stores.
+// tests/codec/bundle_entry_test.cpp checks both directions against the protobuf-generated classes.
 //
 // Example:
 //   codec::bundle_entry e;
@@ -24,11 +25,13 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "tfckpt/codec/proto_wire.hpp"
+#include "tfckpt/codec/proto_writer.hpp"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt::codec {
@@ -309,6 +312,66 @@ inline absl::Status decode_bundle_entry(std::string_view file, std::span<const s
     }
   }
   return absl::OkStatus();
+}
+
+/// The header record's value: BundleHeaderProto with `num_shards`, the byte order, and version
+/// producer kTensorBundleVersion.
+inline std::string encode_bundle_header(std::int32_t num_shards, bool big_endian) {
+  std::string out;
+  if (num_shards != 0) put_varint_field(out, 1, int32_wire_value(num_shards));
+  if (big_endian) put_varint_field(out, 2, 1);  // Endianness BIG; LITTLE is the default
+  const std::uint64_t producer = int32_wire_value(kTensorBundleVersion);
+  put_length_delimited_header(out, 3, varint_field_size(1, producer));
+  put_varint_field(out, 1, producer);
+  return out;
+}
+
+namespace detail {
+
+inline std::uint64_t extent_size(const slice_extent& x) {
+  if (x.full()) return 0;  // a whole dimension: an empty Extent
+  return (x.start != 0 ? varint_field_size(1, static_cast<std::uint64_t>(x.start)) : 0) +
+         varint_field_size(2, static_cast<std::uint64_t>(x.length));  // in a oneof: written even when 0
+}
+
+inline std::uint64_t dim_size(std::int64_t d) { return d != 0 ? varint_field_size(1, static_cast<std::uint64_t>(d)) : 0; }
+
+}  // namespace detail
+
+/// A tensor record's value, into `out` (cleared first): BundleEntryProto with `e`'s dtype, the
+/// shape `dims` (always present, even for a scalar, as TensorFlow writes it), and either the
+/// payload's place (shard, offset, size, masked CRC) or, for a partitioned tensor, one
+/// TensorSliceProto per element of `slices` (extents in dimension order). e.rank, e.num_slices
+/// and e.has_crc32c are not read.
+inline void encode_bundle_entry(const bundle_entry& e, std::span<const std::int64_t> dims,
+                                const std::vector<std::vector<slice_extent>>& slices, std::string& out) {
+  out.clear();
+  if (e.dtype != 0) put_varint_field(out, 1, int32_wire_value(e.dtype));
+  std::uint64_t shape_bytes = 0;
+  for (const std::int64_t d : dims) shape_bytes += length_delimited_size(2, detail::dim_size(d));
+  put_length_delimited_header(out, 2, shape_bytes);
+  for (const std::int64_t d : dims) {
+    put_length_delimited_header(out, 2, detail::dim_size(d));
+    if (d != 0) put_varint_field(out, 1, static_cast<std::uint64_t>(d));
+  }
+  if (!slices.empty()) {
+    for (const auto& slice : slices) {
+      std::uint64_t slice_bytes = 0;
+      for (const slice_extent& x : slice) slice_bytes += length_delimited_size(1, detail::extent_size(x));
+      put_length_delimited_header(out, 7, slice_bytes);
+      for (const slice_extent& x : slice) {
+        put_length_delimited_header(out, 1, detail::extent_size(x));
+        if (x.full()) continue;
+        if (x.start != 0) put_varint_field(out, 1, static_cast<std::uint64_t>(x.start));
+        put_varint_field(out, 2, static_cast<std::uint64_t>(x.length));
+      }
+    }
+    return;
+  }
+  if (e.shard_id != 0) put_varint_field(out, 3, int32_wire_value(e.shard_id));
+  if (e.offset != 0) put_varint_field(out, 4, static_cast<std::uint64_t>(e.offset));
+  if (e.size != 0) put_varint_field(out, 5, static_cast<std::uint64_t>(e.size));
+  if (e.masked_crc32c != 0) put_fixed32_field(out, 6, e.masked_crc32c);
 }
 
 }  // namespace tfckpt::codec

@@ -54,6 +54,11 @@ inline void put_varint_field(std::string& out, std::uint32_t number, std::uint64
   put_varint64(out, value);
 }
 
+inline void put_fixed32_field(std::string& out, std::uint32_t number, std::uint32_t value) {
+  put_varint64(out, field_tag(number, wire_type::fixed32));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xffu));  // little-endian
+}
+
 /// An int32 or enum value as protobuf encodes it: negative values sign-extend to ten bytes.
 constexpr std::uint64_t int32_wire_value(std::int32_t v) {
   return static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
