@@ -6,8 +6,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -76,22 +74,11 @@ void expect_same_verdict(const fs::path& path, const std::string& what) {
   }
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 }  // namespace
 
 TEST(ScanIndex, ListsWhatOpenListsForEveryTensorFlowIndex) {
-  const fs::path fixtures = tfckpt_testing::fixtures_dir();
-  if (!fs::exists(fixtures)) GTEST_SKIP() << "fixtures not found at " << fixtures << " (set TFCKPT_FIXTURES)";
-  const auto indexes = tfckpt_testing::read_manifest(fixtures);
+  TFCKPT_REQUIRE_FIXTURES();
+  const auto indexes = tfckpt_testing::read_manifest(tfckpt_testing::fixtures_dir());
   ASSERT_FALSE(indexes.empty());
   for (const auto& idx : indexes) {
     fs::path prefix = idx.index;
@@ -104,8 +91,8 @@ TEST(ScanIndex, ListsWhatOpenListsForEveryTensorFlowIndex) {
 }
 
 TEST(ScanIndex, AV1CheckpointIsListedThroughTheLoader) {
+  TFCKPT_REQUIRE_FIXTURES();
   const fs::path prefix = tfckpt_testing::fixtures_dir() / "nxt_v1_adam" / "model.ckpt";
-  if (!fs::exists(prefix)) GTEST_SKIP() << prefix << " not found (set TFCKPT_FIXTURES)";
   const auto scanned = by_scan(prefix);
   ASSERT_TRUE(scanned.ok()) << scanned.status();
   EXPECT_EQ(scanned->size(), 14u);
@@ -176,12 +163,12 @@ TEST(ScanIndex, AgreesWithOpenOnEveryByteFlipOfAnIndex) {
   options.block_size = 512;  // several blocks
   write_bundle(dir / "m", tensors, options);
   const fs::path index = dir / "m.index";
-  const std::string original = read_file(index);
+  const std::string original = tfckpt_testing::file_bytes(index);
   int failures = 0;
   for (std::size_t at = 0; at < original.size() && failures < 5; ++at) {
     std::string bytes = original;
     bytes[at] = static_cast<char>(bytes[at] ^ 0xff);
-    write_file(index, bytes);
+    tfckpt_testing::set_file_bytes(index, bytes);
     const bool before = testing::Test::HasFailure();
     expect_same_verdict(dir / "m", "byte " + std::to_string(at) + " flipped");
     if (!before && testing::Test::HasFailure()) ++failures;

@@ -7,8 +7,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
+#include <string_view>
 
 namespace tfckpt_testing {
 
@@ -26,6 +29,18 @@ inline std::filesystem::path fixtures_dir() {
       GTEST_SKIP() << "TensorFlow fixtures not found at " << ::tfckpt_testing::fixtures_dir() \
                    << " (set TFCKPT_FIXTURES or -DTFCKPT_FIXTURES_DIR)";                   \
   } while (false)
+
+/// The whole file's bytes (empty if it cannot be read).
+inline std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Replaces the file's contents with `bytes`.
+inline void set_file_bytes(const std::filesystem::path& p, std::string_view bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
 
 /// A fresh directory under the system temp dir, removed when the object dies.
 class scratch_dir {
