@@ -31,6 +31,8 @@
 #include "tfckpt/tensor/float16.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
+#include "tfckpt/tensor/cow_string.hpp"
+#include "tfckpt/tensor/cow_shape.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/tensor_values.hpp"

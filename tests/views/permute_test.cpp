@@ -314,7 +314,7 @@ TEST(PermuteComposition, PermuteOfACastOfASwappedBigEndianEntry) {
   ASSERT_EQ(out.size(), 1u);
   ASSERT_OK(out[0].status);
   EXPECT_EQ(out[0].stored, nullptr);
-  EXPECT_EQ(out[0].origins, (std::vector<tfckpt::tensor_origin>{{(dir / "be").string(), 0, "w"}}));
+  EXPECT_EQ(out[0].origins, (tfckpt::tensor_origins{{(dir / "be").string(), 0, "w"}}));
   std::vector<float> as_float(values.begin(), values.end());
   const auto want = transposed(as_float, rows, cols);
   const std::string want_bytes(reinterpret_cast<const char*>(want.data()), want.size() * 4);

@@ -68,7 +68,7 @@ struct bundle {
   io::mapped_file index;
   codec::bundle_header header;
   codec::table_stats index_stats;
-  std::string keys;                  // every key, back to back
+  std::string keys;                  // every key, back to back, each followed by a NUL
   std::vector<std::int64_t> dims;    // every shape, back to back
   std::vector<entry> all;            // key order; slice entries (keys starting 0x00) first
   std::size_t first_visible = 0;     // entries()[0] == all[first_visible]
@@ -382,7 +382,9 @@ inline bool entry::bytes_in_host_order() const {
 
 inline byte_source entry::host_order_source() const {
   const entry* e = this;
-  byte_source::producer_fn stream_in_pieces = [e](const byte_source::emit_fn& emit) -> absl::Status {
+  // Closures of a pointer or two: std::function keeps them without allocating (a pipeline builds a
+  // source per tensor).
+  auto stream_in_pieces = [e](const byte_source::emit_fn& emit) -> absl::Status {
     if (e->dtype_ == tfckpt::dtype::variant && !e->bytes_in_host_order())
       return absl::UnimplementedError(absl::StrFormat(
           "%s: variant tensor '%s' is stored %s-endian; variants cannot be converted to another byte order",

@@ -161,9 +161,10 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
             b->slices.push_back(slice_ref{static_cast<std::uint32_t>(extent), 0});
         }
         const std::size_t key_pos = b->keys.size();
-        if (key_pos > UINT32_MAX - key.size() || dims_pos > UINT32_MAX - rec.rank)
+        if (key.size() >= UINT32_MAX - key_pos || dims_pos > UINT32_MAX - rec.rank)
           return with_key(data_loss(file, at, "the names or shapes of the index exceed 4 GiB"), key);
         b->keys.append(key);
+        b->keys.push_back('\0');  // so that a name can be lent as a C string (cow_string::borrow)
         e.owner_ = b.get();
         e.name_at_ = static_cast<std::uint32_t>(key_pos);
         e.name_size_ = static_cast<std::uint32_t>(key.size());

@@ -34,6 +34,7 @@ struct entry_access;
 /// destroyed (moving the checkpoint does not move them).
 class entry {
  public:
+  /// The key; a NUL follows it in memory (name().data() is a C string), so it may be borrowed as one.
   std::string_view name() const;
   tfckpt::dtype dtype() const { return dtype_; }
   /// Dimension sizes, outermost first; empty for a scalar.

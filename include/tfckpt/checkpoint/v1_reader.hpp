@@ -166,9 +166,9 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
   for (const slice_record& r : records) by_tensor[r.name].push_back(&r);
   std::size_t key_bytes = 0, dims_count = 0;
   for (const auto& [name, t] : tensors) {
-    key_bytes += name.size();
+    key_bytes += name.size() + 1;  // each name is followed by a NUL
     dims_count += t.shape.size();
-    for (const slice_record* r : by_tensor[name]) key_bytes += r->key.size(), dims_count += r->shape.size();
+    for (const slice_record* r : by_tensor[name]) key_bytes += r->key.size() + 1, dims_count += r->shape.size();
   }
   // Entries address these arenas by 32-bit positions.
   if (key_bytes > UINT32_MAX || dims_count > UINT32_MAX)
@@ -183,6 +183,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
     e.index_offset_ = at;
     const std::size_t key_pos = b->keys.size(), dims_pos = b->dims.size();
     b->keys.append(name);
+    b->keys.push_back('\0');
     b->dims.insert(b->dims.end(), shape.begin(), shape.end());
     e.name_at_ = static_cast<std::uint32_t>(key_pos);
     e.name_size_ = static_cast<std::uint32_t>(name.size());

@@ -66,7 +66,7 @@ inline absl::StatusOr<std::vector<tensor>> merge_heads_pipeline(std::span<const 
   const auto kept = [&](const tensor& t) {
     if (!options.keep_optimizer_state && is_optimizer_state(t.name)) return false;
     for (const std::regex& re : drop)
-      if (std::regex_search(t.name, re)) return false;
+      if (std::regex_search(t.name.begin(), t.name.end(), re)) return false;
     return t.origins[0].checkpoint_index == 0 || grouping(t).has_value();
   };
   std::vector<tensor> planned =

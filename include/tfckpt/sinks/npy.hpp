@@ -235,7 +235,7 @@ struct string_layout {
 };
 
 inline absl::Status bad_strings(const tensor& t, std::uint64_t at, std::string_view what) {
-  const std::string where = t.origins.empty() ? std::string("pipeline") : t.origins[0].checkpoint;
+  const std::string where = t.origins.empty() ? std::string("pipeline") : t.origins[0].checkpoint.str();
   return with_key(absl::DataLossError(absl::StrFormat("%s: string tensor @%d of its bytes: %s", where, at, what)),
                   t.name);
 }

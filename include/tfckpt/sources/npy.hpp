@@ -308,7 +308,7 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
     t.source = mapped_source(where.stored.subspan(data_offset, n), t.dtype, dt->order);
     if (where.has_crc) t.source = crc_checked(where, data_offset, std::move(t.source));
     if (!fortran) return t;
-    std::reverse(t.shape.begin(), t.shape.end());
+    t.shape.assign(t.shape.rbegin(), t.shape.rend());
     std::vector<int> axes(t.shape.size());
     for (std::size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int>(axes.size() - 1 - i);
     return permuted(std::move(t), axes);

@@ -487,7 +487,7 @@ inline tensor plan_group(const std::string& name, std::vector<group_member> memb
                                 describe_member(gm.t), axis));
       recipe->members.push_back(std::move(m));
     }
-    out.shape[static_cast<std::size_t>(axis)] = along;
+    out.shape.set(static_cast<std::size_t>(axis), along);
     const auto total = checked_num_elements(out.shape);
     if (overflow || !total || !checked_mul(*total, static_cast<std::int64_t>(element_size(ref.dtype))))
       problem(absl::StatusCode::kInvalidArgument, absl::StrFormat("the concatenated shape overflows"));

@@ -36,7 +36,7 @@ inline auto name_glob(std::string pattern) {
 /// name; anchor it with ^...$ to match whole names. Throws std::regex_error for a bad pattern.
 inline auto name_regex(const std::string& pattern) {
   auto re = std::make_shared<const std::regex>(pattern);
-  return [re](const tensor& t) { return std::regex_search(t.name, *re); };
+  return [re](const tensor& t) { return std::regex_search(t.name.begin(), t.name.end(), *re); };
 }
 
 /// True for names of optimizer state rather than model weights:

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: tfckpt/views/tensor.hpp
 //
-// What flows through a pipeline: a `tensor` is a name, a dtype, a shape — plain values, cheap to
-// read and change — and a byte_source that stays lazy until a sink streams it. A tensor taken
+// What flows through a pipeline: a `tensor` is a name, a dtype, a shape — values cheap to read and
+// change: taken from a checkpoint, the name, shape and origin borrow its decoded index (cow_string,
+// cow_shape: no allocation per tensor) until a view assigns new ones — and a byte_source that stays
+// lazy until a sink streams it. A tensor taken
 // straight from a checkpoint points at its stored entry (zero-copy, byte-exact rewrites); computed
 // tensors (a concatenation, an average) carry a producer instead. An adaptor that finds a problem
 // (shapes that do not concatenate, a rename naming an absent key) yields a tensor whose `status`
@@ -30,11 +32,14 @@
 #include <vector>
 
 #include "absl/base/attributes.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
+#include "tfckpt/tensor/cow_shape.hpp"
+#include "tfckpt/tensor/cow_string.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
 
@@ -42,19 +47,26 @@ namespace tfckpt {
 
 /// Where (part of) a pipeline tensor comes from.
 struct tensor_origin {
-  std::string checkpoint;            // the source checkpoint's prefix
+  cow_string checkpoint;             // the source checkpoint's prefix
   std::size_t checkpoint_index = 0;  // its position among the joined checkpoints
-  std::string name;                  // the tensor's name there
-  friend bool operator==(const tensor_origin&, const tensor_origin&) = default;
+  cow_string name;                   // the tensor's name there
+  friend bool operator==(const tensor_origin& a, const tensor_origin& b) {
+    return a.checkpoint == b.checkpoint && a.checkpoint_index == b.checkpoint_index && a.name == b.name;
+  }
 };
 
-/// A tensor in a pipeline (see the file comment).
+/// A tensor's origins: one for a stored tensor, kept inline; one per member for computed ones.
+using tensor_origins = absl::InlinedVector<tensor_origin, 1>;
+
+/// A tensor in a pipeline (see the file comment). A tensor read from a checkpoint borrows its name,
+/// shape and origin from the checkpoint (no allocation); they are copied only when a view changes
+/// them (cow_string, cow_shape), so read them as strings and spans and assign new values freely.
 struct tensor {
-  std::string name;
+  cow_string name;
   tfckpt::dtype dtype = tfckpt::dtype::invalid;
-  std::vector<std::int64_t> shape;
+  cow_shape shape;
   byte_source source;
-  std::vector<tensor_origin> origins;  // one for a stored tensor; one per member for computed ones
+  tensor_origins origins;              // one for a stored tensor; one per member for computed ones
   const entry* stored = nullptr;       // the checkpoint entry this tensor is, unchanged (its bytes,
                                        // in host order: swapped if !stored->bytes_in_host_order())
   absl::Status status;                 // non-OK: an adaptor's finding about this tensor
@@ -74,13 +86,15 @@ inline absl::Status stream_stored(const entry& e, const byte_source::emit_fn& em
 
 /// A pipeline tensor for a checkpoint entry: its bytes are fetched (zero-copy, unless they must be
 /// swapped into host order) only when streamed.
+/// The name, shape and origin borrow from the entry and from `checkpoint_prefix`, which must outlive
+/// the tensor (as the entry must).
 inline tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, std::size_t checkpoint_index = 0) {
   tensor t;
-  t.name = std::string(e.name());
+  t.name = cow_string::borrow(e.name());
   t.dtype = e.dtype();
-  t.shape.assign(e.shape().begin(), e.shape().end());
+  t.shape = cow_shape::borrow(e.shape());
   t.source = e.host_order_source();
-  t.origins.push_back({checkpoint_prefix, checkpoint_index, t.name});
+  t.origins.push_back({cow_string::borrow(checkpoint_prefix), checkpoint_index, t.name});
   t.stored = &e;
   return t;
 }

@@ -23,6 +23,7 @@
 #ifndef TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
 #define TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,21 +62,26 @@ struct rename_options {
 
 namespace detail {
 
-inline std::vector<tensor> rename_planned(std::vector<tensor> in, const std::map<std::string, std::string>& map,
-                                          const rename_options& options, std::string_view what) {
+// A name map searched by string_view, so that looking up a borrowed name copies nothing.
+using name_map = std::map<std::string, std::string, std::less<>>;
+
+inline std::vector<tensor> rename_planned(std::vector<tensor> in, const name_map& map, const rename_options& options,
+                                          std::string_view what) {
   std::vector<tensor> out;
-  std::set<std::string_view> seen;
+  std::vector<const std::string*> seen;  // the keys found (a vector: no allocation per tensor)
   for (tensor& t : in) {
-    const auto it = map.find(t.name);
+    const auto it = map.find(std::string_view(t.name));
     if (it == map.end()) continue;
-    seen.insert(it->first);
-    t.name = it->second;
+    seen.push_back(&it->first);
+    if (t.name != it->second) t.name = it->second;  // an unchanged name keeps borrowing
     out.push_back(std::move(t));
   }
-  if (!options.allow_missing)
+  if (!options.allow_missing) {
+    std::sort(seen.begin(), seen.end());
     for (const auto& [from, to] : map)
-      if (!seen.count(from))
+      if (!std::binary_search(seen.begin(), seen.end(), &from))
         out.push_back(problem(absl::NotFoundError(absl::StrFormat("%s: '%s' is not in the input", what, printable_key(from))), to));
+  }
   return out;
 }
 
@@ -84,7 +90,7 @@ inline std::vector<tensor> rename_planned(std::vector<tensor> in, const std::map
 namespace detail {
 
 // init_from_checkpoint's assignment_map over a whole input (see the file comment).
-inline std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const std::map<std::string, std::string>& map) {
+inline std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const name_map& map) {
   std::vector<tensor> out;
   std::set<std::string_view> used;
   for (tensor& t : in) {
@@ -99,10 +105,12 @@ inline std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const 
     const std::string& value = map.at(*best_key);
     const bool scope = best_key->back() == '/';
     if (!scope) {
-      t.name = value;
+      if (t.name != value) t.name = value;
     } else {
-      const std::string rest = *best_key == "/" ? t.name : t.name.substr(best_key->size());
-      t.name = (value == "/" ? std::string() : value) + rest;
+      const std::string_view rest = *best_key == "/" ? std::string_view(t.name) : t.name.substr(best_key->size());
+      std::string renamed = value == "/" ? std::string() : value;
+      renamed.append(rest);
+      t.name = std::move(renamed);
     }
     out.push_back(std::move(t));
   }
@@ -115,13 +123,13 @@ inline std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const 
 
 // ExponentialMovingAverage.variables_to_restore() over a whole input (see the file comment).
 inline std::vector<tensor> ema_restore_planned(std::vector<tensor> in) {
-  std::set<std::string> shadowed;
+  std::set<std::string, std::less<>> shadowed;
   for (const tensor& t : in)
     if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix))
-      shadowed.insert(t.name.substr(0, t.name.size() - kEmaSuffix.size()));
+      shadowed.emplace(t.name.substr(0, t.name.size() - kEmaSuffix.size()));
   std::vector<tensor> out;
   for (tensor& t : in) {
-    if (shadowed.count(t.name)) continue;  // replaced by its average
+    if (shadowed.contains(std::string_view(t.name))) continue;  // replaced by its average
     if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix)) t.name.resize(t.name.size() - kEmaSuffix.size());
     out.push_back(std::move(t));
   }
@@ -130,14 +138,14 @@ inline std::vector<tensor> ema_restore_planned(std::vector<tensor> in) {
 
 // The planner of rename and select.
 struct rename_planner {
-  std::map<std::string, std::string> map;
+  name_map map;
   rename_options options;
   const char* what;
   std::vector<tensor> operator()(std::vector<tensor> in) const { return rename_planned(std::move(in), map, options, what); }
 };
 
-inline std::map<std::string, std::string> identity_map(const std::vector<std::string>& names) {
-  std::map<std::string, std::string> map;
+inline name_map identity_map(const std::vector<std::string>& names) {
+  name_map map;
   for (const std::string& n : names) map.emplace(n, n);
   return map;
 }
@@ -152,7 +160,8 @@ template <class Fn>
            std::constructible_from<std::string, std::invoke_result_t<const Fn&, std::string_view>>
 auto transform_names(Fn fn) {
   return std::views::transform([fn = std::move(fn)](tensor t) {
-    t.name = std::string(fn(std::string_view(t.name)));
+    auto renamed = fn(std::string_view(t.name));
+    if (std::string_view(renamed) != std::string_view(t.name)) t.name = std::string(std::move(renamed));
     return t;
   });
 }
@@ -163,10 +172,10 @@ struct rename_fn {
   template <std::ranges::viewable_range R>
     requires tensor_range<std::views::all_t<R>>
   auto operator()(R&& r, std::map<std::string, std::string> map, rename_options options = {}) const {
-    return planned(std::forward<R>(r), tfckpt::detail::rename_planner{std::move(map), options, "rename"});
+    return planned(std::forward<R>(r), tfckpt::detail::rename_planner{{map.begin(), map.end()}, options, "rename"});
   }
   auto operator()(std::map<std::string, std::string> map, rename_options options = {}) const {
-    return planned(tfckpt::detail::rename_planner{std::move(map), options, "rename"});
+    return planned(tfckpt::detail::rename_planner{{map.begin(), map.end()}, options, "rename"});
   }
 };
 inline constexpr rename_fn rename{};
@@ -189,12 +198,14 @@ struct assignment_map_fn {
   template <std::ranges::viewable_range R>
     requires tensor_range<std::views::all_t<R>>
   auto operator()(R&& r, std::map<std::string, std::string> map) const {
-    return planned(std::forward<R>(r), [map = std::move(map)](std::vector<tensor> in) {
+    return planned(std::forward<R>(r), [map = tfckpt::detail::name_map(map.begin(), map.end())](std::vector<tensor> in) {
       return tfckpt::detail::assignment_map_planned(std::move(in), map);
     });
   }
   auto operator()(std::map<std::string, std::string> map) const {
-    return planned([map = std::move(map)](std::vector<tensor> in) { return tfckpt::detail::assignment_map_planned(std::move(in), map); });
+    return planned([map = tfckpt::detail::name_map(map.begin(), map.end())](std::vector<tensor> in) {
+      return tfckpt::detail::assignment_map_planned(std::move(in), map);
+    });
   }
 };
 inline constexpr assignment_map_fn assignment_map{};

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: tfckpt/tensor/cow_string.hpp
+//
+// `tfckpt::cow_string`: a string that borrows its text until it is changed (copy on write). A
+// pipeline tensor's name starts as a borrow of the checkpoint's decoded index, so a pass over a
+// million tensors allocates nothing for names no view changes; a view that renames assigns a new
+// value, which the tensor then owns.
+//
+// It *is* a std::string_view (public base, always showing the current text), so everything that
+// reads a string_view reads it with no conversion step: `name.starts_with("out")`, `name.find('/')`,
+// `name == "bias"`, `absl::StrCat(name)`, `std::string_view v = name`. It converts to std::string
+// where one is required (`std::string s = name;`, a `const std::string&` parameter) — a copy, made
+// only then — and `c_str()` works: borrowed text is always followed by a NUL.
+// Changing it goes through its own members (assignment, +=, append, resize, clear); string_view's
+// own modifiers (remove_prefix, remove_suffix, swap) are deleted.
+//
+// Example:
+//   tfckpt::cow_string name = tfckpt::cow_string::borrow(entry.name());  // no allocation
+//   if (name.ends_with("/ExponentialMovingAverage")) name.resize(name.find('/'));  // owns now
+#ifndef TFCKPT_TENSOR_COW_STRING_HPP_
+#define TFCKPT_TENSOR_COW_STRING_HPP_
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tfckpt {
+
+class cow_string : public std::string_view {
+ public:
+  cow_string() noexcept : std::string_view(empty_, 0) {}
+  cow_string(std::string s) : owned_(std::move(s)) { show_owned(); }  // NOLINT: implicit, as std::string's
+  cow_string(std::string_view s) : owned_(s) { show_owned(); }        // NOLINT
+  cow_string(const char* s) : owned_(s) { show_owned(); }             // NOLINT
+
+  /// A borrow of `text`, which must stay valid and unchanged while this string (or a copy) shows it,
+  /// and must be followed by a NUL byte (text.data()[text.size()] == '\0', as in a std::string or the
+  /// checkpoint's decoded index), so that c_str() needs no copy.
+  static cow_string borrow(std::string_view text) noexcept {
+    cow_string s;
+    s.view() = text;
+    s.borrowed_ = true;
+    return s;
+  }
+
+  cow_string(const cow_string& other) : std::string_view(other), owned_(other.owned_), borrowed_(other.borrowed_) {
+    if (!borrowed_) show_owned();
+  }
+  cow_string(cow_string&& other) noexcept
+      : std::string_view(other), owned_(std::move(other.owned_)), borrowed_(other.borrowed_) {
+    if (!borrowed_) show_owned();  // a short string's characters moved with it
+    other.clear();
+  }
+  cow_string& operator=(const cow_string& other) {
+    if (this != &other) {
+      if (other.borrowed_) {
+        view() = other.view();
+        borrowed_ = true;
+      } else {
+        owned_ = other.owned_;
+        show_owned();
+      }
+    }
+    return *this;
+  }
+  cow_string& operator=(cow_string&& other) noexcept {
+    if (this != &other) {
+      borrowed_ = other.borrowed_;
+      if (borrowed_) {
+        view() = other.view();
+      } else {
+        owned_ = std::move(other.owned_);
+        show_owned();
+      }
+      other.clear();
+    }
+    return *this;
+  }
+  ~cow_string() = default;
+
+  /// True while the text is borrowed (no copy has been made).
+  bool borrowed() const noexcept { return borrowed_; }
+  /// The text, NUL-terminated.
+  const char* c_str() const noexcept { return data(); }
+  std::string str() const { return std::string(view()); }
+  operator std::string() const { return str(); }  // NOLINT: implicit, so std::string parameters accept it
+
+  cow_string& operator+=(std::string_view more) { return append(more); }
+  cow_string& operator+=(char c) {
+    own().push_back(c);
+    show_owned();
+    return *this;
+  }
+  cow_string& append(std::string_view more) {
+    own().append(more);
+    show_owned();
+    return *this;
+  }
+  cow_string& resize(std::size_t n, char fill = '\0') {
+    own().resize(n, fill);
+    show_owned();
+    return *this;
+  }
+  cow_string& clear() noexcept {
+    owned_.clear();
+    borrowed_ = false;
+    view() = std::string_view(empty_, 0);
+    return *this;
+  }
+
+  void remove_prefix(std::size_t) = delete;  // would desynchronise the view from the text it shows
+  void remove_suffix(std::size_t) = delete;
+  void swap(std::string_view&) = delete;
+
+  friend std::string operator+(const cow_string& a, std::string_view b) { return concat(a, b); }
+  friend std::string operator+(std::string_view a, const cow_string& b) { return concat(a, b); }
+  friend std::string operator+(const cow_string& a, const cow_string& b) { return concat(a, b); }
+  friend std::string operator+(const cow_string& a, const std::string& b) { return concat(a, b); }
+  friend std::string operator+(const std::string& a, const cow_string& b) { return concat(a, b); }
+  friend std::string operator+(const cow_string& a, const char* b) { return concat(a, b); }
+  friend std::string operator+(const char* a, const cow_string& b) { return concat(a, b); }
+  friend std::string operator+(const cow_string& a, char b) { return concat(a, std::string_view(&b, 1)); }
+
+  template <class H>
+  friend H AbslHashValue(H h, const cow_string& s) {
+    return H::combine(std::move(h), s.view());
+  }
+
+ private:
+  static constexpr char empty_[1] = "";
+
+  std::string_view& view() noexcept { return *this; }
+  std::string_view view() const noexcept { return *this; }
+  void show_owned() noexcept {
+    borrowed_ = false;
+    view() = std::string_view(owned_.c_str(), owned_.size());
+  }
+  // The text as an owned, modifiable string (copied out of the borrow first, if need be).
+  std::string& own() {
+    if (borrowed_) owned_.assign(view());
+    borrowed_ = false;
+    return owned_;
+  }
+  static std::string concat(std::string_view a, std::string_view b) {
+    std::string s;
+    s.reserve(a.size() + b.size());
+    s.append(a).append(b);
+    return s;
+  }
+
+  std::string owned_;
+  bool borrowed_ = false;
+};
+
+}  // namespace tfckpt
+
+template <>
+struct std::hash<tfckpt::cow_string> {
+  std::size_t operator()(const tfckpt::cow_string& s) const noexcept { return std::hash<std::string_view>()(s); }
+};
+
+#endif  // TFCKPT_TENSOR_COW_STRING_HPP_
