@@ -10,6 +10,9 @@
 //   BM_OpenAndIterate_tfckpt    open (map + check every block CRC + decode every entry) and walk
 //                               entries() reading name, dtype and shape
 //   BM_Iterate_tfckpt           walk entries() of an already open checkpoint (every later pass)
+//   BM_Pipeline_tfckpt          the same walk as a pipeline, entries(ckpt) | views::filter(...),
+//                               reading each tensor's name and shape: x_entries is its time over
+//                               the plain entries() walk's (what building pipeline tensors costs)
 //   BM_Iterate_leveldb          Table::Open + iterate with verify_checksums, parsing each value
 //                               with BundleEntryProto::ParseFromArray into one reused message: what
 //                               a reader must do to learn dtype and shape
@@ -50,6 +53,8 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/index_scan.hpp"
 #include "tfckpt/codec/table.hpp"
+#include "tfckpt/views/filter.hpp"
+#include "tfckpt/views/tensor.hpp"
 #include "tfckpt/proto/tensor_bundle.pb.h"
 
 namespace {
@@ -360,6 +365,37 @@ void BM_Iterate_tfckpt(benchmark::State& state) {
   state.counters["x_leveldb_raw"] = median(x_raw);
 }
 
+// A pipeline over the open checkpoint, paired with an untimed plain walk of its entries.
+void BM_Pipeline_tfckpt(benchmark::State& state) {
+  if (!check_or_skip(state)) return;
+  const bench_index& idx = bench_index::get();
+  auto ckpt = tfckpt::open(idx.prefix());
+  if (!ckpt.ok()) return state.SkipWithError(std::string(ckpt.status().message()).c_str());
+  std::uint64_t sink = 0;
+  std::vector<double> x_entries;
+  for (auto _ : state) {
+    const auto start = clock_type::now();
+    for (const tfckpt::tensor& t : tfckpt::entries(*ckpt) | tfckpt::views::filter(tfckpt::not_optimizer_slot())) {
+      sink += t.name.size() + static_cast<std::uint64_t>(t.dtype) + t.shape.size();
+      for (std::int64_t d : t.shape) sink += static_cast<std::uint64_t>(d);
+    }
+    const double ours = seconds_since(start);
+    state.PauseTiming();
+    const double plain = time_once([&] {
+      for (const tfckpt::entry& e : ckpt->entries()) {
+        if (tfckpt::is_optimizer_state(e.name())) continue;
+        sink += e.name().size() + static_cast<std::uint64_t>(e.dtype()) + e.shape().size();
+        for (std::int64_t d : e.shape()) sink += static_cast<std::uint64_t>(d);
+      }
+    });
+    x_entries.push_back(ours / plain);
+    state.ResumeTiming();
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * idx.names().size()));
+  state.counters["x_entries"] = median(x_entries);
+}
+
 void leveldb_iterate(benchmark::State& state, bool parse) {
   if (!check_or_skip(state)) return;
   const bench_index& idx = bench_index::get();
@@ -472,6 +508,7 @@ void BM_Lookup_leveldb(benchmark::State& state) {
 BENCHMARK(BM_OpenAndIterate_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_Scan_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_Iterate_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK(BM_Pipeline_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_Iterate_leveldb)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Iterate_leveldb_raw)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Lookup_tfckpt)->Unit(benchmark::kMillisecond)->UseRealTime();
