@@ -3,6 +3,7 @@
 // the right text and dimensions through copies, moves and every modifier.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
