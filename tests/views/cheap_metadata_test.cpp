@@ -27,6 +27,9 @@ inline thread_local std::size_t allocations = 0;
 }  // namespace cheap_metadata_test
 
 // Replacements for the whole test program; they count only while `counting` is set on this thread.
+// Every form that pairs with malloc/free is replaced (the nothrow ones too, which std::stable_sort
+// uses), so that a sanitizer's own operator new never meets our free(); the aligned forms keep the
+// implementation's, as a pair.
 // (g++ sees free() of memory from operator new once these are inlined into each other; they are a
 // matching pair.)
 #if defined(__GNUC__) && !defined(__clang__)
@@ -39,10 +42,17 @@ void* operator new(std::size_t n) {
   throw std::bad_alloc();
 }
 void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  if (cheap_metadata_test::counting) ++cheap_metadata_test::allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept { return ::operator new(n, tag); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

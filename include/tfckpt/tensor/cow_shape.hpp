@@ -26,70 +26,41 @@
 #include <utility>
 #include <vector>
 
+#include "tfckpt/detail/cow_base.hpp"
 #include "tfckpt/tensor/shape.hpp"
 
 namespace tfckpt {
 
-class cow_shape : public shape_view {
+class cow_shape : public detail::cow_base<shape_view, std::vector<std::int64_t>> {
+  using base = detail::cow_base<shape_view, std::vector<std::int64_t>>;
+
  public:
   cow_shape() noexcept = default;
-  cow_shape(std::vector<std::int64_t> dims) : owned_(std::move(dims)) { show_owned(); }  // NOLINT: implicit
-  cow_shape(std::initializer_list<std::int64_t> dims) : owned_(dims) { show_owned(); }
+  cow_shape(std::vector<std::int64_t> dims) : base(std::move(dims)) {}  // NOLINT: implicit
+  cow_shape(std::initializer_list<std::int64_t> dims) : base(std::vector<std::int64_t>(dims)) {}
   /// A copy of `dims` (use borrow() to share them).
-  cow_shape(shape_view dims) : owned_(dims.begin(), dims.end()) { show_owned(); }  // NOLINT: implicit
+  cow_shape(shape_view dims) : base(std::vector<std::int64_t>(dims.begin(), dims.end())) {}  // NOLINT: implicit
 
   /// A borrow of `dims`, which must stay valid and unchanged while this shape (or a copy) shows them.
   static cow_shape borrow(shape_view dims) noexcept {
     cow_shape s;
-    s.view() = dims;
-    s.borrowed_ = true;
+    s.lend(dims);
     return s;
   }
 
-  cow_shape(const cow_shape& other) : shape_view(other), owned_(other.owned_), borrowed_(other.borrowed_) {
-    if (!borrowed_) show_owned();
-  }
-  // A vector's elements stay where they are when it moves: the view stays valid.
-  cow_shape(cow_shape&& other) noexcept
-      : shape_view(other), owned_(std::move(other.owned_)), borrowed_(other.borrowed_) {
-    other.clear();
-  }
-  cow_shape& operator=(const cow_shape& other) {
-    if (this != &other) {
-      if (other.borrowed_) {
-        view() = other.view();
-        borrowed_ = true;
-      } else {
-        owned_ = other.owned_;
-        show_owned();
-      }
-    }
-    return *this;
-  }
-  cow_shape& operator=(cow_shape&& other) noexcept {
-    if (this != &other) {
-      owned_ = std::move(other.owned_);
-      borrowed_ = other.borrowed_;
-      view() = other.view();
-      other.clear();
-    }
-    return *this;
-  }
   cow_shape& operator=(std::initializer_list<std::int64_t> dims) {
     owned_.assign(dims);
     show_owned();
     return *this;
   }
-  ~cow_shape() = default;
 
-  /// True while the dimensions are borrowed (no copy has been made).
-  bool borrowed() const noexcept { return borrowed_; }
   std::vector<std::int64_t> vector() const { return {begin(), end()}; }
   operator std::vector<std::int64_t>() const { return vector(); }  // NOLINT: implicit, for vector parameters
 
   /// Sets dimension `i` (REQUIRES: i < size()).
   cow_shape& set(std::size_t i, std::int64_t dim) {
     own()[i] = dim;
+    show_owned();
     return *this;
   }
   cow_shape& push_back(std::int64_t dim) {
@@ -115,9 +86,7 @@ class cow_shape : public shape_view {
     return *this;
   }
   cow_shape& clear() noexcept {
-    owned_.clear();
-    borrowed_ = false;
-    view() = {};
+    reset();
     return *this;
   }
 
@@ -127,24 +96,6 @@ class cow_shape : public shape_view {
   friend bool operator==(const cow_shape& a, const T& b) noexcept {
     return std::ranges::equal(a, b);
   }
-
- private:
-  shape_view& view() noexcept { return *this; }
-  shape_view view() const noexcept { return *this; }
-  void show_owned() noexcept {
-    borrowed_ = false;
-    view() = shape_view(owned_);
-  }
-  std::vector<std::int64_t>& own() {
-    if (borrowed_) {
-      owned_.assign(begin(), end());
-      show_owned();
-    }
-    return owned_;
-  }
-
-  std::vector<std::int64_t> owned_;
-  bool borrowed_ = false;
 };
 
 }  // namespace tfckpt

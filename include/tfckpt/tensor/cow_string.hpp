@@ -26,65 +26,31 @@
 #include <string_view>
 #include <utility>
 
+#include "tfckpt/detail/cow_base.hpp"
+
 namespace tfckpt {
 
-class cow_string : public std::string_view {
+class cow_string : public detail::cow_base<std::string_view, std::string> {
+  using base = detail::cow_base<std::string_view, std::string>;
+
  public:
-  cow_string() noexcept : std::string_view(empty_, 0) {}
-  cow_string(std::string s) : owned_(std::move(s)) { show_owned(); }  // NOLINT: implicit, as std::string's
-  cow_string(std::string_view s) : owned_(s) { show_owned(); }        // NOLINT
-  cow_string(const char* s) : owned_(s) { show_owned(); }             // NOLINT
+  cow_string() noexcept = default;
+  cow_string(std::string s) : base(std::move(s)) {}            // NOLINT: implicit, as std::string's
+  cow_string(std::string_view s) : base(std::string(s)) {}     // NOLINT
+  cow_string(const char* s) : base(std::string(s)) {}          // NOLINT
 
   /// A borrow of `text`, which must stay valid and unchanged while this string (or a copy) shows it,
   /// and must be followed by a NUL byte (text.data()[text.size()] == '\0', as in a std::string or the
   /// checkpoint's decoded index), so that c_str() needs no copy.
   static cow_string borrow(std::string_view text) noexcept {
     cow_string s;
-    s.view() = text;
-    s.borrowed_ = true;
+    s.lend(text);
     return s;
   }
 
-  cow_string(const cow_string& other) : std::string_view(other), owned_(other.owned_), borrowed_(other.borrowed_) {
-    if (!borrowed_) show_owned();
-  }
-  cow_string(cow_string&& other) noexcept
-      : std::string_view(other), owned_(std::move(other.owned_)), borrowed_(other.borrowed_) {
-    if (!borrowed_) show_owned();  // a short string's characters moved with it
-    other.clear();
-  }
-  cow_string& operator=(const cow_string& other) {
-    if (this != &other) {
-      if (other.borrowed_) {
-        view() = other.view();
-        borrowed_ = true;
-      } else {
-        owned_ = other.owned_;
-        show_owned();
-      }
-    }
-    return *this;
-  }
-  cow_string& operator=(cow_string&& other) noexcept {
-    if (this != &other) {
-      borrowed_ = other.borrowed_;
-      if (borrowed_) {
-        view() = other.view();
-      } else {
-        owned_ = std::move(other.owned_);
-        show_owned();
-      }
-      other.clear();
-    }
-    return *this;
-  }
-  ~cow_string() = default;
-
-  /// True while the text is borrowed (no copy has been made).
-  bool borrowed() const noexcept { return borrowed_; }
   /// The text, NUL-terminated.
   const char* c_str() const noexcept { return data(); }
-  std::string str() const { return std::string(view()); }
+  std::string str() const { return std::string(data(), size()); }
   operator std::string() const { return str(); }  // NOLINT: implicit, so std::string parameters accept it
 
   cow_string& operator+=(std::string_view more) { return append(more); }
@@ -104,9 +70,7 @@ class cow_string : public std::string_view {
     return *this;
   }
   cow_string& clear() noexcept {
-    owned_.clear();
-    borrowed_ = false;
-    view() = std::string_view(empty_, 0);
+    reset();
     return *this;
   }
 
@@ -125,33 +89,16 @@ class cow_string : public std::string_view {
 
   template <class H>
   friend H AbslHashValue(H h, const cow_string& s) {
-    return H::combine(std::move(h), s.view());
+    return H::combine(std::move(h), std::string_view(s));
   }
 
  private:
-  static constexpr char empty_[1] = "";
-
-  std::string_view& view() noexcept { return *this; }
-  std::string_view view() const noexcept { return *this; }
-  void show_owned() noexcept {
-    borrowed_ = false;
-    view() = std::string_view(owned_.c_str(), owned_.size());
-  }
-  // The text as an owned, modifiable string (copied out of the borrow first, if need be).
-  std::string& own() {
-    if (borrowed_) owned_.assign(view());
-    borrowed_ = false;
-    return owned_;
-  }
   static std::string concat(std::string_view a, std::string_view b) {
     std::string s;
     s.reserve(a.size() + b.size());
     s.append(a).append(b);
     return s;
   }
-
-  std::string owned_;
-  bool borrowed_ = false;
 };
 
 }  // namespace tfckpt
