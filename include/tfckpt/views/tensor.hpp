@@ -4,11 +4,11 @@
 // What flows through a pipeline: a `tensor` is a name, a dtype, a shape — values cheap to read and
 // change: taken from a checkpoint, the name, shape and origin borrow its decoded index (cow_string,
 // cow_shape: no allocation per tensor) until a view assigns new ones — and a byte_source that stays
-// lazy until a sink streams it. A tensor taken
-// straight from a checkpoint points at its stored entry (zero-copy, byte-exact rewrites); computed
-// tensors (a concatenation, an average) carry a producer instead. An adaptor that finds a problem
-// (shapes that do not concatenate, a rename naming an absent key) yields a tensor whose `status`
-// says so; sinks and plan() gather every such status and write nothing when there is one.
+// lazy until a sink streams it. A tensor taken straight from a checkpoint points at its stored
+// entry (zero-copy, byte-exact rewrites); computed tensors (a concatenation, an average) carry a
+// producer instead. An adaptor that finds a problem (shapes that do not concatenate, a rename
+// naming an absent key) yields a tensor whose `status` says so; sinks and plan() gather every such
+// status and write nothing when there is one.
 //
 // `entries(ckpt)` starts a pipeline; `entries({&a, &b, ...})` joins several checkpoints, each tensor
 // knowing which one it came from. Both are lazy views that borrow their checkpoints.

@@ -32,6 +32,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -77,9 +78,9 @@ inline std::vector<tensor> rename_planned(std::vector<tensor> in, const name_map
     out.push_back(std::move(t));
   }
   if (!options.allow_missing) {
-    std::sort(seen.begin(), seen.end());
+    std::sort(seen.begin(), seen.end(), std::less<>());
     for (const auto& [from, to] : map)
-      if (!std::binary_search(seen.begin(), seen.end(), &from))
+      if (!std::binary_search(seen.begin(), seen.end(), &from, std::less<>()))
         out.push_back(problem(absl::NotFoundError(absl::StrFormat("%s: '%s' is not in the input", what, printable_key(from))), to));
   }
   return out;
@@ -161,7 +162,10 @@ template <class Fn>
 auto transform_names(Fn fn) {
   return std::views::transform([fn = std::move(fn)](tensor t) {
     auto renamed = fn(std::string_view(t.name));
-    if (std::string_view(renamed) != std::string_view(t.name)) t.name = std::string(std::move(renamed));
+    if constexpr (std::is_convertible_v<const decltype(renamed)&, std::string_view>) {
+      if (std::string_view(renamed) == std::string_view(t.name)) return t;  // unchanged: keeps borrowing
+    }
+    t.name = std::string(std::move(renamed));
     return t;
   });
 }
