@@ -8,15 +8,16 @@
 //
 // It *is* a std::string_view (public base, always showing the current text), so everything that
 // reads a string_view reads it with no conversion step: `name.starts_with("out")`, `name.find('/')`,
-// `name == "bias"`, `absl::StrCat(name)`, `std::string_view v = name`. It converts to std::string
-// where one is required (`std::string s = name;`, a `const std::string&` parameter) — a copy, made
-// only then — and `c_str()` works: borrowed text is always followed by a NUL.
+// `name == "bias"`, `absl::StrFormat("%s", name)`, `std::string_view v = name`. It converts to
+// std::string where one is required (`std::string s = name;`, a `const std::string&` parameter) — a
+// copy, made only then — and `c_str()` works: borrowed text is always followed by a NUL.
+// std::regex_* and absl::StrCat (Debian's Abseil has its own string_view) want `name.str()`.
 // Changing it goes through its own members (assignment, +=, append, resize, clear); string_view's
 // own modifiers (remove_prefix, remove_suffix, swap) are deleted.
 //
 // Example:
 //   tfckpt::cow_string name = tfckpt::cow_string::borrow(entry.name());  // no allocation
-//   if (name.ends_with("/ExponentialMovingAverage")) name.resize(name.find('/'));  // owns now
+//   if (name.ends_with("/ExponentialMovingAverage")) name.resize(name.rfind('/'));  // owns now
 #ifndef TFCKPT_TENSOR_COW_STRING_HPP_
 #define TFCKPT_TENSOR_COW_STRING_HPP_
 
