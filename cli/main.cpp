@@ -11,6 +11,9 @@
 
 #include "commands.hpp"
 #include "tfckpt/version.hpp"
+#if TFCKPT_CLI_REMOTE
+#include "tfckpt/io/remote_http.hpp"  // installs the store that lets every reading command take a URL
+#endif
 
 int main(int argc, char** argv) {
   using namespace tfckpt_cli;

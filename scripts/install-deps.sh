@@ -10,7 +10,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libleveldb-dev libopencv-dnn-dev python3-numpy python3-crc32c
   hyperfine time  # bench/cli/run.sh: the end-to-end benchmark and its peak-RSS readings
+  libcurl4-openssl-dev  # tfckpt::remote: checkpoints behind https://, s3:// and gs:// URLs
+  nginx-light           # tests/remote: a real HTTP server with Range requests, on loopback
 )
+# tests/remote also runs an S3-compatible server from npm; any Node.js with npm will do.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

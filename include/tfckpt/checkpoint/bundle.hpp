@@ -9,6 +9,8 @@
 #define TFCKPT_CHECKPOINT_BUNDLE_HPP_
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +33,8 @@
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/io/mapped_file.hpp"
+#include "tfckpt/io/memory.hpp"
+#include "tfckpt/io/remote_store.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -55,6 +59,10 @@ struct shard_slot {
   io::mapped_file file;
   std::uint64_t required_size = 0;  // end of the last payload the index places in this shard
   std::uint64_t num_entries = 0;
+  // A remote checkpoint's shard: the object, and address space standing in for its mapping, where
+  // each tensor's bytes are written when first asked for (bundle::fetch).
+  std::unique_ptr<io::remote_object> remote;
+  io::reserved_memory arrived;
 };
 
 struct slice_ref {
@@ -90,9 +98,19 @@ struct bundle {
   bool v1 = false;
   std::string v1_values;
 
+  // A remote checkpoint (`prefix` is a URL): the index was read whole into `index_copy`; each
+  // tensor is fetched on first use and checked against its checksum before any of it is returned.
+  io::remote_store* store = nullptr;
+  std::string index_copy;
+  std::unique_ptr<std::atomic<bool>[]> fetched;  // per entry of `all`: its bytes are in place and checked
+  mutable std::array<std::mutex, 16> fetch_mutex;  // one fetch of an entry at a time (by entry index)
+  absl::Status fetch(const entry& e) const;
+
   // Maps `<prefix>.index` and decodes and checks every record; or, when `prefix` names a V1
-  // checkpoint (one SSTable, or `<prefix>-NNNNN-of-NNNNN`), decodes that.
-  static absl::StatusOr<std::unique_ptr<bundle>> load(std::string prefix);
+  // checkpoint (one SSTable, or `<prefix>-NNNNN-of-NNNNN`), decodes that. A URL prefix is read
+  // through `store`.
+  static absl::StatusOr<std::unique_ptr<bundle>> load(std::string prefix, io::remote_store* store = nullptr);
+  static absl::StatusOr<std::unique_ptr<bundle>> load_once(std::string prefix, io::remote_store* store);
   static absl::StatusOr<std::unique_ptr<bundle>> load_v1(std::string prefix, const std::vector<std::string>& files);
   // What load and load_v1 share once the entries are decoded: visible range, shard extents,
   // and the checks and links of partitioned tensors.
@@ -117,6 +135,31 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::shard_bytes(std::int32
   shard_slot& slot = shards[shard];
   std::call_once(slot.once, [&] {
     const std::string path = data_file_name(prefix, shard, header.num_shards);
+    if (store != nullptr) {
+      auto object = store->open(path);
+      if (!object.ok()) {
+        slot.status = object.status().code() != absl::StatusCode::kNotFound
+                          ? object.status()
+                          : absl::NotFoundError(absl::StrFormat("%s: data shard %d of %d is missing (%d tensors live there)",
+                                                                path, shard, header.num_shards, slot.num_entries));
+        return;
+      }
+      if ((*object)->size() < slot.required_size) {
+        slot.status = data_loss(path, (*object)->size(),
+                                "data object is %d bytes, but the index places tensor bytes up to offset %d: it is "
+                                "truncated or belongs to another checkpoint",
+                                (*object)->size(), slot.required_size);
+        return;
+      }
+      slot.arrived = io::reserved_memory(static_cast<std::size_t>(slot.required_size));
+      if (slot.required_size > 0 && slot.arrived.size() == 0) {
+        slot.status = absl::ResourceExhaustedError(
+            absl::StrFormat("%s: cannot reserve %d bytes of address space for its tensors", path, slot.required_size));
+        return;
+      }
+      slot.remote = *std::move(object);
+      return;
+    }
     auto mapped = io::mapped_file::open(path);
     if (!mapped.ok()) {
       slot.status = mapped.status().code() == absl::StatusCode::kNotFound ? missing_shard_status(shard)
@@ -133,13 +176,41 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::shard_bytes(std::int32
     slot.file = *std::move(mapped);
   });
   if (!slot.status.ok()) return slot.status;
+  if (slot.remote != nullptr) return std::span<const std::byte>(slot.arrived.bytes());
   return slot.file.bytes();
 }
 
 inline absl::StatusOr<std::span<const std::byte>> bundle::payload(const entry& e) const {
   if (e.is_partitioned()) return assemble(e);
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> shard, shard_bytes(e.shard()));
+  if (store != nullptr) TFCKPT_RETURN_IF_ERROR(fetch(e));
   return shard.subspan(static_cast<std::size_t>(e.offset()), static_cast<std::size_t>(e.size()));
+}
+
+// Fetches a remote tensor's bytes into place and checks them; a tensor whose bytes fail the check
+// is fetched again (a byte damaged on the way), twice at most, and is never marked present.
+inline absl::Status bundle::fetch(const entry& e) const {
+  const auto i = static_cast<std::size_t>(&e - all.data());
+  if (fetched[i].load(std::memory_order_acquire)) return absl::OkStatus();
+  std::lock_guard lock(fetch_mutex[i % fetch_mutex.size()]);
+  if (fetched[i].load(std::memory_order_acquire)) return absl::OkStatus();
+  const shard_slot& slot = shards[e.shard()];
+  const std::span<std::byte> place =
+      slot.arrived.bytes().subspan(static_cast<std::size_t>(e.offset()), static_cast<std::size_t>(e.size()));
+  absl::Status checked;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    TFCKPT_RETURN_IF_ERROR(slot.remote->read(e.offset(), place));
+    checked = e.check_payload(place, {});
+    if (checked.ok()) {
+      fetched[i].store(true, std::memory_order_release);
+      return absl::OkStatus();
+    }
+  }
+  // Said before the key, which the message ends with.
+  std::string message(checked.message());
+  const std::string key_suffix = absl::StrFormat(" for key '%s'", printable_key(e.name()));
+  if (message.ends_with(key_suffix)) message.resize(message.size() - key_suffix.size());
+  return with_key(absl::Status(checked.code(), message + " (fetched 3 times)"), e.name());
 }
 
 inline const entry* bundle::find_any(std::string_view key) const {
@@ -475,6 +546,11 @@ inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_p
     return absl::OkStatus();
   }
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
+  return check_payload(raw, on_progress);
+}
+
+inline absl::Status entry::check_payload(std::span<const std::byte> raw,
+                                         const std::function<void(std::uint64_t)>& on_progress) const {
   const std::string shard_file = data_file_name(owner_->prefix, shard_, owner_->header.num_shards);
   std::uint32_t crc = 0;
   if (dtype_ == tfckpt::dtype::string) {
@@ -498,7 +574,7 @@ inline absl::Status entry::checksum_status(std::uint32_t crc) const {
                   name());
 }
 
-inline bool entry::bytes_are_mapped() const { return !is_partitioned() && !owner_->v1; }
+inline bool entry::bytes_are_mapped() const { return !is_partitioned() && !owner_->v1 && owner_->store == nullptr; }
 
 inline std::span<const codec::slice_extent> entry::slice_extents(std::uint32_t i) const {
   return {owner_->extents.data() + owner_->slices[first_slice() + i].first_extent, rank_};

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/bundle.hpp"
 #include "tfckpt/checkpoint/prefix.hpp"
@@ -92,21 +93,50 @@ inline absl::StatusOr<std::uint64_t> check_index_record(const std::string& file,
   return size;
 }
 
-inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) {
-  {
+inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix, io::remote_store* store) {
+  if (!io::is_remote_url(prefix) || store == nullptr) return load_once(std::move(prefix), store);
+  // An index that fails its checks may have been damaged on the way: fetched once more before the
+  // damage is reported.
+  auto b = load_once(prefix, store);
+  if (b.ok() || b.status().code() != absl::StatusCode::kDataLoss) return b;
+  auto again = load_once(prefix, store);
+  if (again.ok() || again.status().code() != absl::StatusCode::kDataLoss) return again;
+  return absl::DataLossError(absl::StrCat(again.status().message(), " (fetched twice)"));
+}
+
+inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_once(std::string prefix, io::remote_store* store) {
+  const bool remote = io::is_remote_url(prefix);
+  if (!remote) {
     std::error_code ec;
     if (!std::filesystem::exists(prefix + ".index", ec)) {
       const std::vector<std::string> v1_files = list_v1_files(prefix);
       if (!v1_files.empty()) return load_v1(std::move(prefix), v1_files);
     }
+  } else if (store == nullptr) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: reading a URL needs the remote store: include tfckpt/io/remote_http.hpp and link tfckpt::remote", prefix));
   }
   auto b = std::make_unique<bundle>();
   b->prefix = std::move(prefix);
   b->index_file = b->prefix + ".index";
   const std::string& file = b->index_file;
-  TFCKPT_ASSIGN_OR_RETURN(b->index, io::mapped_file::open(file));
-  b->index.advise(io::access::sequential);
-  const std::span<const std::byte> bytes = b->index.bytes();
+  std::span<const std::byte> bytes;
+  if (remote) {
+    // One request: the index is needed whole, and its size is unknown until the footer is read.
+    constexpr std::uint64_t kIndexLimit = std::uint64_t{4} << 30;
+    auto got = store->read_all(file, kIndexLimit);
+    if (!got.ok() && got.status().code() == absl::StatusCode::kNotFound)
+      return absl::NotFoundError(absl::StrFormat(
+          "%s: no such object: no checkpoint with prefix %s (V1 checkpoints are read from local files only)", file,
+          b->prefix));
+    TFCKPT_ASSIGN_OR_RETURN(b->index_copy, std::move(got));
+    b->store = store;
+    bytes = std::as_bytes(std::span<const char>(b->index_copy));
+  } else {
+    TFCKPT_ASSIGN_OR_RETURN(b->index, io::mapped_file::open(file));
+    b->index.advise(io::access::sequential);
+    bytes = b->index.bytes();
+  }
   // Entries address the key and dims arenas by position. Reserving is cheap (untouched pages cost
   // nothing) and spares the copies of growing.
   b->keys.reserve(bytes.size());
@@ -173,7 +203,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
         b->all.push_back(e);
         // What is decoded is not read again: let the pages behind go, so that the resident set
         // holds the decoded entries only, not the index file as well.
-        if (at >= released + kReleaseStep) released = io::release_mapped_pages(bytes, released, at);
+        if (!remote && at >= released + kReleaseStep) released = io::release_mapped_pages(bytes, released, at);
         return absl::OkStatus();
       },
       &b->index_stats);
@@ -181,6 +211,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix) 
   if (!have_header) return data_loss(file, 0, "the index has no bundle header (key \"\"): not a tensor bundle index");
 
   TFCKPT_RETURN_IF_ERROR(b->finish_load());
+  if (remote) b->fetched = std::make_unique<std::atomic<bool>[]>(b->all.size());
   return b;
 }
 }  // namespace detail

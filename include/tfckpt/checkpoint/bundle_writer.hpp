@@ -48,6 +48,7 @@
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/io/atomic_file.hpp"
+#include "tfckpt/io/remote_store.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -163,6 +164,9 @@ class bundle_writer {
       return absl::InvalidArgumentError(absl::StrFormat("num_shards must be in [1, %d], got %d", detail::kMaxShards,
                                                         options.num_shards));
     if (options.data_alignment == 0) return absl::InvalidArgumentError("data_alignment must be >= 1");
+    if (io::is_remote_url(prefix.string()))
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: checkpoints are written to local files only; write it here and upload the files", prefix.string()));
     if (options.max_shard_bytes > 0) options.num_shards = 1;
     bundle_writer w;
     w.prefix_ = prefix.string();

@@ -134,7 +134,8 @@ inline checkpoint::~checkpoint() = default;
 
 inline absl::StatusOr<checkpoint> checkpoint::open(const std::filesystem::path& path, open_options options) {
   TFCKPT_ASSIGN_OR_RETURN(std::string prefix, detail::resolve_prefix(path, options));
-  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::bundle::load(std::move(prefix)));
+  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b,
+                          detail::bundle::load(std::move(prefix), detail::chosen_store(options)));
   return checkpoint(std::move(b));
 }
 

@@ -57,8 +57,8 @@ class entry {
   bool is_partitioned() const { return num_slices_ != 0; }
   std::uint32_t num_slices() const { return num_slices_; }
   /// True when bytes() is a span into a mapped shard (pages that io::release_mapped_pages may
-  /// drop), false when it is memory this reader owns (an assembled partitioned tensor, or any
-  /// tensor of a V1 checkpoint, whose values are decoded at open).
+  /// drop), false when it is memory this reader owns (an assembled partitioned tensor, any tensor
+  /// of a V1 checkpoint, whose values are decoded at open, or of a remote one, fetched on first use).
   bool bytes_are_mapped() const;
   /// Absolute offset of this entry's record in the index file (for messages).
   std::uint64_t index_offset() const { return index_offset_; }
@@ -118,6 +118,9 @@ class entry {
   absl::Status read_unmapped(std::uint64_t offset, std::span<std::byte> out) const;
   // OK when `crc` (unmasked, over the stored bytes) is the checksum the index holds.
   absl::Status checksum_status(std::uint32_t crc) const;
+  // OK when `raw`, this stored tensor's bytes, match the index's checksums (for strings also the
+  // length checksum).
+  absl::Status check_payload(std::span<const std::byte> raw, const std::function<void(std::uint64_t)>& on_progress) const;
 
   // Into bundle::slices: a partitioned tensor keeps its first slice where others keep their offset.
   std::uint32_t first_slice() const { return static_cast<std::uint32_t>(offset_); }

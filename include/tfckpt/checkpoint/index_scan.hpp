@@ -36,6 +36,7 @@
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/memory.hpp"
+#include "tfckpt/io/remote_store.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"
@@ -77,8 +78,8 @@ absl::Status scan_index(const std::filesystem::path& path, Visit&& visit, open_o
 namespace detail {
 
 template <class Visit>
-absl::Status visit_loaded_entries(std::string prefix, Visit& visit) {
-  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<bundle> b, bundle::load(std::move(prefix)));
+absl::Status visit_loaded_entries(std::string prefix, Visit& visit, io::remote_store* store = nullptr) {
+  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<bundle> b, bundle::load(std::move(prefix), store));
   for (std::size_t i = b->first_visible; i < b->all.size(); ++i)
     TFCKPT_RETURN_IF_ERROR(visit(index_record::of(b->all[i])));
   return absl::OkStatus();
@@ -150,6 +151,8 @@ template <class Visit>
   requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
 absl::Status scan_index(const std::filesystem::path& path, Visit&& visit, open_options options) {
   TFCKPT_ASSIGN_OR_RETURN(std::string prefix, detail::resolve_prefix(path, options));
+  // A remote index is read whole in one request anyway: the loader's walk is the scan.
+  if (io::is_remote_url(prefix)) return detail::visit_loaded_entries(std::move(prefix), visit, detail::chosen_store(options));
   return detail::scan_bundle_index(std::move(prefix), visit);
 }
 

@@ -23,6 +23,7 @@
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/io/directory.hpp"
 #include "tfckpt/io/mapped_file.hpp"
+#include "tfckpt/io/remote_store.hpp"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt {
@@ -32,6 +33,9 @@ struct open_options {
   /// For a directory whose state file names a path that does not exist here (written on another
   /// machine), look for the same name inside the directory.
   bool relocate_by_basename = true;
+  /// Where a URL (`https://`, `s3://`, `gs://`) is read from; nullptr: io::default_remote_store(),
+  /// which including tfckpt/io/remote_http.hpp installs.
+  io::remote_store* remote_store = nullptr;
 };
 
 /// `<prefix>.data-%05d-of-%05d`: the name TensorFlow gives data shard `shard` of `num_shards`.
@@ -112,6 +116,72 @@ inline std::vector<std::string> list_v1_files(const std::string& prefix) {
 }
 
 // Turns what the user passed into a checkpoint prefix, or explains what it is instead.
+inline io::remote_store* chosen_store(const open_options& options) {
+  return options.remote_store != nullptr ? options.remote_store : io::default_remote_store();
+}
+
+inline absl::StatusOr<io::remote_store*> store_for(const std::string& url, const open_options& options) {
+  io::remote_store* store = chosen_store(options);
+  if (store == nullptr)
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: reading a URL needs the remote store: include tfckpt/io/remote_http.hpp and link tfckpt::remote", url));
+  return store;
+}
+
+}  // namespace detail
+
+/// latest_checkpoint for a directory URL (`https://host/train/`, `s3://bucket/train`): the newest
+/// prefix its `checkpoint` state file records, as a URL. A path the state file records as absolute
+/// (written on the training machine) is looked up by its last component in the directory, unless
+/// `options.relocate_by_basename` is off. kNotFound only when there is no state file;
+/// kFailedPrecondition when it names nothing usable.
+inline absl::StatusOr<std::string> latest_remote_checkpoint(std::string dir, const open_options& options = {}) {
+  TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, detail::store_for(dir, options));
+  while (dir.ends_with('/')) dir.pop_back();
+  const std::string state_url = absl::StrFormat("%s/%s", dir, kStateFileName);
+  TFCKPT_ASSIGN_OR_RETURN(const std::string text, store->read_all(state_url, std::uint64_t{1} << 20));
+  checkpoint_state state;
+  std::string error;
+  if (!detail::parse_checkpoint_state_text(text, &state, &error))
+    return absl::DataLossError(absl::StrFormat("%s: not a valid checkpoint state file: %s", state_url, error));
+  const std::string& recorded = state.model_checkpoint_path();
+  if (recorded.empty())
+    return absl::FailedPreconditionError(absl::StrFormat("%s: model_checkpoint_path is empty", state_url));
+  const bool absolute =
+      recorded.starts_with('/') || recorded.starts_with('\\') || (recorded.size() > 2 && recorded[1] == ':');
+  if (!absolute) return absl::StrFormat("%s/%s", dir, recorded);
+  if (options.relocate_by_basename) return absl::StrFormat("%s/%s", dir, detail::foreign_basename(recorded));
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "%s names the local path '%s' as the latest checkpoint, which is not in this directory", state_url, recorded));
+}
+
+namespace detail {
+
+// resolve_prefix for a URL, by asking the store what exists: `URL.index`, else a directory's state
+// file `URL/checkpoint`, else a SavedModel's `URL/saved_model.pb`. One to three requests.
+inline absl::StatusOr<std::string> resolve_remote_prefix(const std::string& url, const open_options& options) {
+  TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, store_for(url, options));
+  const auto exists = [store](const std::string& u) -> absl::StatusOr<bool> {
+    auto object = store->open(u);
+    if (object.ok()) return true;
+    if (object.status().code() == absl::StatusCode::kNotFound) return false;
+    return object.status();
+  };
+  if (!url.ends_with('/')) {
+    TFCKPT_ASSIGN_OR_RETURN(const bool is_prefix, exists(url + ".index"));
+    if (is_prefix) return url;
+  }
+  auto latest = latest_remote_checkpoint(url, options);
+  if (latest.ok() || latest.status().code() != absl::StatusCode::kNotFound) return latest;
+  std::string dir = url;
+  while (dir.ends_with('/')) dir.pop_back();
+  TFCKPT_ASSIGN_OR_RETURN(const bool saved_model, exists(dir + "/saved_model.pb"));
+  if (saved_model) return dir + "/variables/variables";
+  return absl::NotFoundError(absl::StrFormat(
+      "%s: no checkpoint there: neither %s.index, nor a state file %s/%s, nor a SavedModel's %s/saved_model.pb exists",
+      url, url, dir, kStateFileName, dir));
+}
+
 inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& path, const open_options& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -122,6 +192,10 @@ inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& p
   if (is_data_shard_name(s, &shard_prefix))
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s is a data shard, not a checkpoint: pass the prefix '%s' (or '%s.index')", s, shard_prefix, shard_prefix));
+  if (has_suffix(s, ".meta"))
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s is a MetaGraphDef (the graph), not a checkpoint: pass the prefix '%s'", s, s.substr(0, s.size() - 5)));
+  if (io::is_remote_url(s)) return resolve_remote_prefix(s, options);
   if (fs::is_directory(path, ec)) {
     // A SavedModel directory: its variables are the checkpoint `variables/variables`, as
     // TensorFlow's loaders find them.
@@ -153,9 +227,6 @@ inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& p
     return prefix;
   }
   if (fs::exists(s + ".index", ec)) return s;
-  if (has_suffix(s, ".meta"))
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s is a MetaGraphDef (the graph), not a checkpoint: pass the prefix '%s'", s, s.substr(0, s.size() - 5)));
   if (fs::is_regular_file(path, ec)) {
     if (looks_like_sstable(path)) return s;  // a V1 checkpoint
     return absl::InvalidArgumentError(

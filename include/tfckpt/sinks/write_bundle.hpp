@@ -51,7 +51,7 @@ namespace detail {
 inline const bundle* reusable_source(std::span<const tensor> planned, const bundle_writer_options& w) {
   if (planned.empty() || planned[0].stored == nullptr) return nullptr;
   const bundle& src = entry_access::owner(*planned[0].stored);
-  if (src.v1 || src.payload_order() != w.payload_order || w.max_shard_bytes > 0 || planned.size() != src.all.size())
+  if (src.v1 || src.store != nullptr || src.payload_order() != w.payload_order || w.max_shard_bytes > 0 || planned.size() != src.all.size())
     return nullptr;
   std::vector<bool> seen(src.all.size(), false);
   for (const tensor& t : planned) {
