@@ -8,6 +8,8 @@
 //                            and `global_step`
 //   make_inputs index DIR    DIR/model.ckpt: 1,000,000 entries `layer_NNNNNN/{bias,bias/Adam,kernel,
 //                            kernel/Adam}` (float32 [16] and [4,4])
+//   make_inputs remote DIR   DIR/model.ckpt: 32 float32 `layer_NN/kernel` [4096,4096] and `layer_NN/bias`
+//                            [4096] (2 GiB), for the jobs reading it over HTTP
 //   make_inputs single DIR   DIR/model.ckpt: one float32 tensor `embedding` [327680,4096] (5 GiB)
 //   make_inputs square DIR   DIR/model.ckpt: one float32 tensor `dense/kernel` [16384,16384] (1 GiB)
 //   make_inputs safetensors DIR  DIR/model.safetensors (the library's safetensors sink): 16 float32
@@ -63,6 +65,15 @@ absl::Status make_verify(const fs::path& dir, bool tiny) {
   TFCKPT_ASSIGN_OR_RETURN(auto w, writer(dir / "model.ckpt"));
   for (int i = 0; i < 64; ++i)
     TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("layer_%02d/kernel", i), {scaled(4096, tiny), 4096}, 1 + static_cast<std::uint32_t>(i)));
+  return w.finish();
+}
+
+absl::Status make_remote(const fs::path& dir, bool tiny) {
+  TFCKPT_ASSIGN_OR_RETURN(auto w, writer(dir / "model.ckpt"));
+  for (int i = 0; i < 32; ++i) {
+    TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("layer_%02d/bias", i), {4096}, 100 + static_cast<std::uint32_t>(i)));
+    TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("layer_%02d/kernel", i), {scaled(4096, tiny), 4096}, 1 + static_cast<std::uint32_t>(i)));
+  }
   return w.finish();
 }
 
@@ -131,7 +142,7 @@ absl::Status make_safetensors(const fs::path& dir, bool tiny) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: make_inputs {verify|merge|index|single|square|safetensors} DIR [--tiny]\n");
+  std::fprintf(stderr, "usage: make_inputs {verify|remote|merge|index|single|square|safetensors} DIR [--tiny]\n");
   return 2;
 }
 
@@ -149,6 +160,8 @@ int main(int argc, char** argv) {
   absl::Status s;
   if (what == "verify") {
     s = make_verify(dir, tiny);
+  } else if (what == "remote") {
+    s = make_remote(dir, tiny);
   } else if (what == "merge") {
     s = make_merge(dir, tiny);
   } else if (what == "index") {

@@ -14,6 +14,12 @@
 #   ls      ls of a 1,000,000-entry index                     leveldb_ls (LevelDB's Table, bench/cli)
 #   cp      cp of a checkpoint holding one 5 GiB tensor       cp -r of the checkpoint's directory
 #   import  import of a 1 GiB safetensors file (16 tensors)   cp of the file
+#   rcp     cp of a 2 GiB checkpoint (32 x 64 MiB + 32 small   curl -o of its two files from the same
+#           tensors) from nginx on loopback (http://)          server
+#   rls     ls of the same URL; the bytes it fetched, and      curl -o of its index
+#           those of `cat` of one small tensor, are counted
+#           from nginx's access log
+#   rverify verify of the same URL                             curl -o of its data file to /dev/null
 #   convert convert --to safetensors of the verify input      cp of its data file
 #   transpose  the same with --transpose (every tensor)       cp of its data file
 #   transpose1g  convert --transpose of one [16384,16384]     cp of its data file
@@ -66,7 +72,7 @@ done
 [ -n "$report" ] || { [ "$tiny" = 1 ] || [ -n "$only" ] || report="$repo/docs/PERFORMANCE.md"; }
 for job in ${only//,/ }; do
   case "$job" in
-    verify | verify1 | rename | merge | ls | cp | import | convert | transpose | transpose1g) ;;
+    verify | verify1 | rename | merge | ls | cp | import | convert | transpose | transpose1g | rcp | rls | rverify) ;;
     *) echo "run.sh: unknown job '$job' for --only" >&2; exit 2 ;;
   esac
 done
@@ -219,6 +225,59 @@ measure import "import of a safetensors file, 16 float32 tensors ($(size_of "$in
   "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/file.copy"
 "$tfckpt" verify -q "$out" >/dev/null
 rm -rf "$in" "$out".* "$scratch/file.copy"
+fi
+
+# --- rcp, rls, rverify: a 2 GiB checkpoint over HTTP from nginx on loopback (tests/remote/servers) ---
+if wanted rcp rls rverify; then
+servers="$scratch/servers"
+mkdir -p "$scratch/no-fixtures" "$servers"
+echo "no fixtures: the servers here serve the benchmark's own input" >"$scratch/no-fixtures/MANIFEST.md"
+# The servers' npm packages are kept beside the tool's build, not fetched again each run.
+node_cache="$(cd "$(dirname "$tfckpt")/.." && pwd)/remote-servers-node"
+mkdir -p "$node_cache"
+ln -s "$node_cache" "$servers/node"
+started=0
+bash "$repo/tests/remote/servers/start.sh" "$servers" "$scratch/no-fixtures" >/dev/null || started=$?
+if [ "$started" = 77 ]; then
+  echo "run.sh: the loopback servers cannot start here (see above): rcp, rls and rverify skipped" >&2
+elif [ "$started" != 0 ]; then
+  echo "run.sh: the loopback servers failed to start" >&2
+  exit 1
+fi
+fi
+if [ "${started:-1}" = 0 ]; then
+trap 'bash "$repo/tests/remote/servers/stop.sh" "$servers" >/dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
+www=$(sed -n 's/^TFCKPT_TEST_WWW_DIR=//p' "$servers/endpoints.env")
+base=$(sed -n 's/^TFCKPT_TEST_HTTP=//p' "$servers/endpoints.env")
+log=$(sed -n 's/^TFCKPT_TEST_NGINX_LOG=//p' "$servers/endpoints.env")
+"$make_inputs" remote "$www/remote" "${tiny_arg[@]}"
+url="$base/www/remote/model.ckpt"
+index_bytes=$(stat -c %s "$www/remote/model.ckpt.index")
+# fetched CMD...: body bytes nginx sent while CMD ran.
+fetched() {
+  local mark
+  mark=$(stat -c %s "$log")
+  "$@" >/dev/null
+  tail -c +$((mark + 1)) "$log" | awk '{ s += $NF } END { print s + 0 }'
+}
+ls_bytes=$(fetched "$tfckpt" ls "$url")
+bias_bytes=$("$tfckpt" ls "$url" | awk '$1 == "layer_00/bias" { print $NF }')
+cat_bytes=$(fetched "$tfckpt" cat "$url" layer_00/bias)
+echo "run.sh: over HTTP, ls fetched $ls_bytes bytes (the index is $index_bytes); cat of layer_00/bias fetched $cat_bytes (index + tensor: $((index_bytes + bias_bytes)))" >&2
+out="$scratch/rcopy.ckpt"
+mkdir -p "$scratch/curl.copy"
+wanted rcp && measure rcp "cp over HTTP of 64 float32 tensors ($(size_of "$www/remote"), nginx on loopback)" "curl -o FILES" \
+  "$tfckpt cp -q $url $out" "curl -sS --fail -o $scratch/curl.copy/model.ckpt.index $url.index -o $scratch/curl.copy/model.ckpt.data-00000-of-00001 $url.data-00000-of-00001" \
+  "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/curl.copy/model.ckpt.index $scratch/curl.copy/model.ckpt.data-00000-of-00001"
+if wanted rcp; then
+  cmp "$www/remote/model.ckpt.index" "$out.index"
+  cmp "$www/remote/model.ckpt.data-00000-of-00001" "$out.data-00000-of-00001"
+fi
+wanted rls && measure rls "ls over HTTP of the same (fetched $ls_bytes bytes; its index is $index_bytes; cat of one tensor fetched $cat_bytes = index + $bias_bytes)" "curl -o INDEX" \
+  "$tfckpt ls $url" "curl -sS --fail -o $scratch/curl.copy/index $url.index"
+wanted rverify && measure rverify "verify over HTTP of the same" "curl -o /dev/null DATA" \
+  "$tfckpt verify -q $url" "curl -sS --fail -o /dev/null $url.data-00000-of-00001"
+rm -rf "$www/remote" "$out".* "$scratch/curl.copy"
 fi
 
 # --- the table ---

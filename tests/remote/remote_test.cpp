@@ -196,6 +196,24 @@ TEST_F(Remote, LargeTensorsArriveInPiecesInFlight) {
   ASSERT_TRUE(remote.ok()) << remote.status();
   auto local = tfckpt::open(www / name / "ckpt");
   ASSERT_TRUE(local.ok()) << local.status();
+
+  // Streamed (as cp and convert read), a large tensor passes through and is not kept: a second
+  // stream fetches it again.
+  auto w = remote->get("w");
+  ASSERT_TRUE(w.ok());
+  const auto local_w = (*local->get("w"))->bytes();
+  ASSERT_TRUE(local_w.ok());
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::uint64_t before = store.counters().bytes;
+    std::vector<std::byte> streamed;
+    const absl::Status s = (*w)->host_order_source().stream([&](std::span<const std::byte> piece) {
+      streamed.insert(streamed.end(), piece.begin(), piece.end());
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_TRUE(std::ranges::equal(streamed, *local_w)) << "pass " << pass;
+    EXPECT_EQ(store.counters().bytes - before, (*w)->size()) << "pass " << pass;
+  }
   expect_same_checkpoint(*remote, *local);
   // 20,000,000 bytes in 1 MiB pieces: 20 ranged requests, plus the index, the head requests and b.
   EXPECT_GE(store.counters().requests, 20u);
@@ -306,6 +324,10 @@ TEST_F(Remote, DamagedTensorBytesAreNeverReturned) {
   // Asked again, it is fetched again, not served from the damaged copy.
   EXPECT_FALSE((*w)->bytes().ok());
   EXPECT_FALSE(remote->verify().ok());
+  // Streamed (it is over 1 MiB, so not kept), the damage ends the stream with the same error.
+  const absl::Status streamed = (*w)->host_order_source().stream([](std::span<const std::byte>) { return absl::OkStatus(); });
+  EXPECT_EQ(streamed.code(), absl::StatusCode::kDataLoss) << streamed;
+  EXPECT_NE(streamed.message().find("checksum mismatch"), std::string_view::npos) << streamed;
 }
 
 TEST_F(Remote, S3WithSignedRequests) {

@@ -105,6 +105,12 @@ struct bundle {
   std::unique_ptr<std::atomic<bool>[]> fetched;  // per entry of `all`: its bytes are in place and checked
   mutable std::array<std::mutex, 16> fetch_mutex;  // one fetch of an entry at a time (by entry index)
   absl::Status fetch(const entry& e) const;
+  // True when streaming `e` should read it from the store piece by piece instead of keeping it.
+  bool streams_remotely(const entry& e) const;
+  // Passes a remote tensor's bytes to `emit` in pieces read into one reused buffer, and checks the
+  // checksum over what passed: a mismatch ends the stream with an error after the last piece.
+  template <class Emit>
+  absl::Status stream_remote(const entry& e, Emit&& emit) const;
 
   // Maps `<prefix>.index` and decodes and checks every record; or, when `prefix` names a V1
   // checkpoint (one SSTable, or `<prefix>-NNNNN-of-NNNNN`), decodes that. A URL prefix is read
@@ -219,6 +225,32 @@ inline const entry* bundle::find_any(std::string_view key) const {
   const auto it = std::lower_bound(all.begin(), all.end(), key,
                                    [&](const entry& e, std::string_view k) { return name_of(e) < k; });
   return it != all.end() && name_of(*it) == key ? &*it : nullptr;
+}
+
+inline bool bundle::streams_remotely(const entry& e) const {
+  constexpr std::uint64_t kKeepBelow = std::uint64_t{1} << 20;  // small tensors are kept: a later read is free
+  return store != nullptr && !e.is_partitioned() && e.dtype() != tfckpt::dtype::string && e.size() >= kKeepBelow &&
+         !fetched[static_cast<std::size_t>(&e - all.data())].load(std::memory_order_acquire);
+}
+
+template <class Emit>
+absl::Status bundle::stream_remote(const entry& e, Emit&& emit) const {
+  TFCKPT_RETURN_IF_ERROR(shard_bytes(e.shard()).status());  // opens the object, checks its size
+  const io::remote_object& object = *shards[e.shard()].remote;
+  // Several ranged requests in flight fill one window; then the window is passed on.
+  constexpr std::uint64_t kWindow = std::uint64_t{64} << 20;
+  const auto window = static_cast<std::size_t>(std::min(e.size(), kWindow));
+  auto buffer = std::make_unique_for_overwrite<std::byte[]>(window);
+  std::uint32_t crc = 0;
+  for (std::uint64_t at = 0; at < e.size();) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(window, e.size() - at));
+    const std::span<std::byte> piece(buffer.get(), n);
+    TFCKPT_RETURN_IF_ERROR(object.read(e.offset() + at, piece));
+    crc = codec::crc32c_extend(crc, piece);
+    TFCKPT_RETURN_IF_ERROR(emit(std::span<const std::byte>(piece)));
+    at += n;
+  }
+  return e.checksum_status(crc);
 }
 
 // Copies each stored slice into its place in the full row-major tensor.
@@ -460,6 +492,13 @@ inline byte_source entry::host_order_source() const {
       return absl::UnimplementedError(absl::StrFormat(
           "%s: variant tensor '%s' is stored %s-endian; variants cannot be converted to another byte order",
           e->owner_->index_file, printable_key(e->name()), byte_order_name(e->owner_->payload_order())));
+    if (e->owner_->streams_remotely(*e)) {  // not kept: streaming a remote checkpoint needs no memory for it
+      byte_order_converter to_host(e->dtype_, emit);
+      TFCKPT_RETURN_IF_ERROR(e->owner_->stream_remote(*e, [&](std::span<const std::byte> piece) {
+        return e->bytes_in_host_order() ? emit(piece) : to_host(piece);
+      }));
+      return to_host.finish();
+    }
     TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
     if (e->dtype_ == tfckpt::dtype::string && !e->bytes_in_host_order()) {
       std::vector<std::byte> copy(bytes.begin(), bytes.end());  // strings are small; 4 bytes of them change
@@ -544,6 +583,14 @@ inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_p
       done += part.size();
     }
     return absl::OkStatus();
+  }
+  if (owner_->streams_remotely(*this)) {  // checked as it passes, not kept
+    std::uint64_t done = 0;
+    return owner_->stream_remote(*this, [&](std::span<const std::byte> piece) {
+      done += piece.size();
+      if (on_progress && done < size_) on_progress(done);
+      return absl::OkStatus();
+    });
   }
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
   return check_payload(raw, on_progress);
