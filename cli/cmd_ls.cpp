@@ -44,13 +44,13 @@ void append_json_string(std::string& buf, std::string_view s) {
 // One object per line inside the array: valid JSON that still greps and diffs well. Written by
 // hand: building an nlohmann object per tensor made `ls --json` of a million tensors 7x slower
 // than the text listing.
-absl::Status print_json(const std::string& path, stdout_writer& out) {
+absl::Status print_json(const tfckpt::index_scanner& index, stdout_writer& out) {
   std::string& buf = out.buf();
   buf += '[';
   bool first = true;
   char digits[24];
   const auto number = [&](std::int64_t v) { buf.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr); };
-  TFCKPT_RETURN_IF_ERROR(tfckpt::scan_index(path, [&](const tfckpt::index_record& e) {
+  TFCKPT_RETURN_IF_ERROR(index.scan([&](const tfckpt::index_record& e) {
     buf += first ? "\n  {\"name\":" : ",\n  {\"name\":";
     first = false;
     append_json_string(buf, e.name);
@@ -110,11 +110,11 @@ void left(std::string& buf, std::string_view text, std::size_t width) {
 
 // Aligned columns in bounded memory: a first scan of the index sizes the columns (and checks the
 // whole index before anything is printed), the second prints each row as it goes.
-absl::Status print_text(const std::string& path, stdout_writer& out) {
+absl::Status print_text(const tfckpt::index_scanner& index, const std::string& path, stdout_writer& out) {
   std::size_t w[6] = {4, 5, 5, 5, 6, 4};  // the headers: NAME DTYPE SHAPE SHARD OFFSET SIZE
   // The numeric columns are as wide as their largest value (none is negative).
   std::int64_t max_shard = 0, max_offset = 0, max_size = 0;
-  TFCKPT_RETURN_IF_ERROR(tfckpt::scan_index(path, [&](const tfckpt::index_record& e) {
+  TFCKPT_RETURN_IF_ERROR(index.scan([&](const tfckpt::index_record& e) {
     w[0] = std::max(w[0], printable_width(e.name));
     w[1] = std::max(w[1], tfckpt::dtype_name(e.dtype).size());
     w[2] = std::max(w[2], shape_width(e.shape));
@@ -153,7 +153,7 @@ absl::Status print_text(const std::string& path, stdout_writer& out) {
     spaces(width - digits);
     p = std::to_chars(p, limit, v).ptr;
   };
-  const absl::Status printed = tfckpt::scan_index(path, [&](const tfckpt::index_record& e) {
+  const absl::Status printed = index.scan([&](const tfckpt::index_record& e) {
     const std::size_t name_width = printable_width(e.name);
     const std::string_view dtype = tfckpt::dtype_name(e.dtype);
     const std::size_t shape_chars = shape_width(e.shape);
@@ -267,8 +267,9 @@ int run_ls(const ls_options& opt) {
     // first sizes the columns), and so does JSON, whose first scan only checks it, so that a bad
     // index prints nothing.
     const auto check_only = [](const tfckpt::index_record&) { return absl::OkStatus(); };
-    absl::Status listed = opt.json ? tfckpt::scan_index(opt.checkpoint, check_only) : absl::OkStatus();
-    if (listed.ok()) listed = opt.json ? print_json(opt.checkpoint, out) : print_text(opt.checkpoint, out);
+    auto index = tfckpt::index_scanner::open(opt.checkpoint);
+    absl::Status listed = !index.ok() ? index.status() : opt.json ? index->scan(check_only) : absl::OkStatus();
+    if (listed.ok()) listed = opt.json ? print_json(*index, out) : print_text(*index, opt.checkpoint, out);
     if (!listed.ok()) {
       out.flush();
       return report_error(listed);

@@ -179,6 +179,17 @@ TEST_F(Remote, ListingReadsNoTensorData) {
               }).ok());
   EXPECT_EQ(names.size(), 18u);
   for (const logged_request& r : read_log(log, mark)) EXPECT_EQ(r.uri.find(".data-"), std::string::npos) << r.uri;
+
+  // `tfckpt ls` scans twice (the first scan sizes the columns) but fetches the index once.
+  const std::size_t before_ls = fs::file_size(log);
+  const auto ls = tfckpt_testing::run_cli({"ls", http("iris_keras_sharded_tf2/model.ckpt")});
+  ASSERT_EQ(ls.exit_code, 0) << ls;
+  int index_gets = 0;
+  for (const logged_request& r : read_log(log, before_ls)) {
+    EXPECT_EQ(r.uri.find(".data-"), std::string::npos) << r.uri;
+    index_gets += r.method == "GET" && r.uri.ends_with(".index");
+  }
+  EXPECT_EQ(index_gets, 1);
 }
 
 TEST_F(Remote, LargeTensorsArriveInPiecesInFlight) {

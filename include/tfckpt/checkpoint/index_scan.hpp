@@ -73,13 +73,29 @@ template <class Visit>
   requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
 absl::Status scan_index(const std::filesystem::path& path, Visit&& visit, open_options options = {});
 
+/// An index to scan more than once (a listing that sizes its columns first): the path is resolved
+/// once; a local index is mapped again for each scan and nothing is held between scans; a remote
+/// one is fetched once, here, and its decoded entries are kept.
+class index_scanner {
+ public:
+  static absl::StatusOr<index_scanner> open(const std::filesystem::path& path, open_options options = {});
+  /// As scan_index(): visit(const index_record&) for every tensor, in key order.
+  template <class Visit>
+    requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
+  absl::Status scan(Visit&& visit) const;
+
+ private:
+  std::string prefix_;
+  std::shared_ptr<const detail::bundle> loaded_;  // a remote index, fetched and decoded at open
+};
+
 // --- implementation ---
 
 namespace detail {
 
 template <class Visit>
-absl::Status visit_loaded_entries(std::string prefix, Visit& visit, io::remote_store* store = nullptr) {
-  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<bundle> b, bundle::load(std::move(prefix), store));
+absl::Status visit_loaded_entries(std::string prefix, Visit& visit) {
+  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<bundle> b, bundle::load(std::move(prefix)));
   for (std::size_t i = b->first_visible; i < b->all.size(); ++i)
     TFCKPT_RETURN_IF_ERROR(visit(index_record::of(b->all[i])));
   return absl::OkStatus();
@@ -147,13 +163,31 @@ absl::Status scan_bundle_index(std::string prefix, Visit& visit) {
 
 }  // namespace detail
 
+inline absl::StatusOr<index_scanner> index_scanner::open(const std::filesystem::path& path, open_options options) {
+  index_scanner s;
+  TFCKPT_ASSIGN_OR_RETURN(s.prefix_, detail::resolve_prefix(path, options));
+  // A remote index is read whole in one request anyway: the loader's walk is the scan.
+  if (io::is_remote_url(s.prefix_)) {
+    TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::bundle::load(s.prefix_, detail::chosen_store(options)));
+    s.loaded_ = std::move(b);
+  }
+  return s;
+}
+
+template <class Visit>
+  requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
+absl::Status index_scanner::scan(Visit&& visit) const {
+  if (loaded_ == nullptr) return detail::scan_bundle_index(prefix_, visit);
+  for (std::size_t i = loaded_->first_visible; i < loaded_->all.size(); ++i)
+    TFCKPT_RETURN_IF_ERROR(visit(index_record::of(loaded_->all[i])));
+  return absl::OkStatus();
+}
+
 template <class Visit>
   requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
 absl::Status scan_index(const std::filesystem::path& path, Visit&& visit, open_options options) {
-  TFCKPT_ASSIGN_OR_RETURN(std::string prefix, detail::resolve_prefix(path, options));
-  // A remote index is read whole in one request anyway: the loader's walk is the scan.
-  if (io::is_remote_url(prefix)) return detail::visit_loaded_entries(std::move(prefix), visit, detail::chosen_store(options));
-  return detail::scan_bundle_index(std::move(prefix), visit);
+  TFCKPT_ASSIGN_OR_RETURN(const index_scanner index, index_scanner::open(path, options));
+  return index.scan(visit);
 }
 
 }  // namespace tfckpt

@@ -356,6 +356,9 @@ inline void http_store::prepare(request& r) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &request::on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "tfckpt");
+  // Bytes arrive in pieces of this size: the default 16 KiB made a callback and a receive call per
+  // 16 KiB of a tensor.
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
   if (r.what == request::kind::head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   std::string range;
   if (r.what == request::kind::range) {
