@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testing/bundle_builder.hpp"
@@ -120,6 +121,48 @@ std::vector<logged_request> read_log(const std::string& path, std::size_t skip_b
   return out;
 }
 
+// A checkpoint of this test's own under the served www/ directory (2 shards, 4 tensors), so that
+// the requests counted in the shared access log are this test's only; removed with the object.
+class served_checkpoint {
+ public:
+  served_checkpoint(const fs::path& www, const std::string& base_url, const std::string& tag)
+      : dir_(www / (tag + "-" + std::to_string(::getpid()))), url_(base_url + "/www/" + dir_.filename().string() + "/ckpt") {
+    auto a = tfckpt_testing::float_tensor("a", {1000}, std::vector<float>(1000, 1.5f));
+    auto b = tfckpt_testing::float_tensor("b/kernel", {64, 64}, std::vector<float>(4096, -2.0f));
+    auto c = tfckpt_testing::float_tensor("c", {3}, {1, 2, 3});
+    auto d = tfckpt_testing::float_tensor("d", {500}, std::vector<float>(500, 0.25f));
+    b.shard = 1;
+    d.shard = 1;
+    tfckpt_testing::write_bundle(dir_ / "ckpt", {a, b, c, d}, {.num_shards = 2});
+  }
+  ~served_checkpoint() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path prefix() const { return dir_ / "ckpt"; }
+  const std::string& url() const { return url_; }
+
+ private:
+  fs::path dir_;
+  std::string url_;
+};
+
+// The requests for URIs starting with `mine` logged after byte `mark`: nginx logs a request once it
+// has sent the answer, which may be after the client has it, so wait until `at_least` are there
+// (at most 5 s), and a moment longer for any that follow.
+std::vector<logged_request> my_requests(const std::string& log, std::size_t mark, const std::string& mine,
+                                        std::size_t at_least) {
+  const auto mine_only = [&] {
+    std::vector<logged_request> out;
+    for (logged_request& r : read_log(log, mark))
+      if (r.uri.starts_with(mine)) out.push_back(std::move(r));
+    return out;
+  };
+  for (int i = 0; i < 500 && mine_only().size() < at_least; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return mine_only();
+}
+
 TEST_F(Remote, EveryFixtureReadsAsFromDisk) {
   for (const char* rel : {"mnist_ema/MNIST_model/mnist_model-30000", "mnist_fc2_adam/fc2.ckpt",
                           "iris_keras_sharded_tf2/model.ckpt", "estimator_proximal_adagrad/model.ckpt-300",
@@ -147,45 +190,55 @@ TEST_F(Remote, DirectoriesResolveThroughTheStateFileAndSavedModels) {
 }
 
 TEST_F(Remote, FetchesTheIndexAndOnlyTheTensorAskedFor) {
+  const served_checkpoint served(env_.at("TFCKPT_TEST_WWW_DIR"), env_.at("TFCKPT_TEST_HTTP"), "fetch");
   const std::string log = env_.at("TFCKPT_TEST_NGINX_LOG");
   const std::size_t mark = fs::file_size(log);
-  const std::string rel = "mnist_ema/MNIST_model/mnist_model-30000";
-  auto ckpt = tfckpt::open(http(rel));
+  auto ckpt = tfckpt::open(served.url());
   ASSERT_TRUE(ckpt.ok()) << ckpt.status();
-  auto w = ckpt->get("layer2/weights");
+  auto w = ckpt->get("b/kernel");
   ASSERT_TRUE(w.ok()) << w.status();
   auto values = (*w)->values<float>();
   ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(values->span()[17], -2.0f);
 
   std::uint64_t index_bytes = 0, data_bytes = 0, gets = 0;
-  for (const logged_request& r : read_log(log, mark)) {
+  // HEAD and GET of the index, HEAD of the shard, GET of the tensor's range.
+  for (const logged_request& r : my_requests(log, mark, served.url().substr(served.url().find("/www/")), 4)) {
     if (r.method != "GET") continue;
     ++gets;
     if (r.uri.ends_with(".index")) index_bytes += r.bytes;
-    if (r.uri.find(".data-") != std::string::npos) data_bytes += r.bytes;
+    if (r.uri.find(".data-00001-of-00002") != std::string::npos) data_bytes += r.bytes;
   }
   EXPECT_EQ(gets, 2u);
-  EXPECT_EQ(index_bytes, fs::file_size(fixtures_dir() / (rel + ".index")));
+  EXPECT_EQ(index_bytes, fs::file_size(served.prefix().string() + ".index"));
   EXPECT_EQ(data_bytes, (*w)->size());
 }
 
 TEST_F(Remote, ListingReadsNoTensorData) {
+  const served_checkpoint served(env_.at("TFCKPT_TEST_WWW_DIR"), env_.at("TFCKPT_TEST_HTTP"), "list");
+  const std::string mine = served.url().substr(served.url().find("/www/"));
   const std::string log = env_.at("TFCKPT_TEST_NGINX_LOG");
   const std::size_t mark = fs::file_size(log);
   std::vector<std::string> names;
-  ASSERT_TRUE(tfckpt::scan_index(http("iris_keras_sharded_tf2/model.ckpt"), [&](const tfckpt::index_record& e) {
+  ASSERT_TRUE(tfckpt::scan_index(served.url(), [&](const tfckpt::index_record& e) {
                 names.emplace_back(e.name);
                 return absl::OkStatus();
               }).ok());
-  EXPECT_EQ(names.size(), 18u);
-  for (const logged_request& r : read_log(log, mark)) EXPECT_EQ(r.uri.find(".data-"), std::string::npos) << r.uri;
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b/kernel", "c", "d"}));
+  int index_gets = 0;
+  for (const logged_request& r : my_requests(log, mark, mine, 2)) {  // HEAD and GET of the index
+    EXPECT_EQ(r.uri.find(".data-"), std::string::npos) << r.uri;
+    index_gets += r.method == "GET" && r.uri.ends_with(".index");
+  }
+  EXPECT_EQ(index_gets, 1);
 
   // `tfckpt ls` scans twice (the first scan sizes the columns) but fetches the index once.
   const std::size_t before_ls = fs::file_size(log);
-  const auto ls = tfckpt_testing::run_cli({"ls", http("iris_keras_sharded_tf2/model.ckpt")});
+  const auto ls = tfckpt_testing::run_cli({"ls", served.url()});
   ASSERT_EQ(ls.exit_code, 0) << ls;
-  int index_gets = 0;
-  for (const logged_request& r : read_log(log, before_ls)) {
+  EXPECT_EQ(ls.out, tfckpt_testing::run_cli({"ls", served.prefix().string()}).out);
+  index_gets = 0;
+  for (const logged_request& r : my_requests(log, before_ls, mine, 2)) {
     EXPECT_EQ(r.uri.find(".data-"), std::string::npos) << r.uri;
     index_gets += r.method == "GET" && r.uri.ends_with(".index");
   }
