@@ -104,6 +104,21 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix, 
   return absl::DataLossError(absl::StrCat(again.status().message(), " (fetched twice)"));
 }
 
+// Resolves `path` as open() does and loads the checkpoint. A URL that names a prefix has its index
+// fetched in one request; only when there is no such index is the URL taken for a directory.
+inline absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem::path& path, const open_options& options) {
+  TFCKPT_ASSIGN_OR_RETURN(std::string prefix, resolve_prefix(path, options));
+  if (!io::is_remote_url(prefix)) return bundle::load(std::move(prefix));
+  TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, store_for(prefix, options));
+  const std::string given = path.string();
+  auto b = bundle::load(prefix, store);
+  if (b.ok() || b.status().code() != absl::StatusCode::kNotFound || given.ends_with('/') || given.ends_with(".index"))
+    return b;
+  auto in_directory = resolve_remote_directory(prefix, options);
+  if (!in_directory.ok()) return in_directory.status();
+  return bundle::load(*std::move(in_directory), store);
+}
+
 inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_once(std::string prefix, io::remote_store* store) {
   const bool remote = io::is_remote_url(prefix);
   if (!remote) {

@@ -133,9 +133,7 @@ inline checkpoint::checkpoint(std::unique_ptr<detail::bundle> b) : bundle_(std::
 inline checkpoint::~checkpoint() = default;
 
 inline absl::StatusOr<checkpoint> checkpoint::open(const std::filesystem::path& path, open_options options) {
-  TFCKPT_ASSIGN_OR_RETURN(std::string prefix, detail::resolve_prefix(path, options));
-  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b,
-                          detail::bundle::load(std::move(prefix), detail::chosen_store(options)));
+  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::open_bundle(path, options));
   return checkpoint(std::move(b));
 }
 

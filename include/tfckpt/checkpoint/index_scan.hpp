@@ -165,12 +165,14 @@ absl::Status scan_bundle_index(std::string prefix, Visit& visit) {
 
 inline absl::StatusOr<index_scanner> index_scanner::open(const std::filesystem::path& path, open_options options) {
   index_scanner s;
-  TFCKPT_ASSIGN_OR_RETURN(s.prefix_, detail::resolve_prefix(path, options));
   // A remote index is read whole in one request anyway: the loader's walk is the scan.
-  if (io::is_remote_url(s.prefix_)) {
-    TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::bundle::load(s.prefix_, detail::chosen_store(options)));
+  if (io::is_remote_url(path.string())) {
+    TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::open_bundle(path, options));
+    s.prefix_ = b->prefix;
     s.loaded_ = std::move(b);
+    return s;
   }
+  TFCKPT_ASSIGN_OR_RETURN(s.prefix_, detail::resolve_prefix(path, options));
   return s;
 }
 

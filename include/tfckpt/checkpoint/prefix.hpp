@@ -157,29 +157,20 @@ inline absl::StatusOr<std::string> latest_remote_checkpoint(std::string dir, con
 
 namespace detail {
 
-// resolve_prefix for a URL, by asking the store what exists: `URL.index`, else a directory's state
-// file `URL/checkpoint`, else a SavedModel's `URL/saved_model.pb`. One to three requests.
-inline absl::StatusOr<std::string> resolve_remote_prefix(const std::string& url, const open_options& options) {
+// The checkpoint a directory URL holds: the newest its state file `URL/checkpoint` names, else a
+// SavedModel's variables when `URL/saved_model.pb` exists. One or two requests.
+inline absl::StatusOr<std::string> resolve_remote_directory(const std::string& url, const open_options& options) {
   TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, store_for(url, options));
-  const auto exists = [store](const std::string& u) -> absl::StatusOr<bool> {
-    auto object = store->open(u);
-    if (object.ok()) return true;
-    if (object.status().code() == absl::StatusCode::kNotFound) return false;
-    return object.status();
-  };
-  if (!url.ends_with('/')) {
-    TFCKPT_ASSIGN_OR_RETURN(const bool is_prefix, exists(url + ".index"));
-    if (is_prefix) return url;
-  }
   auto latest = latest_remote_checkpoint(url, options);
   if (latest.ok() || latest.status().code() != absl::StatusCode::kNotFound) return latest;
   std::string dir = url;
   while (dir.ends_with('/')) dir.pop_back();
-  TFCKPT_ASSIGN_OR_RETURN(const bool saved_model, exists(dir + "/saved_model.pb"));
-  if (saved_model) return dir + "/variables/variables";
+  auto saved_model = store->open(dir + "/saved_model.pb");
+  if (saved_model.ok()) return dir + "/variables/variables";
+  if (saved_model.status().code() != absl::StatusCode::kNotFound) return saved_model.status();
   return absl::NotFoundError(absl::StrFormat(
       "%s: no checkpoint there: neither %s.index, nor a state file %s/%s, nor a SavedModel's %s/saved_model.pb exists",
-      url, url, dir, kStateFileName, dir));
+      url, dir, dir, kStateFileName, dir));
 }
 
 inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& path, const open_options& options) {
@@ -195,7 +186,9 @@ inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& p
   if (has_suffix(s, ".meta"))
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s is a MetaGraphDef (the graph), not a checkpoint: pass the prefix '%s'", s, s.substr(0, s.size() - 5)));
-  if (io::is_remote_url(s)) return resolve_remote_prefix(s, options);
+  // A URL names a prefix unless it ends with '/': a prefix costs no request here (its index is
+  // fetched next, and only when there is none is it taken for a directory: bundle::open_url).
+  if (io::is_remote_url(s)) return s.ends_with('/') ? resolve_remote_directory(s, options) : s;
   if (fs::is_directory(path, ec)) {
     // A SavedModel directory: its variables are the checkpoint `variables/variables`, as
     // TensorFlow's loaders find them.
