@@ -10,6 +10,7 @@
 #   verify  verify of 64 float32 tensors (4 GiB)              cat of the data file
 #   verify1 the same on one thread (--threads 1)              cat of the data file
 #   rename  rename --rule of the same checkpoint              cp of its data file
+#   select  select of 32 of its 64 tensors (2 GiB kept)       cp of its data file (4 GiB)
 #   merge   merge of 16 x 256 MiB (seed 000), Momentum dropped cp -r of the 16 inputs
 #   ls      ls of a 1,000,000-entry index                     leveldb_ls (LevelDB's Table, bench/cli)
 #   cp      cp of a checkpoint holding one 5 GiB tensor       cp -r of the checkpoint's directory
@@ -72,7 +73,7 @@ done
 [ -n "$report" ] || { [ "$tiny" = 1 ] || [ -n "$only" ] || report="$repo/docs/PERFORMANCE.md"; }
 for job in ${only//,/ }; do
   case "$job" in
-    verify | verify1 | rename | merge | ls | cp | import | convert | transpose | transpose1g | rcp | rls | rverify) ;;
+    verify | verify1 | rename | select | merge | ls | cp | import | convert | transpose | transpose1g | rcp | rls | rverify) ;;
     *) echo "run.sh: unknown job '$job' for --only" >&2; exit 2 ;;
   esac
 done
@@ -142,7 +143,7 @@ print("%-7s tfckpt %.3f s (%.3f-%.3f) %.0f MiB | yardstick %.3f s (%.3f-%.3f) %.
 size_of() { du -sh --apparent-size "$@" | awk 'END { print $1 }'; }
 
 # --- verify and rename: 64 x 64 MiB ---
-if wanted verify verify1 rename convert transpose; then
+if wanted verify verify1 rename select convert transpose; then
 in="$scratch/verify"
 "$make_inputs" verify "$in" "${tiny_arg[@]}"
 data="$in/model.ckpt.data-00000-of-00001"
@@ -157,6 +158,14 @@ measure rename "rename --rule (every name changes) of the same" "cp DATA" \
   "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/copied.data"
 "$tfckpt" verify -q "$out" >/dev/null
 fi
+out="$scratch/selected.ckpt"
+if wanted select; then
+measure select "select of every other tensor of the same (32 of 64 kept, half the bytes)" "cp DATA" \
+  "$tfckpt select -q $in/model.ckpt --regex '^layer_.[02468]/' --out $out" "cp $data $scratch/copied.data" \
+  "rm -f $out.index $out.data-00000-of-00001" "rm -f $scratch/copied.data"
+"$tfckpt" verify -q "$out" >/dev/null
+[ "$("$tfckpt" ls "$out" | tail -n +2 | wc -l)" = 32 ] || { echo "run.sh: select kept the wrong tensors" >&2; exit 1; }
+fi
 out="$scratch/converted.safetensors"
 wanted convert && measure convert "convert --to safetensors of the same" "cp DATA" \
   "$tfckpt convert -q $in/model.ckpt --to safetensors $out --force" "cp $data $scratch/copied.data" \
@@ -164,7 +173,7 @@ wanted convert && measure convert "convert --to safetensors of the same" "cp DAT
 wanted transpose && measure transpose "convert --to safetensors --transpose 'kernel\$' (every tensor) of the same" "cp DATA" \
   "$tfckpt convert -q $in/model.ckpt --to safetensors $out --force --transpose 'kernel\$'" "cp $data $scratch/copied.data" \
   "rm -f $out" "rm -f $scratch/copied.data"
-rm -rf "$in" "$out"* "$scratch/renamed.ckpt".* "$scratch/copied.data"
+rm -rf "$in" "$out"* "$scratch/renamed.ckpt".* "$scratch/selected.ckpt".* "$scratch/copied.data"
 fi
 
 # --- merge: seed 000, 16 x 256 MiB ---

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: tfckpt/tfckpt.hpp
 //
-// Umbrella header: includes every public header of the library and declares nothing itself.
+// Umbrella header: includes every public header of the library and declares nothing itself, except
+// io/remote_http.hpp, which brings libcurl and installs a store for the program: include it yourself
+// (target tfckpt::remote) to read URLs.
 #ifndef TFCKPT_TFCKPT_HPP_
 #define TFCKPT_TFCKPT_HPP_
 
@@ -28,6 +30,7 @@
 #include "tfckpt/io/file_ops.hpp"
 #include "tfckpt/io/directory.hpp"
 #include "tfckpt/io/memory.hpp"
+#include "tfckpt/io/remote_store.hpp"
 #include "tfckpt/tensor/float16.hpp"
 #include "tfckpt/tensor/dtype.hpp"
 #include "tfckpt/tensor/shape.hpp"

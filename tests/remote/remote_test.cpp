@@ -176,6 +176,14 @@ TEST_F(Remote, EveryFixtureReadsAsFromDisk) {
   }
 }
 
+TEST_F(Remote, V1CheckpointsAreReadFromTheirOneObject) {
+  expect_same_as_fixture(http("nxt_v1_adam/model.ckpt"), "nxt_v1_adam/model.ckpt");
+  // Through the state file, whose absolute path from the training machine is looked up by its last
+  // component in the directory.
+  expect_same_as_fixture(http("mnist_softmax_v1_frozen/model/"), "mnist_softmax_v1_frozen/model/model.ckpt");
+  expect_same_as_fixture(http("nxt_v1_adam"), "nxt_v1_adam");
+}
+
 TEST_F(Remote, DirectoriesResolveThroughTheStateFileAndSavedModels) {
   auto dir = tfckpt::latest_remote_checkpoint(http("a2c_tf2_checkpoint_manager/training_checkpoints/"));
   ASSERT_TRUE(dir.ok()) << dir.status();

@@ -109,8 +109,9 @@ struct bundle {
   absl::Status fetch(const entry& e) const;
   // True when streaming `e` should read it from the store piece by piece instead of keeping it.
   bool streams_remotely(const entry& e) const;
-  // Passes a remote tensor's bytes to `emit` in pieces read into one reused buffer, and checks the
-  // checksum over what passed: a mismatch ends the stream with an error after the last piece.
+  // Passes a remote tensor's bytes to `emit` a window at a time (the next window is fetched while
+  // `emit` has this one), and checks the checksum over what passed: a mismatch ends the stream with
+  // an error after the last window.
   template <class Emit>
   absl::Status stream_remote(const entry& e, Emit&& emit) const;
   // Windows of stream_remote, kept for the next tensor: a fresh buffer per tensor spent a quarter
@@ -124,7 +125,8 @@ struct bundle {
   // through `store`.
   static absl::StatusOr<std::unique_ptr<bundle>> load(std::string prefix, io::remote_store* store = nullptr);
   static absl::StatusOr<std::unique_ptr<bundle>> load_once(std::string prefix, io::remote_store* store);
-  static absl::StatusOr<std::unique_ptr<bundle>> load_v1(std::string prefix, const std::vector<std::string>& files);
+  static absl::StatusOr<std::unique_ptr<bundle>> load_v1(std::string prefix, const std::vector<std::string>& files,
+                                                         io::remote_store* store = nullptr);
   // What load and load_v1 share once the entries are decoded: visible range, shard extents,
   // and the checks and links of partitioned tensors.
   absl::Status finish_load();
@@ -134,6 +136,10 @@ struct bundle {
 struct entry_access {
   static const bundle& owner(const entry& e) { return *e.owner_; }
 };
+
+// The mapped data shard holding a stored tensor's bytes, for a writer that copies them as they
+// are (bundle_writer::add_copied); nullptr when they are not in a local shard that opens.
+inline const io::mapped_file* mapped_shard_of(const entry& e);
 
 inline absl::Status bundle::missing_shard_status(std::int32_t shard) const {
   const std::string path = data_file_name(prefix, shard, header.num_shards);
@@ -659,6 +665,13 @@ inline absl::Status entry::checksum_status(std::uint32_t crc) const {
                             "or a data file from another checkpoint step than the index)",
                             size_, codec::crc32c_unmask(masked_crc32c_), crc),
                   name());
+}
+
+inline const io::mapped_file* detail::mapped_shard_of(const entry& e) {
+  if (!e.bytes_are_mapped()) return nullptr;
+  const bundle& b = entry_access::owner(e);
+  if (!b.shard_bytes(e.shard()).ok()) return nullptr;
+  return &b.shards[e.shard()].file;
 }
 
 inline bool entry::bytes_are_mapped() const { return !is_partitioned() && !owner_->v1 && owner_->store == nullptr; }

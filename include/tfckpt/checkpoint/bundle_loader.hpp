@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/bundle.hpp"
@@ -128,8 +129,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_once(std::string pre
       if (!v1_files.empty()) return load_v1(std::move(prefix), v1_files);
     }
   } else if (store == nullptr) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: reading a URL needs the remote store: include tfckpt/io/remote_http.hpp and link tfckpt::remote", prefix));
+    return no_remote_store(prefix);
   }
   auto b = std::make_unique<bundle>();
   b->prefix = std::move(prefix);
@@ -140,10 +140,15 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_once(std::string pre
     // One request: the index is needed whole, and its size is unknown until the footer is read.
     constexpr std::uint64_t kIndexLimit = std::uint64_t{4} << 30;
     auto got = store->read_all(file, kIndexLimit);
-    if (!got.ok() && got.status().code() == absl::StatusCode::kNotFound)
-      return absl::NotFoundError(absl::StrFormat(
-          "%s: no such object: no checkpoint with prefix %s (V1 checkpoints are read from local files only)", file,
-          b->prefix));
+    if (!got.ok() && got.status().code() == absl::StatusCode::kNotFound) {
+      // No index: a V1 checkpoint is one SSTable named by the prefix itself (sharded V1 checkpoints,
+      // `<prefix>-NNNNN-of-NNNNN`, need a directory listing, which object stores do not give).
+      auto v1 = load_v1(b->prefix, {b->prefix}, store);
+      if (v1.ok()) return v1;
+      if (v1.status().code() == absl::StatusCode::kDataLoss && !absl::StrContains(v1.status().message(), "an SSTable"))
+        return v1;  // a V1 checkpoint, damaged
+      return absl::NotFoundError(absl::StrFormat("%s: no such object: no checkpoint with prefix %s", file, b->prefix));
+    }
     TFCKPT_ASSIGN_OR_RETURN(b->index_copy, std::move(got));
     b->store = store;
     bytes = std::as_bytes(std::span<const char>(b->index_copy));

@@ -59,6 +59,11 @@ namespace tfckpt {
 
 namespace detail {
 
+// Stored tensors at least this large are copied into a rewrite by the kernel (add_copied) rather
+// than streamed through the writer; smaller ones are cheaper through its buffer than by a system
+// call each.
+inline constexpr std::uint64_t kKernelCopyMin = std::uint64_t{1} << 20;
+
 // One thread, kept for a writer's life, that checksums a chunk while the writer's thread copies it
 // into the file: the CRC then costs no wall time, and no thread is started per chunk.
 class crc_worker {
@@ -191,6 +196,32 @@ class bundle_writer {
     TFCKPT_RETURN_IF_ERROR(usable());
     TFCKPT_RETURN_IF_ERROR(check_name(name));
     return add_payload(std::string(name), type, shape, bytes, shard);
+  }
+
+  /// Adds a tensor whose stored bytes are [offset, offset + size) of `source`, a data shard of
+  /// another checkpoint in this writer's byte order, with the checksum the source's index holds for
+  /// them: the kernel copies the bytes (copy_file_range) without them passing through this process,
+  /// and they are not checksummed again (a damaged source byte stays detectable). Checks as add().
+  absl::Status add_copied(std::string_view name, dtype type, shape_view shape, const io::mapped_file& source,
+                          std::uint64_t offset, std::uint64_t size, std::uint32_t masked_crc32c,
+                          std::optional<std::int32_t> shard = std::nullopt) {
+    TFCKPT_RETURN_IF_ERROR(usable());
+    TFCKPT_RETURN_IF_ERROR(check_name(name));
+    if (offset > source.size() || size > source.size() - offset)
+      return absl::OutOfRangeError(absl::StrFormat("%s: bytes [%d, +%d) of tensor '%s' lie past its %d bytes", source.path(),
+                                                   offset, size, printable_key(name), source.size()));
+    const int in = source.copy_source();
+    if (in < 0)
+      return absl::FailedPreconditionError(
+          absl::StrFormat("%s: replaced or removed since it was opened; tensor '%s' cannot be copied from it",
+                          source.path(), printable_key(name)));
+    std::string key(name);
+    TFCKPT_ASSIGN_OR_RETURN(record r, place(key, type, shape, size, shard));
+    if (absl::Status st = shards_[static_cast<std::size_t>(r.shard)].file.append_range(in, source.path(), offset, size);
+        !st.ok())
+      return fail(with_key(std::move(st), key));
+    r.masked_crc32c = masked_crc32c;
+    return seal(std::move(key), std::move(r));
   }
 
   /// Adds a DT_STRING tensor from its elements (any bytes).
@@ -395,8 +426,10 @@ class bundle_writer {
     return absl::OkStatus();
   }
 
-  absl::Status add_payload(std::string key, dtype type, shape_view shape, const byte_source& bytes,
-                           std::optional<std::int32_t> shard) {
+  // What add_payload and add_copied check before writing, and where the tensor goes: a record
+  // with its shard and offset. Errors leave the writer usable.
+  absl::StatusOr<record> place(const std::string& key, dtype type, shape_view shape, std::uint64_t size,
+                               std::optional<std::int32_t> shard) {
     if (records_.count(key))
       return absl::AlreadyExistsError(absl::StrFormat("%s: duplicate tensor '%s'", prefix_, printable_key(key)));
     if (!is_known_dtype(static_cast<std::int32_t>(type)) || type == dtype::resource || type == dtype::variant)
@@ -406,17 +439,17 @@ class bundle_writer {
     if (!n) return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': bad shape %s", printable_key(key), shape_string(shape)));
     if (is_fixed_size(type)) {
       const auto need = checked_mul(*n, static_cast<std::int64_t>(element_size(type)));
-      if (!need || static_cast<std::uint64_t>(*need) != bytes.size())
+      if (!need || static_cast<std::uint64_t>(*need) != size)
         return absl::InvalidArgumentError(absl::StrFormat("tensor '%s': shape %s of %s needs %s bytes, the source has %d",
                                                           printable_key(key), shape_string(shape), dtype_name(type),
-                                                          need ? std::to_string(*need) : "too many", bytes.size()));
+                                                          need ? std::to_string(*need) : "too many", size));
     }
     // Which shard.
     std::int32_t target = 0;
     if (options_.max_shard_bytes > 0) {
       if (shard) return absl::InvalidArgumentError("a shard cannot be chosen when a size budget is set");
       const std::uint64_t used = shards_.back().file.size();
-      if (used > 0 && bytes.size() > options_.max_shard_bytes - std::min(used, options_.max_shard_bytes))
+      if (used > 0 && size > options_.max_shard_bytes - std::min(used, options_.max_shard_bytes))
         TFCKPT_RETURN_IF_ERROR(open_shard());
       target = static_cast<std::int32_t>(shards_.size()) - 1;
     } else {
@@ -429,9 +462,16 @@ class bundle_writer {
     r.type = type;
     r.shape.assign(shape.begin(), shape.end());
     r.shard = target;
-    io::temp_file& file = shards_[static_cast<std::size_t>(target)].file;
-    r.offset = file.size();
-    r.size = bytes.size();
+    r.offset = shards_[static_cast<std::size_t>(target)].file.size();
+    r.size = size;
+    return r;
+  }
+
+  absl::Status add_payload(std::string key, dtype type, shape_view shape, const byte_source& bytes,
+                           std::optional<std::int32_t> shard) {
+    TFCKPT_ASSIGN_OR_RETURN(record r, place(key, type, shape, bytes.size(), shard));
+    io::temp_file& file = shards_[static_cast<std::size_t>(r.shard)].file;
+    const auto n = checked_num_elements(shape);
     std::uint32_t crc = 0;
     if (type == dtype::string) {
       // TensorFlow's string CRC covers the lengths as fixed-width integers, not the stored varints:
@@ -482,6 +522,12 @@ class bundle_writer {
       if (!st.ok()) return fail(with_key(std::move(st), key));
     }
     r.masked_crc32c = codec::crc32c_mask(crc);
+    return seal(std::move(key), std::move(r));
+  }
+
+  // Pads the shard to the alignment after a tensor's bytes and lists the tensor.
+  absl::Status seal(std::string key, record r) {
+    io::temp_file& file = shards_[static_cast<std::size_t>(r.shard)].file;
     if (options_.data_alignment > 1) {
       static constexpr std::byte kZeros[64] = {};
       std::uint64_t pad = (options_.data_alignment - file.size() % options_.data_alignment) % options_.data_alignment;

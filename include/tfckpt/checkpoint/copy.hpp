@@ -7,7 +7,9 @@
 // (a snappy-compressed index is compressed likewise). With another shard count, tensors are spread
 // over the new shards in data order, balanced by bytes. Partitioned tensors keep their slices.
 // The copy keeps the source's byte order unless asked for another (then payloads are swapped as
-// they stream and checksums recomputed over the new bytes).
+// they stream and checksums recomputed over the new bytes). Tensors of 1 MiB or more kept in their
+// byte order are copied by the kernel (copy_file_range) with their stored checksums; the others
+// stream through the writer, which checksums them again.
 //
 // Example:
 //   TFCKPT_ASSIGN_OR_RETURN(auto src, tfckpt::open("train/model.ckpt-1000"));
@@ -25,8 +27,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tfckpt/checkpoint/bundle.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt {
@@ -87,6 +91,12 @@ inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem
       const entry& full = *it->second.first;
       TFCKPT_RETURN_IF_ERROR(
           writer.add_slice(full.name(), full.shape(), full.slice_extents(it->second.second), full.dtype(), source, shard));
+    } else if (const io::mapped_file* file = e->size() >= detail::kKernelCopyMin && w.payload_order == src.payload_order()
+                                                 ? detail::mapped_shard_of(*e)
+                                                 : nullptr) {
+      // The same bytes in the same order: the kernel copies them, and the stored checksum stays.
+      TFCKPT_RETURN_IF_ERROR(
+          writer.add_copied(e->name(), e->dtype(), e->shape(), *file, e->offset(), e->size(), e->stored_crc32c(), shard));
     } else {
       TFCKPT_RETURN_IF_ERROR(writer.add(e->name(), e->dtype(), e->shape(), source, shard));
     }

@@ -115,16 +115,18 @@ inline std::vector<std::string> list_v1_files(const std::string& prefix) {
   return found;
 }
 
-// Turns what the user passed into a checkpoint prefix, or explains what it is instead.
 inline io::remote_store* chosen_store(const open_options& options) {
   return options.remote_store != nullptr ? options.remote_store : io::default_remote_store();
 }
 
+inline absl::Status no_remote_store(std::string_view url) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "%s: reading a URL needs the remote store: include tfckpt/io/remote_http.hpp and link tfckpt::remote", url));
+}
+
 inline absl::StatusOr<io::remote_store*> store_for(const std::string& url, const open_options& options) {
   io::remote_store* store = chosen_store(options);
-  if (store == nullptr)
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: reading a URL needs the remote store: include tfckpt/io/remote_http.hpp and link tfckpt::remote", url));
+  if (store == nullptr) return no_remote_store(url);
   return store;
 }
 
@@ -173,6 +175,7 @@ inline absl::StatusOr<std::string> resolve_remote_directory(const std::string& u
       url, dir, dir, kStateFileName, dir));
 }
 
+// Turns what the user passed into a checkpoint prefix, or explains what it is instead.
 inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& path, const open_options& options) {
   namespace fs = std::filesystem;
   std::error_code ec;

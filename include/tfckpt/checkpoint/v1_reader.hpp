@@ -38,7 +38,8 @@ namespace detail {
 // saved as one whole slice becomes a plain entry, a partitioned one keeps its slices as hidden
 // entries, as in a V2 bundle. Allocation is bounded by the records' own bytes: a slice must hold
 // exactly its element count of values.
-inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefix, const std::vector<std::string>& files) {
+inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefix, const std::vector<std::string>& files,
+                                                               io::remote_store* store) {
   auto b = std::make_unique<bundle>();
   b->prefix = std::move(prefix);
   b->index_file = files.front();
@@ -63,11 +64,21 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
   std::map<std::string, tensor_meta, std::less<>> tensors;
   std::vector<slice_record> records;
   for (const std::string& file : files) {
-    TFCKPT_ASSIGN_OR_RETURN(io::mapped_file mapped, io::mapped_file::open(file));
+    // A local file is mapped; a remote one (a URL, read through `store`) is fetched whole.
+    io::mapped_file mapped;
+    std::string fetched;
+    std::span<const std::byte> bytes;
+    if (store != nullptr) {
+      TFCKPT_ASSIGN_OR_RETURN(fetched, store->read_all(file, std::uint64_t{4} << 30));
+      bytes = std::as_bytes(std::span<const char>(fetched));
+    } else {
+      TFCKPT_ASSIGN_OR_RETURN(mapped, io::mapped_file::open(file));
+      bytes = mapped.bytes();
+    }
     bool have_meta = false;
     codec::table_stats stats;
     absl::Status walked = codec::for_each_table_entry(
-        file, mapped.bytes(), [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
+        file, bytes, [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
           std::optional<codec::v1_record> slices = codec::parse_v1_record(value);
           if (!slices) return with_key(data_loss(file, at, "the V1 record does not parse as SavedTensorSlices"), key);
           if (key.empty()) {

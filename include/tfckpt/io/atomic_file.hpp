@@ -227,16 +227,21 @@ class temp_file {
 
   // Appends the whole of `source` (at the current end, with nothing buffered).
   absl::Status copy_from(const std::string& source) {
-    TFCKPT_RETURN_IF_ERROR(flush());
     const int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) return errno_status(source, "open", errno);
     struct stat st {};
-    if (::fstat(in, &st) != 0) {
-      const int err = errno;
-      ::close(in);
-      return errno_status(source, "stat", err);
-    }
-    const auto size = static_cast<std::uint64_t>(st.st_size);
+    absl::Status status = ::fstat(in, &st) == 0 ? absl::OkStatus() : errno_status(source, "stat", errno);
+    if (status.ok()) status = append_range(in, source, 0, static_cast<std::uint64_t>(st.st_size));
+    ::close(in);
+    return status;
+  }
+
+ public:
+  /// Appends bytes [offset, offset + size) of the open file `in` (named `source` in errors), copied
+  /// by the kernel (copy_file_range: no trip through this process, and extents may be shared),
+  /// falling back to pread/write where the kernel cannot copy between these files.
+  absl::Status append_range(int in, const std::string& source, std::uint64_t offset, std::uint64_t size) {
+    TFCKPT_RETURN_IF_ERROR(flush());
     absl::Status status = hook_.before(io_step::write, temp_path_, written_, static_cast<std::size_t>(size));
     std::uint64_t done = 0;
     bool kernel_copy = true;
@@ -245,7 +250,7 @@ class temp_file {
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - done, std::uint64_t{1} << 30));
       ssize_t n = -1;
       if (kernel_copy) {
-        loff_t from = static_cast<loff_t>(done);
+        loff_t from = static_cast<loff_t>(offset + done);
         n = ::copy_file_range(in, &from, fd_, nullptr, want, 0);
         if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
           kernel_copy = false;  // not between these files: read and write
@@ -253,7 +258,7 @@ class temp_file {
         }
       } else {
         if (buf == nullptr) buf = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
-        n = ::pread(in, buf.get(), std::min(want, kBufferSize), static_cast<off_t>(done));
+        n = ::pread(in, buf.get(), std::min(want, kBufferSize), static_cast<off_t>(offset + done));
         if (n > 0) {
           const std::uint64_t before = written_;
           status = write_all({buf.get(), static_cast<std::size_t>(n)});
@@ -268,16 +273,16 @@ class temp_file {
                                                                     written_, source))
                      : errno_status(source, "copy", err);
       } else if (n == 0) {
-        status = data_loss(source, done, "file ended while being copied (%d of %d bytes)", done, size);
+        status = data_loss(source, offset + done, "file ended while being copied (%d of %d bytes)", done, size);
       } else {
         done += static_cast<std::uint64_t>(n);
         written_ += static_cast<std::uint64_t>(n);
       }
     }
-    ::close(in);
     return status;
   }
 
+ private:
   absl::Status write_all(std::span<const std::byte> bytes) {
     TFCKPT_RETURN_IF_ERROR(hook_.before(io_step::write, temp_path_, written_, bytes.size()));
     while (!bytes.empty()) {

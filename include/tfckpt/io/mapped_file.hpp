@@ -153,6 +153,10 @@ class mapped_file {
     return absl::OkStatus();
   }
 
+  /// A descriptor of the mapped file, for the kernel to copy from (temp_file::append_range), owned
+  /// by this object; -1 when the path now names another file or none.
+  int copy_source() const { return descriptor(); }
+
   /// Hints the kernel about the coming access pattern for [offset, offset + length) (the whole file
   /// by default). Best effort: errors are ignored.
   void advise(access a, std::size_t offset = 0, std::size_t length = SIZE_MAX) const {

@@ -21,7 +21,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tfckpt/checkpoint/bundle.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
+#include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/views/plan.hpp"
 #include "tfckpt/views/tensor.hpp"
@@ -68,6 +70,18 @@ inline const bundle* reusable_source(std::span<const tensor> planned, const bund
   return &src;
 }
 
+// The mapped data shard holding `t`'s bytes when the writer can take them as they are stored (a
+// stored tensor, unchanged, in a local shard, in the writer's byte order) and they are worth a
+// kernel copy; else nullptr, and the bytes are streamed.
+inline const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w) {
+  constexpr std::uint64_t kCopyMin = kKernelCopyMin;
+  const entry* e = t.stored;
+  if (e == nullptr || e->size() < kCopyMin || t.dtype != e->dtype() || t.size() != e->size() ||
+      !std::ranges::equal(t.shape, e->shape()) || entry_access::owner(*e).payload_order() != w.payload_order)
+    return nullptr;
+  return mapped_shard_of(*e);
+}
+
 }  // namespace detail
 
 /// Writes the tensors planned by a pipeline (see collect/check_pipeline).
@@ -99,6 +113,9 @@ inline absl::Status write_bundle(std::span<const tensor> planned, const std::fil
         TFCKPT_RETURN_IF_ERROR(
             writer.add_slice(t.name, t.shape, t.stored->slice_extents(i), t.dtype, part.host_order_source()));
       }
+    } else if (const io::mapped_file* shard = detail::copyable_shard(t, options.writer)) {
+      const entry& e = *t.stored;
+      TFCKPT_RETURN_IF_ERROR(writer.add_copied(t.name, t.dtype, t.shape, *shard, e.offset(), e.size(), e.stored_crc32c()));
     } else {
       TFCKPT_RETURN_IF_ERROR(writer.add(t.name, t.dtype, t.shape, t.source));
     }
