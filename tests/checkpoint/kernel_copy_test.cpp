@@ -94,7 +94,8 @@ TEST(KernelCopy, SelectAndCopyTakeLargeTensorsAsStored) {
   ASSERT_TRUE(tfckpt::write_bundle(tfckpt::collect(tfckpt::entries(*src) | tfckpt::views::filter([](const tfckpt::tensor& t) {
                                                      return t.name != "mid";
                                                    })),
-                                   dir.path() / "selected", {.writer = {.sync = false}})
+                                   dir.path() / "selected",
+                                   {.writer = {.sync = false, .copy_stored = tfckpt::bundle_writer_options::kernel_copy::always}})
                   .ok());
   auto selected = tfckpt::open(dir.path() / "selected");
   ASSERT_TRUE(selected.ok());
@@ -103,7 +104,14 @@ TEST(KernelCopy, SelectAndCopyTakeLargeTensorsAsStored) {
   ASSERT_EQ(report.problems.size(), 1u);
   EXPECT_NE(report.problems[0].message().find("'big'"), std::string_view::npos) << report.problems[0];
 
-  ASSERT_TRUE(tfckpt::copy_checkpoint(*src, dir.path() / "copy", {.sync = false}).ok());
+  ASSERT_TRUE(tfckpt::copy_checkpoint(*src, dir.path() / "copy",
+                                      {.sync = false, .copy_stored = tfckpt::bundle_writer_options::kernel_copy::always})
+                  .ok());
+  // Streamed instead (`never`), the copy checksums the damaged bytes anew: its index differs.
+  ASSERT_TRUE(tfckpt::copy_checkpoint(*src, dir.path() / "streamed",
+                                      {.sync = false, .copy_stored = tfckpt::bundle_writer_options::kernel_copy::never})
+                  .ok());
+  EXPECT_NE(tfckpt_testing::file_bytes(dir.path() / "streamed.index"), tfckpt_testing::file_bytes(src_prefix.string() + ".index"));
   EXPECT_EQ(tfckpt_testing::file_bytes(dir.path() / "copy.index"), tfckpt_testing::file_bytes(src_prefix.string() + ".index"));
   EXPECT_EQ(data_of(dir.path() / "copy"), data);
 }

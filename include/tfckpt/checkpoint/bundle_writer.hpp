@@ -48,6 +48,7 @@
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table_builder.hpp"
 #include "tfckpt/io/atomic_file.hpp"
+#include "tfckpt/io/file_ops.hpp"
 #include "tfckpt/io/remote_store.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
@@ -158,7 +159,23 @@ struct bundle_writer_options {
   /// Byte order of the stored payloads. TensorFlow writes its host's; a big-endian bundle is for
   /// readers on big-endian machines (TensorFlow on the other order swaps as it reads).
   byte_order payload_order = host_byte_order;
+  /// Rewrites (write_bundle, copy_checkpoint) that keep a stored tensor of 1 MiB or more as it is
+  /// have the kernel copy its bytes (add_copied) when that is faster: not on tmpfs
+  /// (io::kernel_copy_pays). `always` and `never` decide regardless.
+  enum class kernel_copy { when_faster, always, never } copy_stored = kernel_copy::when_faster;
 };
+
+namespace detail {
+// Whether a stored tensor of `size` bytes in the data file `from` goes into the checkpoint at
+// `prefix` by kernel copy (see bundle_writer_options::copy_stored).
+inline bool copy_by_kernel(const bundle_writer_options& o, std::uint64_t size, const std::string& from,
+                           const std::filesystem::path& prefix) {
+  using kc = bundle_writer_options::kernel_copy;
+  if (o.copy_stored == kc::never || size < kKernelCopyMin) return false;
+  if (o.copy_stored == kc::always) return true;
+  return io::kernel_copy_pays(from, prefix.has_parent_path() ? prefix.parent_path().string() : std::string("."));
+}
+}  // namespace detail
 
 /// Writes one checkpoint. Move-only. Not thread-safe.
 class bundle_writer {

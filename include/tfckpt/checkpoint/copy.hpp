@@ -8,8 +8,9 @@
 // over the new shards in data order, balanced by bytes. Partitioned tensors keep their slices.
 // The copy keeps the source's byte order unless asked for another (then payloads are swapped as
 // they stream and checksums recomputed over the new bytes). Tensors of 1 MiB or more kept in their
-// byte order are copied by the kernel (copy_file_range) with their stored checksums; the others
-// stream through the writer, which checksums them again.
+// byte order are copied by the kernel (copy_file_range) with their stored checksums where that is
+// faster (not on tmpfs; copy_options::copy_stored); the others stream through the writer, which
+// checksums them again.
 //
 // Example:
 //   TFCKPT_ASSIGN_OR_RETURN(auto src, tfckpt::open("train/model.ckpt-1000"));
@@ -45,6 +46,8 @@ struct copy_options {
   std::function<void(std::uint64_t, std::uint64_t)> progress{};
   /// Byte order of the copy's payloads; the source's by default.
   std::optional<byte_order> payload_order{};
+  /// Whether tensors kept in their byte order are copied by the kernel (bundle_writer_options).
+  bundle_writer_options::kernel_copy copy_stored = bundle_writer_options::kernel_copy::when_faster;
 };
 
 /// Writes a copy of `src` at `dst` (see the file comment). Atomic: on error nothing changes at `dst`.
@@ -73,6 +76,7 @@ inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem
   w.sync = options.sync;
   w.index_options.snappy = src.index_compressed();
   w.payload_order = options.payload_order.value_or(src.payload_order());
+  w.copy_stored = options.copy_stored;
   TFCKPT_ASSIGN_OR_RETURN(bundle_writer writer, bundle_writer::create(dst, w));
   const bool same_layout = num_shards == src.num_shards();
   std::uint64_t done = 0;
@@ -91,9 +95,8 @@ inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem
       const entry& full = *it->second.first;
       TFCKPT_RETURN_IF_ERROR(
           writer.add_slice(full.name(), full.shape(), full.slice_extents(it->second.second), full.dtype(), source, shard));
-    } else if (const io::mapped_file* file = e->size() >= detail::kKernelCopyMin && w.payload_order == src.payload_order()
-                                                 ? detail::mapped_shard_of(*e)
-                                                 : nullptr) {
+    } else if (const io::mapped_file* file = w.payload_order == src.payload_order() ? detail::mapped_shard_of(*e) : nullptr;
+               file != nullptr && detail::copy_by_kernel(w, e->size(), file->path(), dst)) {
       // The same bytes in the same order: the kernel copies them, and the stored checksum stays.
       TFCKPT_RETURN_IF_ERROR(
           writer.add_copied(e->name(), e->dtype(), e->shape(), *file, e->offset(), e->size(), e->stored_crc32c(), shard));

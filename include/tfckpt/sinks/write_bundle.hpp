@@ -71,15 +71,16 @@ inline const bundle* reusable_source(std::span<const tensor> planned, const bund
 }
 
 // The mapped data shard holding `t`'s bytes when the writer can take them as they are stored (a
-// stored tensor, unchanged, in a local shard, in the writer's byte order) and they are worth a
-// kernel copy; else nullptr, and the bytes are streamed.
-inline const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w) {
-  constexpr std::uint64_t kCopyMin = kKernelCopyMin;
+// stored tensor, unchanged, in a local shard, in the writer's byte order) and a kernel copy pays
+// (copy_by_kernel); else nullptr, and the bytes are streamed.
+inline const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w,
+                                             const std::filesystem::path& prefix) {
   const entry* e = t.stored;
-  if (e == nullptr || e->size() < kCopyMin || t.dtype != e->dtype() || t.size() != e->size() ||
-      !std::ranges::equal(t.shape, e->shape()) || entry_access::owner(*e).payload_order() != w.payload_order)
+  if (e == nullptr || t.dtype != e->dtype() || t.size() != e->size() || !std::ranges::equal(t.shape, e->shape()) ||
+      entry_access::owner(*e).payload_order() != w.payload_order)
     return nullptr;
-  return mapped_shard_of(*e);
+  const io::mapped_file* shard = mapped_shard_of(*e);
+  return shard != nullptr && copy_by_kernel(w, e->size(), shard->path(), prefix) ? shard : nullptr;
 }
 
 }  // namespace detail
@@ -113,7 +114,7 @@ inline absl::Status write_bundle(std::span<const tensor> planned, const std::fil
         TFCKPT_RETURN_IF_ERROR(
             writer.add_slice(t.name, t.shape, t.stored->slice_extents(i), t.dtype, part.host_order_source()));
       }
-    } else if (const io::mapped_file* shard = detail::copyable_shard(t, options.writer)) {
+    } else if (const io::mapped_file* shard = detail::copyable_shard(t, options.writer, prefix)) {
       const entry& e = *t.stored;
       TFCKPT_RETURN_IF_ERROR(writer.add_copied(t.name, t.dtype, t.shape, *shard, e.offset(), e.size(), e.stored_crc32c()));
     } else {
