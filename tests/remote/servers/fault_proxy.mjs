@@ -23,26 +23,11 @@
 // Usage: node fault_proxy.mjs --upstream http://127.0.0.1:PORT
 //                             --port-file FILE [--port 0] [--verbose 1]
 
-import fs from 'node:fs';
 import http from 'node:http';
 
-function parseArgs(argv) {
-  const out = { port: '0', verbose: '0' };
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = argv[i];
-    const value = argv[i + 1];
-    if (!name.startsWith('--') || value === undefined) {
-      throw new Error(`bad argument: ${name}`);
-    }
-    out[name.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
-  }
-  for (const required of ['upstream', 'portFile']) {
-    if (!out[required]) throw new Error(`missing --${required}`);
-  }
-  return out;
-}
+import { listenOnLoopback, parseArgs } from './common.mjs';
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { port: '0', verbose: '0' }, ['upstream', 'portFile']);
 const upstream = new URL(args.upstream);
 const verbose = args.verbose !== '0';
 const MODES = new Set(['close', 'status500', 'status503', 'badrange', 'corrupt', 'slow', 'norange']);
@@ -210,15 +195,4 @@ function handle(req, res) {
 }
 
 const server = http.createServer(handle);
-server.listen(Number(args.port), '127.0.0.1', () => {
-  const tmp = `${args.portFile}.tmp`;
-  fs.writeFileSync(tmp, `${server.address().port}\n`);
-  fs.renameSync(tmp, args.portFile);
-});
-
-for (const sig of ['SIGTERM', 'SIGINT']) {
-  process.on(sig, () => {
-    server.close();
-    process.exit(0);
-  });
-}
+listenOnLoopback(server, args.port, args.portFile);

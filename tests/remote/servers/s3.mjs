@@ -26,23 +26,9 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-function parseArgs(argv) {
-  const out = { region: 'us-east-1', port: '0' };
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = argv[i];
-    const value = argv[i + 1];
-    if (!name.startsWith('--') || value === undefined) {
-      throw new Error(`bad argument: ${name}`);
-    }
-    out[name.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
-  }
-  for (const required of ['modules', 'dir', 'bucket', 'portFile']) {
-    if (!out[required]) throw new Error(`missing --${required}`);
-  }
-  return out;
-}
+import { listenOnLoopback, parseArgs } from './common.mjs';
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { region: 'us-east-1', port: '0' }, ['modules', 'dir', 'bucket', 'portFile']);
 const require = createRequire(path.join(path.resolve(args.modules), 'package.json'));
 const S3rver = require('s3rver');
 
@@ -403,15 +389,4 @@ server.on('checkContinue', (req, res) => {
   });
 });
 
-server.listen(Number(args.port), '127.0.0.1', () => {
-  const tmp = `${args.portFile}.tmp`;
-  fs.writeFileSync(tmp, `${server.address().port}\n`);
-  fs.renameSync(tmp, args.portFile);
-});
-
-for (const sig of ['SIGTERM', 'SIGINT']) {
-  process.on(sig, () => {
-    server.close();
-    process.exit(0);
-  });
-}
+listenOnLoopback(server, args.port, args.portFile);
