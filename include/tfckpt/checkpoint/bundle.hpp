@@ -34,6 +34,7 @@
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/table.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/memory.hpp"
 #include "tfckpt/io/remote_store.hpp"
@@ -139,65 +140,7 @@ struct entry_access {
 
 // The mapped data shard holding a stored tensor's bytes, for a writer that copies them as they
 // are (bundle_writer::add_copied); nullptr when they are not in a local shard that opens.
-inline const io::mapped_file* mapped_shard_of(const entry& e);
-
-inline absl::Status bundle::missing_shard_status(std::int32_t shard) const {
-  const std::string path = data_file_name(prefix, shard, header.num_shards);
-  const auto present = list_data_files(prefix);
-  return absl::NotFoundError(absl::StrFormat(
-      "%s: data shard %d of %d is missing (%d tensors live there); data files present for this prefix: %s", path,
-      shard, header.num_shards, shards[shard].num_entries, present.empty() ? "none" : join_names(present)));
-}
-
-inline absl::StatusOr<std::span<const std::byte>> bundle::shard_bytes(std::int32_t shard) const {
-  if (v1) return std::span<const std::byte>(reinterpret_cast<const std::byte*>(v1_values.data()), v1_values.size());
-  shard_slot& slot = shards[shard];
-  std::call_once(slot.once, [&] {
-    const std::string path = data_file_name(prefix, shard, header.num_shards);
-    if (store != nullptr) {
-      auto object = store->open(path);
-      if (!object.ok()) {
-        slot.status = object.status().code() != absl::StatusCode::kNotFound
-                          ? object.status()
-                          : absl::NotFoundError(absl::StrFormat("%s: data shard %d of %d is missing (%d tensors live there)",
-                                                                path, shard, header.num_shards, slot.num_entries));
-        return;
-      }
-      if ((*object)->size() < slot.required_size) {
-        slot.status = data_loss(path, (*object)->size(),
-                                "data object is %d bytes, but the index places tensor bytes up to offset %d: it is "
-                                "truncated or belongs to another checkpoint",
-                                (*object)->size(), slot.required_size);
-        return;
-      }
-      slot.arrived = io::reserved_memory(static_cast<std::size_t>(slot.required_size));
-      if (slot.required_size > 0 && slot.arrived.size() == 0) {
-        slot.status = absl::ResourceExhaustedError(
-            absl::StrFormat("%s: cannot reserve %d bytes of address space for its tensors", path, slot.required_size));
-        return;
-      }
-      slot.remote = *std::move(object);
-      return;
-    }
-    auto mapped = io::mapped_file::open(path);
-    if (!mapped.ok()) {
-      slot.status = mapped.status().code() == absl::StatusCode::kNotFound ? missing_shard_status(shard)
-                                                                           : mapped.status();
-      return;
-    }
-    if (mapped->size() < slot.required_size) {
-      slot.status = data_loss(path, mapped->size(),
-                              "data file is %d bytes, but the index places tensor bytes up to offset %d: the data "
-                              "file is truncated or belongs to another checkpoint",
-                              mapped->size(), slot.required_size);
-      return;
-    }
-    slot.file = *std::move(mapped);
-  });
-  if (!slot.status.ok()) return slot.status;
-  if (slot.remote != nullptr) return std::span<const std::byte>(slot.arrived.bytes());
-  return slot.file.bytes();
-}
+TFCKPT_DECL const io::mapped_file* mapped_shard_of(const entry& e);
 
 inline absl::StatusOr<std::span<const std::byte>> bundle::payload(const entry& e) const {
   if (e.is_partitioned()) return assemble(e);
@@ -208,37 +151,6 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::payload(const entry& e
 
 // Fetches a remote tensor's bytes into place and checks them; a tensor whose bytes fail the check
 // is fetched again (a byte damaged on the way), twice at most, and is never marked present.
-inline absl::Status bundle::fetch(const entry& e) const {
-  const auto i = static_cast<std::size_t>(&e - all.data());
-  if (fetched[i].load(std::memory_order_acquire)) return absl::OkStatus();
-  std::lock_guard lock(fetch_mutex[i % fetch_mutex.size()]);
-  if (fetched[i].load(std::memory_order_acquire)) return absl::OkStatus();
-  const shard_slot& slot = shards[e.shard()];
-  const std::span<std::byte> place =
-      slot.arrived.bytes().subspan(static_cast<std::size_t>(e.offset()), static_cast<std::size_t>(e.size()));
-  absl::Status checked;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    TFCKPT_RETURN_IF_ERROR(slot.remote->read(e.offset(), place));
-    checked = e.check_payload(place, {});
-    if (checked.ok()) {
-      fetched[i].store(true, std::memory_order_release);
-      return absl::OkStatus();
-    }
-  }
-  // Said before the key, which the message ends with.
-  std::string message(checked.message());
-  const std::string key_suffix = absl::StrFormat(" for key '%s'", printable_key(e.name()));
-  if (message.ends_with(key_suffix)) message.resize(message.size() - key_suffix.size());
-  return with_key(absl::Status(checked.code(), message + " (fetched 3 times)"), e.name());
-}
-
-inline const entry* bundle::find_any(std::string_view key) const {
-  const char* const names = keys.data();
-  const auto name_of = [names](const entry& e) { return std::string_view(names + e.name_at_, e.name_size_); };
-  const auto it = std::lower_bound(all.begin(), all.end(), key,
-                                   [&](const entry& e, std::string_view k) { return name_of(e) < k; });
-  return it != all.end() && name_of(*it) == key ? &*it : nullptr;
-}
 
 inline bool bundle::streams_remotely(const entry& e) const {
   constexpr std::uint64_t kKeepBelow = std::uint64_t{1} << 20;  // small tensors are kept: a later read is free
@@ -300,7 +212,203 @@ absl::Status bundle::stream_remote(const entry& e, Emit&& emit) const {
 }
 
 // Copies each stored slice into its place in the full row-major tensor.
-inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& e) const {
+
+// CRC-32C of `bytes`, read in pieces of 4 MiB. When they lie in a mapped shard (`mapped`), each
+// piece's pages are released once checksummed: checking a checkpoint of any size keeps a few MiB
+// resident. (Measured against pread into a reused buffer, which adds a copy, and against
+// prefaulting each piece with MADV_POPULATE_READ: both were slower.) `on_progress` gets the bytes
+// done every 64 MiB.
+TFCKPT_DECL std::uint32_t checksum_payload(std::span<const std::byte> bytes, bool mapped,
+                                           const std::function<void(std::uint64_t)>& on_progress = {});
+
+}  // namespace detail
+// --- entry ---
+
+inline std::string_view entry::name() const { return {owner_->keys.data() + name_at_, name_size_}; }
+inline shape_view entry::shape() const { return {owner_->dims.data() + dims_at_, rank_}; }
+// The loader checked that the product does not overflow.
+inline std::int64_t entry::num_elements() const {
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape()) n *= d;
+  return n;
+}
+
+inline absl::StatusOr<std::span<const std::byte>> entry::bytes() const {
+  auto p = owner_->payload(*this);
+  if (!p.ok()) return error_context(p.status());
+  return p;
+}
+
+template <class T>
+absl::StatusOr<tensor_values<T>> entry::values() const {
+  if (!element_type_matches<T>(dtype_) || sizeof(T) != element_size(dtype_))
+    return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s; values<T>() was asked for another type",
+                                                      owner_->index_file, printable_key(name()), dtype_name(dtype_)));
+  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
+  if (!bytes_in_host_order()) {
+    // Checksums cover the stored bytes, so a swapped copy is all a reader of the other order needs.
+    const std::size_t n = raw.size() / sizeof(T);
+    auto owned = std::make_unique_for_overwrite<T[]>(n);
+    swap_copy(raw.first(n * sizeof(T)), reinterpret_cast<std::byte*>(owned.get()), swap_width(dtype_));
+    return tensor_values<T>::adopt(std::move(owned), n, shape());
+  }
+  if constexpr (std::is_same_v<T, bool>) {
+    // Only 0 and 1 are valid bool object representations; anything else would be undefined behaviour.
+    // Name the file the byte is in: the data shard, or for a tensor assembled from slices its index entry.
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (static_cast<std::uint8_t>(raw[i]) <= 1) continue;
+      if (is_partitioned())
+        return with_key(data_loss(owner_->index_file, index_offset_,
+                                  "bool element %d of the assembled tensor has byte value %d", i, static_cast<int>(raw[i])),
+                        name());
+      return with_key(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + i,
+                                "bool element %d has byte value %d", i, static_cast<int>(raw[i])),
+                      name());
+    }
+  }
+  return tensor_values<T>::from_bytes(raw, shape());
+}
+
+template <class F>
+absl::Status entry::visit_values(F&& f) const {
+  if (dtype_ == tfckpt::dtype::string) {
+    TFCKPT_ASSIGN_OR_RETURN(const std::vector<std::string_view> s, strings());
+    f(s);
+    return absl::OkStatus();
+  }
+  absl::Status status = absl::OkStatus();
+  const bool typed = visit_element_type(dtype_, [&]<class T>(std::type_identity<T>) {
+    auto v = values<T>();
+    if (v.ok()) {
+      f(*v);
+    } else {
+      status = v.status();
+    }
+  });
+  if (!typed)
+    return absl::UnimplementedError(absl::StrFormat("%s: tensor '%s' has dtype %s, which typed reads do not support (it has no C++ element type)",
+                                                    owner_->index_file, printable_key(name()), dtype_name(dtype_)));
+  return status;
+}
+
+inline bool entry::bytes_in_host_order() const {
+  return !needs_byte_swap(dtype_, owner_->payload_order(), host_byte_order);
+}
+
+inline const io::mapped_file* detail::mapped_shard_of(const entry& e) {
+  if (!e.bytes_are_mapped()) return nullptr;
+  const bundle& b = entry_access::owner(e);
+  if (!b.shard_bytes(e.shard()).ok()) return nullptr;
+  return &b.shards[e.shard()].file;
+}
+
+inline bool entry::bytes_are_mapped() const { return !is_partitioned() && !owner_->v1 && owner_->store == nullptr; }
+
+inline std::span<const codec::slice_extent> entry::slice_extents(std::uint32_t i) const {
+  return {owner_->extents.data() + owner_->slices[first_slice() + i].first_extent, rank_};
+}
+inline const entry& entry::slice_entry(std::uint32_t i) const {
+  return owner_->all[owner_->slices[first_slice() + i].stored_entry];
+}
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_BUNDLE)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL absl::Status bundle::missing_shard_status(std::int32_t shard) const {
+  const std::string path = data_file_name(prefix, shard, header.num_shards);
+  const auto present = list_data_files(prefix);
+  return absl::NotFoundError(absl::StrFormat(
+      "%s: data shard %d of %d is missing (%d tensors live there); data files present for this prefix: %s", path,
+      shard, header.num_shards, shards[shard].num_entries, present.empty() ? "none" : join_names(present)));
+}
+
+TFCKPT_DECL absl::StatusOr<std::span<const std::byte>> bundle::shard_bytes(std::int32_t shard) const {
+  if (v1) return std::span<const std::byte>(reinterpret_cast<const std::byte*>(v1_values.data()), v1_values.size());
+  shard_slot& slot = shards[shard];
+  std::call_once(slot.once, [&] {
+    const std::string path = data_file_name(prefix, shard, header.num_shards);
+    if (store != nullptr) {
+      auto object = store->open(path);
+      if (!object.ok()) {
+        slot.status = object.status().code() != absl::StatusCode::kNotFound
+                          ? object.status()
+                          : absl::NotFoundError(absl::StrFormat("%s: data shard %d of %d is missing (%d tensors live there)",
+                                                                path, shard, header.num_shards, slot.num_entries));
+        return;
+      }
+      if ((*object)->size() < slot.required_size) {
+        slot.status = data_loss(path, (*object)->size(),
+                                "data object is %d bytes, but the index places tensor bytes up to offset %d: it is "
+                                "truncated or belongs to another checkpoint",
+                                (*object)->size(), slot.required_size);
+        return;
+      }
+      slot.arrived = io::reserved_memory(static_cast<std::size_t>(slot.required_size));
+      if (slot.required_size > 0 && slot.arrived.size() == 0) {
+        slot.status = absl::ResourceExhaustedError(
+            absl::StrFormat("%s: cannot reserve %d bytes of address space for its tensors", path, slot.required_size));
+        return;
+      }
+      slot.remote = *std::move(object);
+      return;
+    }
+    auto mapped = io::mapped_file::open(path);
+    if (!mapped.ok()) {
+      slot.status = mapped.status().code() == absl::StatusCode::kNotFound ? missing_shard_status(shard)
+                                                                           : mapped.status();
+      return;
+    }
+    if (mapped->size() < slot.required_size) {
+      slot.status = data_loss(path, mapped->size(),
+                              "data file is %d bytes, but the index places tensor bytes up to offset %d: the data "
+                              "file is truncated or belongs to another checkpoint",
+                              mapped->size(), slot.required_size);
+      return;
+    }
+    slot.file = *std::move(mapped);
+  });
+  if (!slot.status.ok()) return slot.status;
+  if (slot.remote != nullptr) return std::span<const std::byte>(slot.arrived.bytes());
+  return slot.file.bytes();
+}
+
+TFCKPT_DECL absl::Status bundle::fetch(const entry& e) const {
+  const auto i = static_cast<std::size_t>(&e - all.data());
+  if (fetched[i].load(std::memory_order_acquire)) return absl::OkStatus();
+  std::lock_guard lock(fetch_mutex[i % fetch_mutex.size()]);
+  if (fetched[i].load(std::memory_order_acquire)) return absl::OkStatus();
+  const shard_slot& slot = shards[e.shard()];
+  const std::span<std::byte> place =
+      slot.arrived.bytes().subspan(static_cast<std::size_t>(e.offset()), static_cast<std::size_t>(e.size()));
+  absl::Status checked;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    TFCKPT_RETURN_IF_ERROR(slot.remote->read(e.offset(), place));
+    checked = e.check_payload(place, {});
+    if (checked.ok()) {
+      fetched[i].store(true, std::memory_order_release);
+      return absl::OkStatus();
+    }
+  }
+  // Said before the key, which the message ends with.
+  std::string message(checked.message());
+  const std::string key_suffix = absl::StrFormat(" for key '%s'", printable_key(e.name()));
+  if (message.ends_with(key_suffix)) message.resize(message.size() - key_suffix.size());
+  return with_key(absl::Status(checked.code(), message + " (fetched 3 times)"), e.name());
+}
+
+TFCKPT_DECL const entry* bundle::find_any(std::string_view key) const {
+  const char* const names = keys.data();
+  const auto name_of = [names](const entry& e) { return std::string_view(names + e.name_at_, e.name_size_); };
+  const auto it = std::lower_bound(all.begin(), all.end(), key,
+                                   [&](const entry& e, std::string_view k) { return name_of(e) < k; });
+  return it != all.end() && name_of(*it) == key ? &*it : nullptr;
+}
+
+TFCKPT_DECL absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& e) const {
   std::lock_guard lock(assembled_mutex);
   if (auto it = assembled.find(&e); it != assembled.end())
     return std::span<const std::byte>(it->second.get(), static_cast<std::size_t>(e.size()));
@@ -347,7 +455,7 @@ inline absl::StatusOr<std::span<const std::byte>> bundle::assemble(const entry& 
   return result;
 }
 
-inline absl::Status bundle::finish_load() {
+TFCKPT_DECL absl::Status bundle::finish_load() {
   first_visible = static_cast<std::size_t>(
       std::find_if(all.begin(), all.end(), [](const entry& e) { return e.name().empty() || e.name()[0] != '\0'; }) -
       all.begin());
@@ -422,13 +530,9 @@ inline absl::Status bundle::finish_load() {
   }
   return absl::OkStatus();
 }
-// CRC-32C of `bytes`, read in pieces of 4 MiB. When they lie in a mapped shard (`mapped`), each
-// piece's pages are released once checksummed: checking a checkpoint of any size keeps a few MiB
-// resident. (Measured against pread into a reused buffer, which adds a copy, and against
-// prefaulting each piece with MADV_POPULATE_READ: both were slower.) `on_progress` gets the bytes
-// done every 64 MiB.
-inline std::uint32_t checksum_payload(std::span<const std::byte> bytes, bool mapped,
-                                      const std::function<void(std::uint64_t)>& on_progress = {}) {
+
+TFCKPT_DECL std::uint32_t checksum_payload(std::span<const std::byte> bytes, bool mapped,
+                                           const std::function<void(std::uint64_t)>& on_progress) {
   constexpr std::size_t kPiece = std::size_t{4} << 20;
   constexpr std::size_t kProgressStep = std::size_t{64} << 20;
   std::uint32_t crc = 0;
@@ -442,78 +546,11 @@ inline std::uint32_t checksum_payload(std::span<const std::byte> bytes, bool map
   }
   return crc;
 }
+}  // namespace tfckpt::detail
 
-}  // namespace detail
-// --- entry ---
+namespace tfckpt {
 
-inline std::string_view entry::name() const { return {owner_->keys.data() + name_at_, name_size_}; }
-inline shape_view entry::shape() const { return {owner_->dims.data() + dims_at_, rank_}; }
-// The loader checked that the product does not overflow.
-inline std::int64_t entry::num_elements() const {
-  std::int64_t n = 1;
-  for (const std::int64_t d : shape()) n *= d;
-  return n;
-}
-
-inline absl::StatusOr<std::span<const std::byte>> entry::bytes() const {
-  auto p = owner_->payload(*this);
-  if (!p.ok()) return error_context(p.status());
-  return p;
-}
-
-template <class T>
-absl::StatusOr<tensor_values<T>> entry::values() const {
-  if (!element_type_matches<T>(dtype_) || sizeof(T) != element_size(dtype_))
-    return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s; values<T>() was asked for another type",
-                                                      owner_->index_file, printable_key(name()), dtype_name(dtype_)));
-  TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
-  if (!bytes_in_host_order()) {
-    // Checksums cover the stored bytes, so a swapped copy is all a reader of the other order needs.
-    const std::size_t n = raw.size() / sizeof(T);
-    auto owned = std::make_unique_for_overwrite<T[]>(n);
-    swap_copy(raw.first(n * sizeof(T)), reinterpret_cast<std::byte*>(owned.get()), swap_width(dtype_));
-    return tensor_values<T>::adopt(std::move(owned), n, shape());
-  }
-  if constexpr (std::is_same_v<T, bool>) {
-    // Only 0 and 1 are valid bool object representations; anything else would be undefined behaviour.
-    // Name the file the byte is in: the data shard, or for a tensor assembled from slices its index entry.
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (static_cast<std::uint8_t>(raw[i]) <= 1) continue;
-      if (is_partitioned())
-        return with_key(data_loss(owner_->index_file, index_offset_,
-                                  "bool element %d of the assembled tensor has byte value %d", i, static_cast<int>(raw[i])),
-                        name());
-      return with_key(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + i,
-                                "bool element %d has byte value %d", i, static_cast<int>(raw[i])),
-                      name());
-    }
-  }
-  return tensor_values<T>::from_bytes(raw, shape());
-}
-
-template <class F>
-absl::Status entry::visit_values(F&& f) const {
-  if (dtype_ == tfckpt::dtype::string) {
-    TFCKPT_ASSIGN_OR_RETURN(const std::vector<std::string_view> s, strings());
-    f(s);
-    return absl::OkStatus();
-  }
-  absl::Status status = absl::OkStatus();
-  const bool typed = visit_element_type(dtype_, [&]<class T>(std::type_identity<T>) {
-    auto v = values<T>();
-    if (v.ok()) {
-      f(*v);
-    } else {
-      status = v.status();
-    }
-  });
-  if (!typed)
-    return absl::UnimplementedError(absl::StrFormat("%s: tensor '%s' has dtype %s, which typed reads do not support (it has no C++ element type)",
-                                                    owner_->index_file, printable_key(name()), dtype_name(dtype_)));
-  return status;
-}
-
-inline absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
+TFCKPT_DECL absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
   if (dtype_ != tfckpt::dtype::string)
     return absl::InvalidArgumentError(absl::StrFormat("%s: tensor '%s' is %s, not string", owner_->index_file,
                                                       printable_key(name()), dtype_name(dtype_)));
@@ -525,11 +562,7 @@ inline absl::StatusOr<std::vector<std::string_view>> entry::strings() const {
   return std::move(s.elements);
 }
 
-inline bool entry::bytes_in_host_order() const {
-  return !needs_byte_swap(dtype_, owner_->payload_order(), host_byte_order);
-}
-
-inline byte_source entry::host_order_source() const {
+TFCKPT_DECL byte_source entry::host_order_source() const {
   const entry* e = this;
   // Closures of a pointer or two: std::function keeps them without allocating (a pipeline builds a
   // source per tensor).
@@ -602,7 +635,7 @@ inline byte_source entry::host_order_source() const {
   return byte_source::from_reader(size_, std::move(read_range), std::move(stream_in_pieces), std::move(release));
 }
 
-inline absl::Status entry::read(std::uint64_t offset, std::span<std::byte> out) const {
+TFCKPT_DECL absl::Status entry::read(std::uint64_t offset, std::span<std::byte> out) const {
   if (offset > size_ || out.size() > size_ - offset)
     return error_context(absl::OutOfRangeError(absl::StrFormat(
         "%s: a read of %d bytes at %d runs past the tensor's %d", owner_->index_file, out.size(), offset, size_)));
@@ -610,7 +643,7 @@ inline absl::Status entry::read(std::uint64_t offset, std::span<std::byte> out) 
   return host_order_source().read(offset, out);
 }
 
-inline absl::Status entry::read_unmapped(std::uint64_t offset, std::span<std::byte> out) const {
+TFCKPT_DECL absl::Status entry::read_unmapped(std::uint64_t offset, std::span<std::byte> out) const {
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, this->bytes());  // maps the shard, checks its size
   if (offset > bytes.size() || out.size() > bytes.size() - offset)
     return error_context(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + offset,
@@ -618,7 +651,7 @@ inline absl::Status entry::read_unmapped(std::uint64_t offset, std::span<std::by
   return error_context(owner_->shards[shard_].file.read(offset_ + offset, out));
 }
 
-inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_progress) const {
+TFCKPT_DECL absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_progress) const {
   if (is_partitioned()) {
     std::uint64_t done = 0;
     for (std::uint32_t s = 0; s < num_slices_; ++s) {
@@ -642,8 +675,8 @@ inline absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_p
   return check_payload(raw, on_progress);
 }
 
-inline absl::Status entry::check_payload(std::span<const std::byte> raw,
-                                         const std::function<void(std::uint64_t)>& on_progress) const {
+TFCKPT_DECL absl::Status entry::check_payload(std::span<const std::byte> raw,
+                                              const std::function<void(std::uint64_t)>& on_progress) const {
   const std::string shard_file = data_file_name(owner_->prefix, shard_, owner_->header.num_shards);
   std::uint32_t crc = 0;
   if (dtype_ == tfckpt::dtype::string) {
@@ -658,7 +691,7 @@ inline absl::Status entry::check_payload(std::span<const std::byte> raw,
   return checksum_status(crc);
 }
 
-inline absl::Status entry::checksum_status(std::uint32_t crc) const {
+TFCKPT_DECL absl::Status entry::checksum_status(std::uint32_t crc) const {
   if (codec::crc32c_mask(crc) == masked_crc32c_) return absl::OkStatus();
   return with_key(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_,
                             "checksum mismatch over %d bytes: index has crc32c 0x%08x, data has 0x%08x (corrupt data, "
@@ -667,22 +700,7 @@ inline absl::Status entry::checksum_status(std::uint32_t crc) const {
                   name());
 }
 
-inline const io::mapped_file* detail::mapped_shard_of(const entry& e) {
-  if (!e.bytes_are_mapped()) return nullptr;
-  const bundle& b = entry_access::owner(e);
-  if (!b.shard_bytes(e.shard()).ok()) return nullptr;
-  return &b.shards[e.shard()].file;
-}
-
-inline bool entry::bytes_are_mapped() const { return !is_partitioned() && !owner_->v1 && owner_->store == nullptr; }
-
-inline std::span<const codec::slice_extent> entry::slice_extents(std::uint32_t i) const {
-  return {owner_->extents.data() + owner_->slices[first_slice() + i].first_extent, rank_};
-}
-inline const entry& entry::slice_entry(std::uint32_t i) const {
-  return owner_->all[owner_->slices[first_slice() + i].stored_entry];
-}
-
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_BUNDLE
 
 #endif  // TFCKPT_CHECKPOINT_BUNDLE_HPP_

@@ -24,6 +24,7 @@
 #include "tfckpt/checkpoint/v1_reader.hpp"
 #include "tfckpt/codec/bundle_entry.hpp"
 #include "tfckpt/codec/table.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/memory.hpp"
 #include "tfckpt/status.hpp"
@@ -39,11 +40,30 @@ namespace detail {
 // partitioned one each slice's extents within the shape. The links between a partitioned tensor
 // and its slices are checked once every record is read (bundle::finish_load). Returns the payload
 // size: as stored, or for a partitioned tensor that of the assembled tensor.
-inline absl::StatusOr<std::uint64_t> check_index_record(const std::string& file, std::string_view key, std::uint64_t at,
-                                                        const codec::bundle_header& header,
-                                                        const codec::bundle_entry& rec, shape_view dims,
-                                                        std::span<const codec::slice_extent> extents,
-                                                        std::span<const std::uint32_t> slice_ranks) {
+TFCKPT_DECL absl::StatusOr<std::uint64_t> check_index_record(const std::string& file, std::string_view key, std::uint64_t at,
+                                                             const codec::bundle_header& header,
+                                                             const codec::bundle_entry& rec, shape_view dims,
+                                                             std::span<const codec::slice_extent> extents,
+                                                             std::span<const std::uint32_t> slice_ranks);
+
+// Resolves `path` as open() does and loads the checkpoint. A URL that names a prefix has its index
+// fetched in one request; only when there is no such index is the URL taken for a directory.
+TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem::path& path, const open_options& options);
+
+}  // namespace detail
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_BUNDLE_LOADER)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL absl::StatusOr<std::uint64_t> check_index_record(const std::string& file, std::string_view key, std::uint64_t at,
+                                                             const codec::bundle_header& header,
+                                                             const codec::bundle_entry& rec, shape_view dims,
+                                                             std::span<const codec::slice_extent> extents,
+                                                             std::span<const std::uint32_t> slice_ranks) {
   auto fail = [&](const absl::FormatSpec<std::string, std::string>& fmt, const std::string& a, const std::string& c) {
     return with_key(data_loss(file, at, fmt, a, c), key);
   };
@@ -94,7 +114,7 @@ inline absl::StatusOr<std::uint64_t> check_index_record(const std::string& file,
   return size;
 }
 
-inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix, io::remote_store* store) {
+TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix, io::remote_store* store) {
   if (!io::is_remote_url(prefix) || store == nullptr) return load_once(std::move(prefix), store);
   // An index that fails its checks may have been damaged on the way: fetched once more before the
   // damage is reported.
@@ -105,9 +125,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix, 
   return absl::DataLossError(absl::StrCat(again.status().message(), " (fetched twice)"));
 }
 
-// Resolves `path` as open() does and loads the checkpoint. A URL that names a prefix has its index
-// fetched in one request; only when there is no such index is the URL taken for a directory.
-inline absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem::path& path, const open_options& options) {
+TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem::path& path, const open_options& options) {
   TFCKPT_ASSIGN_OR_RETURN(std::string prefix, resolve_prefix(path, options));
   if (!io::is_remote_url(prefix)) return bundle::load(std::move(prefix));
   TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, store_for(prefix, options));
@@ -120,7 +138,7 @@ inline absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem
   return bundle::load(*std::move(in_directory), store);
 }
 
-inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_once(std::string prefix, io::remote_store* store) {
+TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> bundle::load_once(std::string prefix, io::remote_store* store) {
   const bool remote = io::is_remote_url(prefix);
   if (!remote) {
     std::error_code ec;
@@ -234,8 +252,8 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_once(std::string pre
   if (remote) b->fetched = std::make_unique<std::atomic<bool>[]>(b->all.size());
   return b;
 }
-}  // namespace detail
 
-}  // namespace tfckpt
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_CHECKPOINT_BUNDLE_LOADER
 
 #endif  // TFCKPT_CHECKPOINT_BUNDLE_LOADER_HPP_

@@ -40,6 +40,7 @@
 #include "tfckpt/checkpoint/prefix.hpp"
 #include "tfckpt/checkpoint/v1_reader.hpp"
 #include "tfckpt/codec/crc32c.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
@@ -163,7 +164,14 @@ inline std::string checkpoint::data_path(std::int32_t shard) const {
   return data_file_name(bundle_->prefix, shard, bundle_->header.num_shards);
 }
 
-inline verify_report checkpoint::verify(const verify_options& options) const {
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_CHECKPOINT)
+
+namespace tfckpt {
+
+TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) const {
   verify_report report;
   const std::vector<entry>& all = bundle_->all;
   std::uint64_t total = 0;
@@ -266,5 +274,6 @@ inline verify_report checkpoint::verify(const verify_options& options) const {
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_CHECKPOINT
 
 #endif  // TFCKPT_CHECKPOINT_CHECKPOINT_HPP_

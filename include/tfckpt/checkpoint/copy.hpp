@@ -31,6 +31,7 @@
 #include "tfckpt/checkpoint/bundle.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
 
@@ -51,8 +52,18 @@ struct copy_options {
 };
 
 /// Writes a copy of `src` at `dst` (see the file comment). Atomic: on error nothing changes at `dst`.
-inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem::path& dst,
-                                    const copy_options& options = {}) {
+TFCKPT_DECL absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem::path& dst,
+                                         const copy_options& options = {});
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_COPY)
+
+namespace tfckpt {
+
+TFCKPT_DECL absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem::path& dst,
+                                         const copy_options& options) {
   // Which partitioned tensor, and which of its slices, each hidden slice entry holds.
   std::map<const entry*, std::pair<const entry*, std::uint32_t>> slice_owner;
   for (const entry& e : src.entries())
@@ -110,5 +121,6 @@ inline absl::Status copy_checkpoint(const checkpoint& src, const std::filesystem
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_COPY
 
 #endif  // TFCKPT_CHECKPOINT_COPY_HPP_

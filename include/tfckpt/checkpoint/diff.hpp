@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 
 namespace tfckpt {
@@ -69,7 +70,26 @@ double as_double(const T& v) {
 }
 
 // Element-wise comparison of two equally shaped tensors of one dtype.
-inline absl::Status compare_values(const entry& a, const entry& b, tensor_comparison& c) {
+TFCKPT_DECL absl::Status compare_values(const entry& a, const entry& b, tensor_comparison& c);
+
+TFCKPT_DECL absl::StatusOr<std::string> host_order_copy(const entry& e);
+
+}  // namespace detail
+
+/// Compares `a` with `b` (see the file comment). Read errors of either checkpoint pass through,
+/// naming the tensor. `progress`, if set, is called after each compared tensor with (bytes of `a`
+/// compared, bytes of `a` to compare).
+TFCKPT_DECL absl::StatusOr<checkpoint_diff> diff_checkpoints(
+    const checkpoint& a, const checkpoint& b, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_DIFF)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL absl::Status compare_values(const entry& a, const entry& b, tensor_comparison& c) {
   absl::Status inner;
   TFCKPT_RETURN_IF_ERROR(a.visit_values([&](const auto& va) {
     using V = std::decay_t<decltype(va)>;
@@ -100,7 +120,7 @@ inline absl::Status compare_values(const entry& a, const entry& b, tensor_compar
   return inner;
 }
 
-inline absl::StatusOr<std::string> host_order_copy(const entry& e) {
+TFCKPT_DECL absl::StatusOr<std::string> host_order_copy(const entry& e) {
   std::string out;
   out.reserve(static_cast<std::size_t>(e.size()));
   TFCKPT_RETURN_IF_ERROR(e.host_order_source().stream([&](std::span<const std::byte> piece) {
@@ -109,14 +129,12 @@ inline absl::StatusOr<std::string> host_order_copy(const entry& e) {
   }));
   return out;
 }
+}  // namespace tfckpt::detail
 
-}  // namespace detail
+namespace tfckpt {
 
-/// Compares `a` with `b` (see the file comment). Read errors of either checkpoint pass through,
-/// naming the tensor. `progress`, if set, is called after each compared tensor with (bytes of `a`
-/// compared, bytes of `a` to compare).
-inline absl::StatusOr<checkpoint_diff> diff_checkpoints(
-    const checkpoint& a, const checkpoint& b, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) {
+TFCKPT_DECL absl::StatusOr<checkpoint_diff> diff_checkpoints(
+    const checkpoint& a, const checkpoint& b, const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   checkpoint_diff d;
   std::uint64_t total = 0, done = 0;
   if (progress)
@@ -163,5 +181,6 @@ inline absl::StatusOr<checkpoint_diff> diff_checkpoints(
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_DIFF
 
 #endif  // TFCKPT_CHECKPOINT_DIFF_HPP_

@@ -34,6 +34,7 @@
 #include "tfckpt/checkpoint/prefix.hpp"
 #include "tfckpt/codec/bundle_entry.hpp"
 #include "tfckpt/codec/table.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/memory.hpp"
 #include "tfckpt/io/remote_store.hpp"
@@ -163,19 +164,6 @@ absl::Status scan_bundle_index(std::string prefix, Visit& visit) {
 
 }  // namespace detail
 
-inline absl::StatusOr<index_scanner> index_scanner::open(const std::filesystem::path& path, open_options options) {
-  index_scanner s;
-  // A remote index is read whole in one request anyway: the loader's walk is the scan.
-  if (io::is_remote_url(path.string())) {
-    TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::open_bundle(path, options));
-    s.prefix_ = b->prefix;
-    s.loaded_ = std::move(b);
-    return s;
-  }
-  TFCKPT_ASSIGN_OR_RETURN(s.prefix_, detail::resolve_prefix(path, options));
-  return s;
-}
-
 template <class Visit>
   requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
 absl::Status index_scanner::scan(Visit&& visit) const {
@@ -193,5 +181,26 @@ absl::Status scan_index(const std::filesystem::path& path, Visit&& visit, open_o
 }
 
 }  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_INDEX_SCAN)
+
+namespace tfckpt {
+
+TFCKPT_DECL absl::StatusOr<index_scanner> index_scanner::open(const std::filesystem::path& path, open_options options) {
+  index_scanner s;
+  // A remote index is read whole in one request anyway: the loader's walk is the scan.
+  if (io::is_remote_url(path.string())) {
+    TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::open_bundle(path, options));
+    s.prefix_ = b->prefix;
+    s.loaded_ = std::move(b);
+    return s;
+  }
+  TFCKPT_ASSIGN_OR_RETURN(s.prefix_, detail::resolve_prefix(path, options));
+  return s;
+}
+
+}  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_INDEX_SCAN
 
 #endif  // TFCKPT_CHECKPOINT_INDEX_SCAN_HPP_

@@ -24,7 +24,6 @@
 #ifndef TFCKPT_CHECKPOINT_MANAGER_HPP_
 #define TFCKPT_CHECKPOINT_MANAGER_HPP_
 
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -46,6 +45,7 @@
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/state_file.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/io/file_ops.hpp"
 #include "tfckpt/status.hpp"
@@ -148,7 +148,7 @@ struct prune_result {
 /// lost or would list deleted checkpoints. Errors: kInvalidArgument for max_to_keep < 1, kNotFound
 /// without a state file, kDataLoss when it does not parse, I/O errors (the state file is then
 /// rewritten only if every deletion succeeded).
-inline absl::StatusOr<prune_result> prune(const std::filesystem::path& dir, int max_to_keep);
+TFCKPT_DECL absl::StatusOr<prune_result> prune(const std::filesystem::path& dir, int max_to_keep);
 
 // ---------------------------------------------------------------------------------------------
 // Implementation details follow. Clients should ignore them.
@@ -157,7 +157,54 @@ inline absl::StatusOr<prune_result> prune(const std::filesystem::path& dir, int 
 namespace detail {
 
 // `<name>-<digits>` -> the number, or nullopt (also on int64 overflow).
-inline std::optional<std::int64_t> checkpoint_number(std::string_view file_name, std::string_view name) {
+TFCKPT_DECL std::optional<std::int64_t> checkpoint_number(std::string_view file_name, std::string_view name);
+
+// True for `<base>.tempstate<digits>`: a temporary of io::temp_file whose target is `base`.
+TFCKPT_DECL bool is_temporary_of(std::string_view file_name, std::string_view* base);
+
+// Deletes `P.index`, then every `P.data-*-of-*` (the index first: it is what makes a checkpoint
+// visible). A missing file is fine; other failures are returned after trying every file.
+TFCKPT_DECL absl::Status delete_checkpoint_files(const std::string& prefix, std::vector<std::string>* deleted,
+                                                 const io::write_hook& hook = {});
+
+// Removes the temporaries (`<base>.tempstate<n>`) left in `dir` by killed writers that
+// `accept(base, temporary)` accepts.
+TFCKPT_DECL void remove_temporaries(const std::filesystem::path& dir,
+                                    const std::function<bool(std::string_view, const std::filesystem::path&)>& accept,
+                                    std::vector<std::string>* deleted);
+
+TFCKPT_DECL absl::StatusOr<checkpoint_state> read_state_for_manager(const std::filesystem::path& file);
+
+}  // namespace detail
+
+inline double checkpoint_manager::now() const {
+  if (options_.now) return options_.now();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A recorded path as the manager spells prefixes: joined onto dir_ when relative, and re-expressed
+// under dir_ when an absolute path points inside it, so that equal checkpoints compare equal.
+
+inline std::vector<std::string> checkpoint_manager::checkpoints() const {
+  std::vector<std::string> out;
+  for (const managed& c : managed_) out.push_back(c.prefix);
+  return out;
+}
+
+inline std::vector<double> checkpoint_manager::timestamps() const {
+  std::vector<double> out;
+  for (const managed& c : managed_) out.push_back(c.timestamp);
+  return out;
+}
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_MANAGER)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::optional<std::int64_t> checkpoint_number(std::string_view file_name, std::string_view name) {
   if (file_name.size() <= name.size() + 1 || file_name.substr(0, name.size()) != name || file_name[name.size()] != '-')
     return std::nullopt;
   const std::string_view digits = file_name.substr(name.size() + 1);
@@ -168,8 +215,7 @@ inline std::optional<std::int64_t> checkpoint_number(std::string_view file_name,
   return n;
 }
 
-// True for `<base>.tempstate<digits>`: a temporary of io::temp_file whose target is `base`.
-inline bool is_temporary_of(std::string_view file_name, std::string_view* base) {
+TFCKPT_DECL bool is_temporary_of(std::string_view file_name, std::string_view* base) {
   const auto at = file_name.rfind(".tempstate");
   if (at == std::string_view::npos) return false;
   const std::string_view digits = file_name.substr(at + 10);
@@ -179,10 +225,8 @@ inline bool is_temporary_of(std::string_view file_name, std::string_view* base) 
   return true;
 }
 
-// Deletes `P.index`, then every `P.data-*-of-*` (the index first: it is what makes a checkpoint
-// visible). A missing file is fine; other failures are returned after trying every file.
-inline absl::Status delete_checkpoint_files(const std::string& prefix, std::vector<std::string>* deleted,
-                                            const io::write_hook& hook = {}) {
+TFCKPT_DECL absl::Status delete_checkpoint_files(const std::string& prefix, std::vector<std::string>* deleted,
+                                                 const io::write_hook& hook) {
   namespace fs = std::filesystem;
   absl::Status first;
   const auto remove = [&](const std::string& path) {
@@ -210,11 +254,9 @@ inline absl::Status delete_checkpoint_files(const std::string& prefix, std::vect
   return first;
 }
 
-// Removes the temporaries (`<base>.tempstate<n>`) left in `dir` by killed writers that
-// `accept(base, temporary)` accepts.
-inline void remove_temporaries(const std::filesystem::path& dir,
-                               const std::function<bool(std::string_view, const std::filesystem::path&)>& accept,
-                               std::vector<std::string>* deleted) {
+TFCKPT_DECL void remove_temporaries(const std::filesystem::path& dir,
+                                    const std::function<bool(std::string_view, const std::filesystem::path&)>& accept,
+                                    std::vector<std::string>* deleted) {
   std::error_code ec;
   std::vector<std::filesystem::path> found;
   for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
@@ -228,7 +270,7 @@ inline void remove_temporaries(const std::filesystem::path& dir,
   }
 }
 
-inline absl::StatusOr<checkpoint_state> read_state_for_manager(const std::filesystem::path& file) {
+TFCKPT_DECL absl::StatusOr<checkpoint_state> read_state_for_manager(const std::filesystem::path& file) {
   auto state = read_checkpoint_state(file);
   if (!state.ok()) return state.status();
   if (state->model_checkpoint_path().empty())
@@ -236,10 +278,11 @@ inline absl::StatusOr<checkpoint_state> read_state_for_manager(const std::filesy
         "%s: model_checkpoint_path is empty; fix or delete the state file", file.string()));
   return state;
 }
+}  // namespace tfckpt::detail
 
-}  // namespace detail
+namespace tfckpt {
 
-inline absl::StatusOr<checkpoint_manager> checkpoint_manager::open(std::filesystem::path dir, manager_options options) {
+TFCKPT_DECL absl::StatusOr<checkpoint_manager> checkpoint_manager::open(std::filesystem::path dir, manager_options options) {
   namespace fs = std::filesystem;
   if (options.max_to_keep && *options.max_to_keep < 1)
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -285,14 +328,7 @@ inline absl::StatusOr<checkpoint_manager> checkpoint_manager::open(std::filesyst
   return m;
 }
 
-inline double checkpoint_manager::now() const {
-  if (options_.now) return options_.now();
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// A recorded path as the manager spells prefixes: joined onto dir_ when relative, and re-expressed
-// under dir_ when an absolute path points inside it, so that equal checkpoints compare equal.
-inline std::string checkpoint_manager::normalize(const std::string& recorded) const {
+TFCKPT_DECL std::string checkpoint_manager::normalize(const std::string& recorded) const {
   namespace fs = std::filesystem;
   const fs::path p(recorded);
   const fs::path joined = p.is_absolute() ? p : dir_ / p;
@@ -301,7 +337,7 @@ inline std::string checkpoint_manager::normalize(const std::string& recorded) co
   return joined.string();
 }
 
-inline std::int64_t checkpoint_manager::next_number() const {
+TFCKPT_DECL std::int64_t checkpoint_manager::next_number() const {
   std::int64_t top = 0;
   const auto consider = [&](const std::string& prefix) {
     if (auto n = detail::checkpoint_number(std::filesystem::path(prefix).filename().string(), options_.checkpoint_name))
@@ -317,7 +353,7 @@ inline std::int64_t checkpoint_manager::next_number() const {
   return top == INT64_MAX ? top : top + 1;
 }
 
-inline absl::Status checkpoint_manager::record_state() const {
+TFCKPT_DECL absl::Status checkpoint_manager::record_state() const {
   std::vector<std::string> paths;
   std::vector<double> times;
   for (const managed& c : managed_) {
@@ -330,7 +366,7 @@ inline absl::Status checkpoint_manager::record_state() const {
   return write_checkpoint_state(dir_, state, {.sync = options_.writer.sync, .write_hook = options_.writer.write_hook});
 }
 
-inline absl::Status checkpoint_manager::sweep() {
+TFCKPT_DECL absl::Status checkpoint_manager::sweep() {
   if (!options_.max_to_keep) return absl::OkStatus();  // everything stays listed
   absl::Status first;
   const double keep_hours = options_.keep_checkpoint_every_n_hours.value_or(0);
@@ -349,8 +385,8 @@ inline absl::Status checkpoint_manager::sweep() {
   return first;
 }
 
-inline absl::StatusOr<std::string> checkpoint_manager::save(const std::function<absl::Status(bundle_writer&)>& fill,
-                                                            std::optional<std::int64_t> number) {
+TFCKPT_DECL absl::StatusOr<std::string> checkpoint_manager::save(const std::function<absl::Status(bundle_writer&)>& fill,
+                                                                 std::optional<std::int64_t> number) {
   namespace fs = std::filesystem;
   if (number && *number < 0)
     return absl::InvalidArgumentError(absl::StrFormat("checkpoint number must be >= 0, got %d", *number));
@@ -420,19 +456,7 @@ inline absl::StatusOr<std::string> checkpoint_manager::save(const std::function<
   return prefix;
 }
 
-inline std::vector<std::string> checkpoint_manager::checkpoints() const {
-  std::vector<std::string> out;
-  for (const managed& c : managed_) out.push_back(c.prefix);
-  return out;
-}
-
-inline std::vector<double> checkpoint_manager::timestamps() const {
-  std::vector<double> out;
-  for (const managed& c : managed_) out.push_back(c.timestamp);
-  return out;
-}
-
-inline absl::StatusOr<prune_result> prune(const std::filesystem::path& dir_in, int max_to_keep) {
+TFCKPT_DECL absl::StatusOr<prune_result> prune(const std::filesystem::path& dir_in, int max_to_keep) {
   namespace fs = std::filesystem;
   if (max_to_keep < 1)
     return absl::InvalidArgumentError(
@@ -495,5 +519,6 @@ inline absl::StatusOr<prune_result> prune(const std::filesystem::path& dir_in, i
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_MANAGER
 
 #endif  // TFCKPT_CHECKPOINT_MANAGER_HPP_

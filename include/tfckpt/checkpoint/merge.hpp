@@ -25,7 +25,6 @@
 #ifndef TFCKPT_CHECKPOINT_MERGE_HPP_
 #define TFCKPT_CHECKPOINT_MERGE_HPP_
 
-
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -45,6 +44,7 @@
 #include "tfckpt/codec/bundle_entry.hpp"
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/codec/table_builder.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/io/file_ops.hpp"
 #include "tfckpt/io/mapped_file.hpp"
@@ -74,8 +74,8 @@ struct merge_options {
 /// an output that is one of the inputs; kDataLoss for a corrupt index) leaves every input as it
 /// was. A failing rename is undone as far as possible. An existing checkpoint at `merged_prefix`
 /// is replaced, as TensorFlow does.
-inline absl::Status merge_bundles(std::span<const std::string> prefixes, const std::string& merged_prefix,
-                                  merge_options options = {});
+TFCKPT_DECL absl::Status merge_bundles(std::span<const std::string> prefixes, const std::string& merged_prefix,
+                                       merge_options options = {});
 
 // ---------------------------------------------------------------------------------------------
 // Implementation details follow. Clients should ignore them.
@@ -104,7 +104,23 @@ inline std::vector<std::int64_t> proto_dims(const tensorflow::TensorShapeProto& 
 }
 
 // TensorFlow's MergeOneBundle: folds one input's header and records into `m`.
-inline absl::Status merge_one_bundle(const std::string& prefix, merge_state* m) {
+TFCKPT_DECL absl::Status merge_one_bundle(const std::string& prefix, merge_state* m);
+
+inline std::filesystem::path directory_of(const std::string& prefix) {
+  const std::filesystem::path p(prefix);
+  return p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+}
+
+}  // namespace detail
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_MERGE)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL absl::Status merge_one_bundle(const std::string& prefix, merge_state* m) {
   const std::string file = prefix + ".index";
   TFCKPT_ASSIGN_OR_RETURN(const io::mapped_file index, io::mapped_file::open(file));
   bool have_header = false;
@@ -201,16 +217,12 @@ inline absl::Status merge_one_bundle(const std::string& prefix, merge_state* m) 
   if (!have_header) return data_loss(file, 0, "the index has no bundle header (key \"\"): not a tensor bundle index");
   return absl::OkStatus();
 }
+}  // namespace tfckpt::detail
 
-inline std::filesystem::path directory_of(const std::string& prefix) {
-  const std::filesystem::path p(prefix);
-  return p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
-}
+namespace tfckpt {
 
-}  // namespace detail
-
-inline absl::Status merge_bundles(std::span<const std::string> prefixes, const std::string& merged_prefix,
-                                  merge_options options) {
+TFCKPT_DECL absl::Status merge_bundles(std::span<const std::string> prefixes, const std::string& merged_prefix,
+                                       merge_options options) {
   namespace fs = std::filesystem;
   if (prefixes.empty()) return absl::InvalidArgumentError("merge_bundles: no bundles to merge");
   if (merged_prefix.empty()) return absl::InvalidArgumentError("merge_bundles: the merged prefix is empty");
@@ -317,5 +329,6 @@ inline absl::Status merge_bundles(std::span<const std::string> prefixes, const s
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_MERGE
 
 #endif  // TFCKPT_CHECKPOINT_MERGE_HPP_

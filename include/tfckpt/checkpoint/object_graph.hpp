@@ -45,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/proto/trackable_object_graph.pb.h"
 #include "tfckpt/status.hpp"
@@ -72,41 +73,10 @@ struct object_key {
 };
 
 /// TensorFlow's escaping of one object-path component in a key: '.' -> '..', then '/' -> '.S'.
-inline std::string escape_object_name(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  for (char c : name) {
-    if (c == '.') {
-      out += "..";
-    } else if (c == '/') {
-      out += ".S";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+TFCKPT_DECL std::string escape_object_name(std::string_view name);
 
 /// The inverse of escape_object_name; nullopt when `escaped` is not a valid escaped component.
-inline std::optional<std::string> unescape_object_name(std::string_view escaped) {
-  std::string out;
-  for (std::size_t i = 0; i < escaped.size(); ++i) {
-    if (escaped[i] != '.') {
-      out += escaped[i];
-      continue;
-    }
-    if (i + 1 == escaped.size()) return std::nullopt;
-    const char next = escaped[++i];
-    if (next == '.') {
-      out += '.';
-    } else if (next == 'S') {
-      out += '/';
-    } else {
-      return std::nullopt;
-    }
-  }
-  return out;
-}
+TFCKPT_DECL std::optional<std::string> unescape_object_name(std::string_view escaped);
 
 /// The key TensorFlow gives attribute `attribute` of the object at `path` (components unescaped).
 inline std::string object_attribute_key(std::span<const std::string> path, std::string_view attribute) {
@@ -117,28 +87,11 @@ inline std::string object_attribute_key(std::span<const std::string> path, std::
 
 /// The key of slot `slot_name` of the variable at `variable_path`, owned by the optimizer at
 /// `optimizer_path` (TensorFlow's naming, spec/FORMAT.md §5).
-inline std::string slot_attribute_key(std::span<const std::string> variable_path, std::span<const std::string> optimizer_path,
-                                      std::string_view slot_name, std::string_view attribute) {
-  std::string key;
-  for (const std::string& c : variable_path) key += escape_object_name(c) + "/";
-  key += ".OPTIMIZER_SLOT/";
-  for (const std::string& c : optimizer_path) key += escape_object_name(c) + "/";
-  return key + escape_object_name(slot_name) + "/.ATTRIBUTES/" + escape_object_name(attribute);
-}
+TFCKPT_DECL std::string slot_attribute_key(std::span<const std::string> variable_path, std::span<const std::string> optimizer_path,
+                                           std::string_view slot_name, std::string_view attribute);
 
 /// Splits a '/'-joined object path into components ("" -> none).
-inline std::vector<std::string> split_object_path(std::string_view path) {
-  std::vector<std::string> parts;
-  if (path.empty()) return parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t slash = path.find('/', start);
-    parts.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return parts;
-}
+TFCKPT_DECL std::vector<std::string> split_object_path(std::string_view path);
 
 /// A decoded TrackableObjectGraph with every node's object path (see the file comment).
 class object_graph {
@@ -209,8 +162,80 @@ absl::StatusOr<std::vector<std::string>> check_object_graph(const checkpoint& ck
 
 // --- implementation ---
 
-inline absl::StatusOr<object_graph> object_graph::parse(std::string_view serialized, std::string_view file,
-                                                        std::uint64_t offset) {
+namespace detail {
+// For a plain attribute key "<c1>/.../<cn>/.ATTRIBUTES/<attr>": its unescaped path components and
+// attribute; nullopt for anything else (slot keys included).
+TFCKPT_DECL std::optional<std::pair<std::vector<std::string>, std::string>> parse_attribute_key(std::string_view key);
+}  // namespace detail
+
+TFCKPT_DECL absl::StatusOr<std::vector<std::string>> check_object_graph(const checkpoint& ckpt);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_OBJECT_GRAPH)
+
+namespace tfckpt {
+
+TFCKPT_DECL std::string escape_object_name(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    if (c == '.') {
+      out += "..";
+    } else if (c == '/') {
+      out += ".S";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+TFCKPT_DECL std::optional<std::string> unescape_object_name(std::string_view escaped) {
+  std::string out;
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] != '.') {
+      out += escaped[i];
+      continue;
+    }
+    if (i + 1 == escaped.size()) return std::nullopt;
+    const char next = escaped[++i];
+    if (next == '.') {
+      out += '.';
+    } else if (next == 'S') {
+      out += '/';
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+TFCKPT_DECL std::string slot_attribute_key(std::span<const std::string> variable_path, std::span<const std::string> optimizer_path,
+                                           std::string_view slot_name, std::string_view attribute) {
+  std::string key;
+  for (const std::string& c : variable_path) key += escape_object_name(c) + "/";
+  key += ".OPTIMIZER_SLOT/";
+  for (const std::string& c : optimizer_path) key += escape_object_name(c) + "/";
+  return key + escape_object_name(slot_name) + "/.ATTRIBUTES/" + escape_object_name(attribute);
+}
+
+TFCKPT_DECL std::vector<std::string> split_object_path(std::string_view path) {
+  std::vector<std::string> parts;
+  if (path.empty()) return parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = path.find('/', start);
+    parts.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+TFCKPT_DECL absl::StatusOr<object_graph> object_graph::parse(std::string_view serialized, std::string_view file,
+                                                             std::uint64_t offset) {
   object_graph g;
   // Protobuf's parser bounds nesting and sizes; the graph holds no recursive messages anyway.
   if (!g.proto_.ParseFromArray(serialized.data(), static_cast<int>(serialized.size())) ||
@@ -221,7 +246,7 @@ inline absl::StatusOr<object_graph> object_graph::parse(std::string_view seriali
   return g;
 }
 
-inline absl::Status object_graph::index(std::string_view file, std::uint64_t offset) {
+TFCKPT_DECL absl::Status object_graph::index(std::string_view file, std::uint64_t offset) {
   const int n = proto_.nodes_size();
   if (n == 0) return data_loss(file, offset, "'%s' has no nodes (a root object is required)", kObjectGraphKey);
   const auto in_range = [n](int id) { return id >= 0 && id < n; };
@@ -313,7 +338,7 @@ inline absl::Status object_graph::index(std::string_view file, std::uint64_t off
   return absl::OkStatus();
 }
 
-inline absl::StatusOr<std::optional<object_graph>> object_graph::load(const checkpoint& ckpt) {
+TFCKPT_DECL absl::StatusOr<std::optional<object_graph>> object_graph::load(const checkpoint& ckpt) {
   const entry* e = ckpt.find(kObjectGraphKey);
   if (e == nullptr) return std::optional<object_graph>();
   const std::string file = ckpt.is_v1() ? ckpt.prefix() : data_file_name(ckpt.prefix(), e->shard(), ckpt.num_shards());
@@ -326,11 +351,11 @@ inline absl::StatusOr<std::optional<object_graph>> object_graph::load(const chec
   if (!g.ok()) return with_key(g.status(), e->name());
   return std::optional<object_graph>(*std::move(g));
 }
+}  // namespace tfckpt
 
-namespace detail {
-// For a plain attribute key "<c1>/.../<cn>/.ATTRIBUTES/<attr>": its unescaped path components and
-// attribute; nullopt for anything else (slot keys included).
-inline std::optional<std::pair<std::vector<std::string>, std::string>> parse_attribute_key(std::string_view key) {
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::optional<std::pair<std::vector<std::string>, std::string>> parse_attribute_key(std::string_view key) {
   constexpr std::string_view kAttributes = ".ATTRIBUTES/";
   const std::size_t at = key.rfind(kAttributes);
   if (at == std::string_view::npos || (at != 0 && key[at - 1] != '/')) return std::nullopt;
@@ -345,9 +370,11 @@ inline std::optional<std::pair<std::vector<std::string>, std::string>> parse_att
   }
   return std::pair(std::move(path), *std::move(attribute));
 }
-}  // namespace detail
+}  // namespace tfckpt::detail
 
-inline absl::StatusOr<object_graph> object_graph::rewrite(const std::map<std::string, std::string>& kept) const {
+namespace tfckpt {
+
+TFCKPT_DECL absl::StatusOr<object_graph> object_graph::rewrite(const std::map<std::string, std::string>& kept) const {
   for (const auto& [old_key, new_key] : kept)
     if (find(old_key) == nullptr)
       return absl::InvalidArgumentError(absl::StrFormat("object graph rewrite: key '%s' is not in the object graph",
@@ -493,7 +520,7 @@ inline absl::StatusOr<object_graph> object_graph::rewrite(const std::map<std::st
   return g;
 }
 
-inline absl::StatusOr<std::vector<std::string>> check_object_graph(const checkpoint& ckpt) {
+TFCKPT_DECL absl::StatusOr<std::vector<std::string>> check_object_graph(const checkpoint& ckpt) {
   TFCKPT_ASSIGN_OR_RETURN(const std::optional<object_graph> graph, object_graph::load(ckpt));
   std::vector<std::string> problems;
   if (!graph) return problems;
@@ -508,5 +535,6 @@ inline absl::StatusOr<std::vector<std::string>> check_object_graph(const checkpo
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_OBJECT_GRAPH
 
 #endif  // TFCKPT_CHECKPOINT_OBJECT_GRAPH_HPP_

@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/state_file.hpp"
 #include "tfckpt/codec/table.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/io/directory.hpp"
 #include "tfckpt/io/mapped_file.hpp"
@@ -50,30 +51,10 @@ inline bool has_suffix(std::string_view s, std::string_view suffix) {
 }
 
 // True for names ending in ".data-DDDDD-of-DDDDD" (TensorFlow prints at least five digits).
-inline bool is_data_shard_name(std::string_view s, std::string_view* prefix) {
-  const auto at = s.rfind(".data-");
-  if (at == std::string_view::npos) return false;
-  const std::string_view rest = s.substr(at + 6);
-  const auto of = rest.find("-of-");
-  if (of == std::string_view::npos || of < 5 || rest.size() - of - 4 < 5) return false;
-  const auto digits = [](std::string_view d) {
-    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (!digits(rest.substr(0, of)) || !digits(rest.substr(of + 4))) return false;
-  *prefix = s.substr(0, at);
-  return true;
-}
+TFCKPT_DECL bool is_data_shard_name(std::string_view s, std::string_view* prefix);
 
 // Data files present for `prefix` (for messages about missing shards).
-inline std::vector<std::string> list_data_files(const std::string& prefix) {
-  std::vector<std::string> found;
-  const std::filesystem::path p(prefix);
-  const std::string base = p.filename().string() + ".data-";
-  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
-  for (std::string& name : io::list_directory(dir))
-    if (name.rfind(base, 0) == 0) found.push_back(std::move(name));
-  return found;
-}
+TFCKPT_DECL std::vector<std::string> list_data_files(const std::string& prefix);
 
 // Checkpoint prefixes (names of `*.index` files) in `dir`, for messages.
 inline std::vector<std::string> list_prefixes(const std::filesystem::path& dir) {
@@ -100,20 +81,7 @@ inline bool looks_like_sstable(const std::filesystem::path& path) {
 
 // The files of the V1 checkpoint `prefix`: the file itself, or its `<prefix>-NNNNN-of-NNNNN`
 // shards (in order); empty when there is none.
-inline std::vector<std::string> list_v1_files(const std::string& prefix) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_regular_file(prefix, ec)) return looks_like_sstable(prefix) ? std::vector<std::string>{prefix} : std::vector<std::string>{};
-  const fs::path path(prefix);
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const std::string base = path.filename().string() + "-";
-  std::vector<std::string> found;
-  for (const std::string& name : io::list_directory(dir))
-    if (name.size() == base.size() + 14 && name.rfind(base, 0) == 0 && name.compare(base.size() + 5, 4, "-of-") == 0 &&
-        looks_like_sstable(dir / name))
-      found.push_back((dir / name).string());
-  return found;
-}
+TFCKPT_DECL std::vector<std::string> list_v1_files(const std::string& prefix);
 
 inline io::remote_store* chosen_store(const open_options& options) {
   return options.remote_store != nullptr ? options.remote_store : io::default_remote_store();
@@ -137,7 +105,68 @@ inline absl::StatusOr<io::remote_store*> store_for(const std::string& url, const
 /// (written on the training machine) is looked up by its last component in the directory, unless
 /// `options.relocate_by_basename` is off. kNotFound only when there is no state file;
 /// kFailedPrecondition when it names nothing usable.
-inline absl::StatusOr<std::string> latest_remote_checkpoint(std::string dir, const open_options& options = {}) {
+TFCKPT_DECL absl::StatusOr<std::string> latest_remote_checkpoint(std::string dir, const open_options& options = {});
+
+namespace detail {
+
+// The checkpoint a directory URL holds: the newest its state file `URL/checkpoint` names, else a
+// SavedModel's variables when `URL/saved_model.pb` exists. One or two requests.
+TFCKPT_DECL absl::StatusOr<std::string> resolve_remote_directory(const std::string& url, const open_options& options);
+
+// Turns what the user passed into a checkpoint prefix, or explains what it is instead.
+TFCKPT_DECL absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& path, const open_options& options);
+}  // namespace detail
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_PREFIX)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL bool is_data_shard_name(std::string_view s, std::string_view* prefix) {
+  const auto at = s.rfind(".data-");
+  if (at == std::string_view::npos) return false;
+  const std::string_view rest = s.substr(at + 6);
+  const auto of = rest.find("-of-");
+  if (of == std::string_view::npos || of < 5 || rest.size() - of - 4 < 5) return false;
+  const auto digits = [](std::string_view d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(rest.substr(0, of)) || !digits(rest.substr(of + 4))) return false;
+  *prefix = s.substr(0, at);
+  return true;
+}
+
+TFCKPT_DECL std::vector<std::string> list_data_files(const std::string& prefix) {
+  std::vector<std::string> found;
+  const std::filesystem::path p(prefix);
+  const std::string base = p.filename().string() + ".data-";
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  for (std::string& name : io::list_directory(dir))
+    if (name.rfind(base, 0) == 0) found.push_back(std::move(name));
+  return found;
+}
+
+TFCKPT_DECL std::vector<std::string> list_v1_files(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_regular_file(prefix, ec)) return looks_like_sstable(prefix) ? std::vector<std::string>{prefix} : std::vector<std::string>{};
+  const fs::path path(prefix);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const std::string base = path.filename().string() + "-";
+  std::vector<std::string> found;
+  for (const std::string& name : io::list_directory(dir))
+    if (name.size() == base.size() + 14 && name.rfind(base, 0) == 0 && name.compare(base.size() + 5, 4, "-of-") == 0 &&
+        looks_like_sstable(dir / name))
+      found.push_back((dir / name).string());
+  return found;
+}
+}  // namespace tfckpt::detail
+
+namespace tfckpt {
+
+TFCKPT_DECL absl::StatusOr<std::string> latest_remote_checkpoint(std::string dir, const open_options& options) {
   TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, detail::store_for(dir, options));
   while (dir.ends_with('/')) dir.pop_back();
   const std::string state_url = absl::StrFormat("%s/%s", dir, kStateFileName);
@@ -156,12 +185,11 @@ inline absl::StatusOr<std::string> latest_remote_checkpoint(std::string dir, con
   return absl::FailedPreconditionError(absl::StrFormat(
       "%s names the local path '%s' as the latest checkpoint, which is not in this directory", state_url, recorded));
 }
+}  // namespace tfckpt
 
-namespace detail {
+namespace tfckpt::detail {
 
-// The checkpoint a directory URL holds: the newest its state file `URL/checkpoint` names, else a
-// SavedModel's variables when `URL/saved_model.pb` exists. One or two requests.
-inline absl::StatusOr<std::string> resolve_remote_directory(const std::string& url, const open_options& options) {
+TFCKPT_DECL absl::StatusOr<std::string> resolve_remote_directory(const std::string& url, const open_options& options) {
   TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, store_for(url, options));
   auto latest = latest_remote_checkpoint(url, options);
   if (latest.ok() || latest.status().code() != absl::StatusCode::kNotFound) return latest;
@@ -175,8 +203,7 @@ inline absl::StatusOr<std::string> resolve_remote_directory(const std::string& u
       url, dir, dir, kStateFileName, dir));
 }
 
-// Turns what the user passed into a checkpoint prefix, or explains what it is instead.
-inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& path, const open_options& options) {
+TFCKPT_DECL absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& path, const open_options& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const std::string s = path.string();
@@ -235,8 +262,8 @@ inline absl::StatusOr<std::string> resolve_prefix(const std::filesystem::path& p
                                              prefixes.empty() ? std::string()
                                                               : "; prefixes in that directory: " + join_names(prefixes)));
 }
-}  // namespace detail
 
-}  // namespace tfckpt
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_CHECKPOINT_PREFIX
 
 #endif  // TFCKPT_CHECKPOINT_PREFIX_HPP_

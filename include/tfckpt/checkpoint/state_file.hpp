@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/checkpoint_state.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
@@ -42,17 +43,7 @@ inline constexpr std::string_view kStateFileName = "checkpoint";
 
 /// Reads and parses `<dir>/checkpoint` (or a state file given by path). kNotFound when absent,
 /// kDataLoss when it is not valid CheckpointState text.
-inline absl::StatusOr<checkpoint_state> read_checkpoint_state(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return io::errno_status(file.string(), "open", errno);
-  std::stringstream text;
-  text << in.rdbuf();
-  checkpoint_state state;
-  std::string error;
-  if (!detail::parse_checkpoint_state_text(text.str(), &state, &error))
-    return absl::DataLossError(absl::StrFormat("%s: not a valid checkpoint state file: %s", file.string(), error));
-  return state;
-}
+TFCKPT_DECL absl::StatusOr<checkpoint_state> read_checkpoint_state(const std::filesystem::path& file);
 
 namespace detail {
 // The last component of a path written on any system (POSIX '/' or Windows '\').
@@ -71,25 +62,8 @@ struct latest_checkpoint_options {
 /// The newest checkpoint prefix recorded in `<dir>/checkpoint`, resolved as TensorFlow's
 /// latest_checkpoint does: relative paths are joined onto `dir`. Errors: kNotFound when the state
 /// file is missing or names nothing, kDataLoss when it does not parse.
-inline absl::StatusOr<std::string> latest_checkpoint(const std::filesystem::path& dir,
-                                                     latest_checkpoint_options options = {}) {
-  const std::filesystem::path file = dir / kStateFileName;
-  TFCKPT_ASSIGN_OR_RETURN(const checkpoint_state state, read_checkpoint_state(file));
-  const std::string& recorded = state.model_checkpoint_path();
-  if (recorded.empty())
-    return absl::NotFoundError(absl::StrFormat("%s: model_checkpoint_path is empty", file.string()));
-  std::filesystem::path prefix(recorded);
-  if (prefix.is_relative()) prefix = dir / prefix;
-  const auto exists = [](const std::filesystem::path& p) {
-    std::error_code ec;
-    return std::filesystem::exists(p.string() + ".index", ec) || std::filesystem::is_regular_file(p, ec);
-  };
-  if (!exists(prefix) && options.relocate_by_basename) {
-    const std::filesystem::path moved = dir / std::string(detail::foreign_basename(recorded));
-    if (exists(moved)) return moved.string();
-  }
-  return prefix.string();
-}
+TFCKPT_DECL absl::StatusOr<std::string> latest_checkpoint(const std::filesystem::path& dir,
+                                                          latest_checkpoint_options options = {});
 
 /// Options for write_checkpoint_state().
 struct write_state_options {
@@ -111,7 +85,7 @@ struct write_state_options {
 ///  5. `last_preserved` goes to field 4 (0 leaves it out, as proto3 does).
 /// Errors: kInvalidArgument for an empty model path, a timestamp count that does not match, or a
 /// model path that resolves to the state file itself (`<dir>/checkpoint`).
-inline absl::StatusOr<checkpoint_state> make_checkpoint_state(
+TFCKPT_DECL absl::StatusOr<checkpoint_state> make_checkpoint_state(
     const std::filesystem::path& dir, std::string model_path, std::vector<std::string> all_paths = {},
     std::vector<double> timestamps = {}, double last_preserved = 0, bool relative = false);
 
@@ -139,7 +113,78 @@ namespace detail {
 // (PyOS_double_to_string mode 'r'): the shortest digits that round-trip, in fixed notation when
 // the decimal point position `decpt` (value = 0.d1d2… x 10^decpt) is in (-4, 16], with ".0" added
 // to an integer; otherwise d1.d2…e±XX with at least two exponent digits.
-inline std::string python_float_repr(double v) {
+TFCKPT_DECL std::string python_float_repr(double v);
+
+// An absolute, lexically normal path without a trailing separator (os.path.abspath).
+inline std::filesystem::path normal_absolute(const std::filesystem::path& p) {
+  std::error_code ec;
+  std::filesystem::path a = std::filesystem::absolute(p.empty() ? std::filesystem::path(".") : p, ec).lexically_normal();
+  if (!a.has_filename() && a.has_relative_path()) a = a.parent_path();
+  return a;
+}
+
+// os.path.relpath(p, start): purely lexical, both made absolute against the working directory.
+inline std::string python_relpath(const std::filesystem::path& p, const std::filesystem::path& start) {
+  const std::filesystem::path r = normal_absolute(p).lexically_relative(normal_absolute(start));
+  return r.empty() ? normal_absolute(p).string() : r.string();
+}
+
+}  // namespace detail
+
+inline std::string checkpoint_state_text(const checkpoint_state& state) {
+  // protobuf's text printer with Python's double spelling; strings are escaped the same way by both.
+  return detail::print_checkpoint_state_text(state, &detail::python_float_repr);
+}
+
+inline absl::Status write_checkpoint_state(const std::filesystem::path& dir, const checkpoint_state& state,
+                                           write_state_options options) {
+  return io::write_file_atomically(dir / kStateFileName, checkpoint_state_text(state), options.sync,
+                                   options.write_hook);
+}
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_STATE_FILE)
+
+namespace tfckpt {
+
+TFCKPT_DECL absl::StatusOr<checkpoint_state> read_checkpoint_state(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return io::errno_status(file.string(), "open", errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  checkpoint_state state;
+  std::string error;
+  if (!detail::parse_checkpoint_state_text(text.str(), &state, &error))
+    return absl::DataLossError(absl::StrFormat("%s: not a valid checkpoint state file: %s", file.string(), error));
+  return state;
+}
+
+TFCKPT_DECL absl::StatusOr<std::string> latest_checkpoint(const std::filesystem::path& dir,
+                                                          latest_checkpoint_options options) {
+  const std::filesystem::path file = dir / kStateFileName;
+  TFCKPT_ASSIGN_OR_RETURN(const checkpoint_state state, read_checkpoint_state(file));
+  const std::string& recorded = state.model_checkpoint_path();
+  if (recorded.empty())
+    return absl::NotFoundError(absl::StrFormat("%s: model_checkpoint_path is empty", file.string()));
+  std::filesystem::path prefix(recorded);
+  if (prefix.is_relative()) prefix = dir / prefix;
+  const auto exists = [](const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::exists(p.string() + ".index", ec) || std::filesystem::is_regular_file(p, ec);
+  };
+  if (!exists(prefix) && options.relocate_by_basename) {
+    const std::filesystem::path moved = dir / std::string(detail::foreign_basename(recorded));
+    if (exists(moved)) return moved.string();
+  }
+  return prefix.string();
+}
+}  // namespace tfckpt
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::string python_float_repr(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
   char buf[64];
@@ -174,24 +219,11 @@ inline std::string python_float_repr(double v) {
   }
   return out;
 }
+}  // namespace tfckpt::detail
 
-// An absolute, lexically normal path without a trailing separator (os.path.abspath).
-inline std::filesystem::path normal_absolute(const std::filesystem::path& p) {
-  std::error_code ec;
-  std::filesystem::path a = std::filesystem::absolute(p.empty() ? std::filesystem::path(".") : p, ec).lexically_normal();
-  if (!a.has_filename() && a.has_relative_path()) a = a.parent_path();
-  return a;
-}
+namespace tfckpt {
 
-// os.path.relpath(p, start): purely lexical, both made absolute against the working directory.
-inline std::string python_relpath(const std::filesystem::path& p, const std::filesystem::path& start) {
-  const std::filesystem::path r = normal_absolute(p).lexically_relative(normal_absolute(start));
-  return r.empty() ? normal_absolute(p).string() : r.string();
-}
-
-}  // namespace detail
-
-inline absl::StatusOr<checkpoint_state> make_checkpoint_state(const std::filesystem::path& dir,
+TFCKPT_DECL absl::StatusOr<checkpoint_state> make_checkpoint_state(const std::filesystem::path& dir,
                                                                          std::string model_path,
                                                                          std::vector<std::string> all_paths,
                                                                          std::vector<double> timestamps,
@@ -239,17 +271,7 @@ inline absl::StatusOr<checkpoint_state> make_checkpoint_state(const std::filesys
   return state;
 }
 
-inline std::string checkpoint_state_text(const checkpoint_state& state) {
-  // protobuf's text printer with Python's double spelling; strings are escaped the same way by both.
-  return detail::print_checkpoint_state_text(state, &detail::python_float_repr);
-}
-
-inline absl::Status write_checkpoint_state(const std::filesystem::path& dir, const checkpoint_state& state,
-                                           write_state_options options) {
-  return io::write_file_atomically(dir / kStateFileName, checkpoint_state_text(state), options.sync,
-                                   options.write_hook);
-}
-
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_STATE_FILE
 
 #endif  // TFCKPT_CHECKPOINT_STATE_FILE_HPP_

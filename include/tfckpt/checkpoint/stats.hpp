@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt {
@@ -68,7 +69,16 @@ struct tensor_stats {
 
 /// Statistics of `e`'s values. Errors: kInvalidArgument for string and complex tensors; read
 /// errors of the entry pass through.
-inline absl::StatusOr<tensor_stats> compute_stats(const entry& e) {
+TFCKPT_DECL absl::StatusOr<tensor_stats> compute_stats(const entry& e);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_STATS)
+
+namespace tfckpt {
+
+TFCKPT_DECL absl::StatusOr<tensor_stats> compute_stats(const entry& e) {
   tensor_stats s;
   bool unordered = false;
   TFCKPT_RETURN_IF_ERROR(e.visit_values([&](const auto& values) {
@@ -86,5 +96,6 @@ inline absl::StatusOr<tensor_stats> compute_stats(const entry& e) {
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_CHECKPOINT_STATS
 
 #endif  // TFCKPT_CHECKPOINT_STATS_HPP_

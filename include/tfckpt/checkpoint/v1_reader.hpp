@@ -23,6 +23,7 @@
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/codec/v1_record.hpp"
 #include "tfckpt/codec/v1_values.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/dtype.hpp"
@@ -38,8 +39,17 @@ namespace detail {
 // saved as one whole slice becomes a plain entry, a partitioned one keeps its slices as hidden
 // entries, as in a V2 bundle. Allocation is bounded by the records' own bytes: a slice must hold
 // exactly its element count of values.
-inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefix, const std::vector<std::string>& files,
-                                                               io::remote_store* store) {
+}  // namespace detail
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_V1_READER)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefix, const std::vector<std::string>& files,
+                                                                    io::remote_store* store) {
   auto b = std::make_unique<bundle>();
   b->prefix = std::move(prefix);
   b->index_file = files.front();
@@ -237,8 +247,8 @@ inline absl::StatusOr<std::unique_ptr<bundle>> bundle::load_v1(std::string prefi
   TFCKPT_RETURN_IF_ERROR(b->finish_load());
   return b;
 }
-}  // namespace detail
 
-}  // namespace tfckpt
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_CHECKPOINT_V1_READER
 
 #endif  // TFCKPT_CHECKPOINT_V1_READER_HPP_

@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "tfckpt/codec/proto_wire.hpp"
 #include "tfckpt/codec/proto_writer.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt::codec {
@@ -74,8 +75,72 @@ inline absl::Status expect_type(const proto_reader& in, const proto_field& f, wi
 }
 
 // VersionDef: checks it against kTensorBundleVersion as TensorFlow's CheckVersions does.
-inline absl::Status decode_version(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
-                                   bundle_header* h) {
+TFCKPT_DECL absl::Status decode_version(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                        bundle_header* h);
+
+TFCKPT_DECL absl::Status decode_shape(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                      bundle_entry* e, std::vector<std::int64_t>* dims);
+
+TFCKPT_DECL absl::Status decode_slice(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                      std::vector<slice_extent>* extents, std::vector<std::uint32_t>* ranks);
+
+}  // namespace detail
+
+/// Decodes the header record (key "") and checks its version, endianness and shard count.
+TFCKPT_DECL absl::StatusOr<bundle_header> decode_bundle_header(std::string_view file, std::span<const std::byte> value,
+                                                               std::uint64_t at);
+
+namespace detail {
+
+// The fast path: a record serialized canonically, as TensorFlow and protobuf write it (fields 1-6
+// in order, each at most once, dims with only a size). Plain pointer walking with no Status per
+// field; it runs for every tensor at open (bench/index_bench.cpp). Returns false, leaving `dims` as
+// it found it, for anything else, and the general decoder below takes over.
+TFCKPT_DECL bool decode_canonical_bundle_entry(const std::byte* p, const std::byte* const limit, bundle_entry* e,
+                                               std::vector<std::int64_t>* dims);
+
+}  // namespace detail
+
+/// Decodes one entry record. Appends its dimensions to `dims`, and for a partitioned tensor each
+/// slice's extents to `extents` and its extent count to `slice_ranks`. Checks wire structure and
+/// non-negative numbers only; the caller checks the entry against the header and the shard files.
+TFCKPT_DECL absl::Status decode_bundle_entry(std::string_view file, std::span<const std::byte> value, std::uint64_t at,
+                                             bundle_entry* e, std::vector<std::int64_t>* dims,
+                                             std::vector<slice_extent>* extents, std::vector<std::uint32_t>* slice_ranks);
+
+/// The header record's value: BundleHeaderProto with `num_shards`, the byte order, and version
+/// producer kTensorBundleVersion.
+TFCKPT_DECL std::string encode_bundle_header(std::int32_t num_shards, bool big_endian);
+
+namespace detail {
+
+inline std::uint64_t extent_size(const slice_extent& x) {
+  if (x.full()) return 0;  // a whole dimension: an empty Extent
+  return (x.start != 0 ? varint_field_size(1, static_cast<std::uint64_t>(x.start)) : 0) +
+         varint_field_size(2, static_cast<std::uint64_t>(x.length));  // in a oneof: written even when 0
+}
+
+inline std::uint64_t dim_size(std::int64_t d) { return d != 0 ? varint_field_size(1, static_cast<std::uint64_t>(d)) : 0; }
+
+}  // namespace detail
+
+/// A tensor record's value, into `out` (cleared first): BundleEntryProto with `e`'s dtype, the
+/// shape `dims` (always present, even for a scalar, as TensorFlow writes it), and either the
+/// payload's place (shard, offset, size, masked CRC) or, for a partitioned tensor, one
+/// TensorSliceProto per element of `slices` (extents in dimension order). e.rank, e.num_slices
+/// and e.has_crc32c are not read.
+TFCKPT_DECL void encode_bundle_entry(const bundle_entry& e, std::span<const std::int64_t> dims,
+                                     const std::vector<std::vector<slice_extent>>& slices, std::string& out);
+
+}  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_BUNDLE_ENTRY)
+
+namespace tfckpt::codec::detail {
+
+TFCKPT_DECL absl::Status decode_version(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                        bundle_header* h) {
   proto_reader in(file, bytes, at, "bundle header version");
   while (!in.done()) {
     TFCKPT_ASSIGN_OR_RETURN(const proto_field f, in.next());
@@ -113,8 +178,8 @@ inline absl::Status decode_version(std::string_view file, std::span<const std::b
   return absl::OkStatus();
 }
 
-inline absl::Status decode_shape(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
-                                 bundle_entry* e, std::vector<std::int64_t>* dims) {
+TFCKPT_DECL absl::Status decode_shape(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                      bundle_entry* e, std::vector<std::int64_t>* dims) {
   proto_reader in(file, bytes, at, "tensor shape");
   while (!in.done()) {
     TFCKPT_ASSIGN_OR_RETURN(const proto_field f, in.next());
@@ -141,8 +206,8 @@ inline absl::Status decode_shape(std::string_view file, std::span<const std::byt
   return absl::OkStatus();
 }
 
-inline absl::Status decode_slice(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
-                                 std::vector<slice_extent>* extents, std::vector<std::uint32_t>* ranks) {
+TFCKPT_DECL absl::Status decode_slice(std::string_view file, std::span<const std::byte> bytes, std::uint64_t at,
+                                      std::vector<slice_extent>* extents, std::vector<std::uint32_t>* ranks) {
   proto_reader in(file, bytes, at, "tensor slice");
   std::uint32_t rank = 0;
   while (!in.done()) {
@@ -167,12 +232,12 @@ inline absl::Status decode_slice(std::string_view file, std::span<const std::byt
   ranks->push_back(rank);
   return absl::OkStatus();
 }
+}  // namespace tfckpt::codec::detail
 
-}  // namespace detail
+namespace tfckpt::codec {
 
-/// Decodes the header record (key "") and checks its version, endianness and shard count.
-inline absl::StatusOr<bundle_header> decode_bundle_header(std::string_view file, std::span<const std::byte> value,
-                                                          std::uint64_t at) {
+TFCKPT_DECL absl::StatusOr<bundle_header> decode_bundle_header(std::string_view file, std::span<const std::byte> value,
+                                                               std::uint64_t at) {
   bundle_header h;
   proto_reader in(file, value, at, "bundle header");
   while (!in.done()) {
@@ -197,15 +262,12 @@ inline absl::StatusOr<bundle_header> decode_bundle_header(std::string_view file,
   if (h.num_shards < 0) return data_loss(file, at, "bundle header has %d shards", h.num_shards);
   return h;
 }
+}  // namespace tfckpt::codec
 
-namespace detail {
+namespace tfckpt::codec::detail {
 
-// The fast path: a record serialized canonically, as TensorFlow and protobuf write it (fields 1-6
-// in order, each at most once, dims with only a size). Plain pointer walking with no Status per
-// field; it runs for every tensor at open (bench/index_bench.cpp). Returns false, leaving `dims` as
-// it found it, for anything else, and the general decoder below takes over.
-inline bool decode_canonical_bundle_entry(const std::byte* p, const std::byte* const limit, bundle_entry* e,
-                                          std::vector<std::int64_t>* dims) {
+TFCKPT_DECL bool decode_canonical_bundle_entry(const std::byte* p, const std::byte* const limit, bundle_entry* e,
+                                               std::vector<std::int64_t>* dims) {
   const std::size_t dims_before = dims->size();
   const auto give_up = [&] {
     dims->resize(dims_before);
@@ -256,15 +318,13 @@ inline bool decode_canonical_bundle_entry(const std::byte* p, const std::byte* c
   }
   return p == limit ? true : give_up();
 }
+}  // namespace tfckpt::codec::detail
 
-}  // namespace detail
+namespace tfckpt::codec {
 
-/// Decodes one entry record. Appends its dimensions to `dims`, and for a partitioned tensor each
-/// slice's extents to `extents` and its extent count to `slice_ranks`. Checks wire structure and
-/// non-negative numbers only; the caller checks the entry against the header and the shard files.
-inline absl::Status decode_bundle_entry(std::string_view file, std::span<const std::byte> value, std::uint64_t at,
-                                        bundle_entry* e, std::vector<std::int64_t>* dims,
-                                        std::vector<slice_extent>* extents, std::vector<std::uint32_t>* slice_ranks) {
+TFCKPT_DECL absl::Status decode_bundle_entry(std::string_view file, std::span<const std::byte> value, std::uint64_t at,
+                                             bundle_entry* e, std::vector<std::int64_t>* dims,
+                                             std::vector<slice_extent>* extents, std::vector<std::uint32_t>* slice_ranks) {
   *e = bundle_entry{};
   if (detail::decode_canonical_bundle_entry(value.data(), value.data() + value.size(), e, dims)) return absl::OkStatus();
   *e = bundle_entry{};
@@ -314,9 +374,7 @@ inline absl::Status decode_bundle_entry(std::string_view file, std::span<const s
   return absl::OkStatus();
 }
 
-/// The header record's value: BundleHeaderProto with `num_shards`, the byte order, and version
-/// producer kTensorBundleVersion.
-inline std::string encode_bundle_header(std::int32_t num_shards, bool big_endian) {
+TFCKPT_DECL std::string encode_bundle_header(std::int32_t num_shards, bool big_endian) {
   std::string out;
   if (num_shards != 0) put_varint_field(out, 1, int32_wire_value(num_shards));
   if (big_endian) put_varint_field(out, 2, 1);  // Endianness BIG; LITTLE is the default
@@ -326,25 +384,8 @@ inline std::string encode_bundle_header(std::int32_t num_shards, bool big_endian
   return out;
 }
 
-namespace detail {
-
-inline std::uint64_t extent_size(const slice_extent& x) {
-  if (x.full()) return 0;  // a whole dimension: an empty Extent
-  return (x.start != 0 ? varint_field_size(1, static_cast<std::uint64_t>(x.start)) : 0) +
-         varint_field_size(2, static_cast<std::uint64_t>(x.length));  // in a oneof: written even when 0
-}
-
-inline std::uint64_t dim_size(std::int64_t d) { return d != 0 ? varint_field_size(1, static_cast<std::uint64_t>(d)) : 0; }
-
-}  // namespace detail
-
-/// A tensor record's value, into `out` (cleared first): BundleEntryProto with `e`'s dtype, the
-/// shape `dims` (always present, even for a scalar, as TensorFlow writes it), and either the
-/// payload's place (shard, offset, size, masked CRC) or, for a partitioned tensor, one
-/// TensorSliceProto per element of `slices` (extents in dimension order). e.rank, e.num_slices
-/// and e.has_crc32c are not read.
-inline void encode_bundle_entry(const bundle_entry& e, std::span<const std::int64_t> dims,
-                                const std::vector<std::vector<slice_extent>>& slices, std::string& out) {
+TFCKPT_DECL void encode_bundle_entry(const bundle_entry& e, std::span<const std::int64_t> dims,
+                                     const std::vector<std::vector<slice_extent>>& slices, std::string& out) {
   out.clear();
   if (e.dtype != 0) put_varint_field(out, 1, int32_wire_value(e.dtype));
   std::uint64_t shape_bytes = 0;
@@ -375,5 +416,6 @@ inline void encode_bundle_entry(const bundle_entry& e, std::span<const std::int6
 }
 
 }  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_BUNDLE_ENTRY
 
 #endif  // TFCKPT_CODEC_BUNDLE_ENTRY_HPP_

@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/status.hpp"
 
@@ -156,8 +157,21 @@ class py_literal_reader {
 
 }  // namespace detail
 
-inline absl::StatusOr<std::uint64_t> npy_data_offset(std::string_view file, std::span<const std::byte> bytes,
-                                                     std::uint64_t base) {
+TFCKPT_DECL absl::StatusOr<std::uint64_t> npy_data_offset(std::string_view file, std::span<const std::byte> bytes,
+                                                          std::uint64_t base);
+
+TFCKPT_DECL absl::StatusOr<npy_header_fields> parse_npy_header(std::string_view file, std::span<const std::byte> bytes,
+                                                               std::uint64_t base);
+
+}  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_NPY_HEADER)
+
+namespace tfckpt::codec {
+
+TFCKPT_DECL absl::StatusOr<std::uint64_t> npy_data_offset(std::string_view file, std::span<const std::byte> bytes,
+                                                          std::uint64_t base) {
   if (bytes.size() < 10) return data_loss(file, base + bytes.size(), "%d bytes cannot hold a .npy header", bytes.size());
   if (std::string_view(reinterpret_cast<const char*>(bytes.data()), kNpyMagic.size()) != kNpyMagic)
     return data_loss(file, base, "not a .npy file (no \\x93NUMPY magic)");
@@ -175,8 +189,8 @@ inline absl::StatusOr<std::uint64_t> npy_data_offset(std::string_view file, std:
   return kNpyPreamble + std::uint64_t{h};
 }
 
-inline absl::StatusOr<npy_header_fields> parse_npy_header(std::string_view file, std::span<const std::byte> bytes,
-                                                          std::uint64_t base) {
+TFCKPT_DECL absl::StatusOr<npy_header_fields> parse_npy_header(std::string_view file, std::span<const std::byte> bytes,
+                                                               std::uint64_t base) {
   TFCKPT_ASSIGN_OR_RETURN(const std::uint64_t data_offset, npy_data_offset(file, bytes, base));
   const std::uint64_t start = static_cast<std::uint8_t>(bytes[6]) == 1 ? 10 : kNpyPreamble;
   if (data_offset > bytes.size())
@@ -217,5 +231,6 @@ inline absl::StatusOr<npy_header_fields> parse_npy_header(std::string_view file,
 }
 
 }  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_NPY_HEADER
 
 #endif  // TFCKPT_CODEC_NPY_HEADER_HPP_

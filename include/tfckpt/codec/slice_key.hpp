@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/codec/bundle_entry.hpp"
+#include "tfckpt/detail/config.hpp"
 
 namespace tfckpt::codec {
 
@@ -41,7 +42,33 @@ inline void put_ordered_num(std::string& out, std::uint64_t v) {
 }
 
 /// OrderedCode's increasing string: escapes 0x00 and 0xff, then terminates with 00 01.
-inline void put_ordered_string(std::string& out, std::string_view s) {
+TFCKPT_DECL void put_ordered_string(std::string& out, std::string_view s);
+
+/// OrderedCode's increasing signed number.
+TFCKPT_DECL void put_ordered_signed_num(std::string& out, std::int64_t v);
+
+/// The table key under which the slice `extents` of tensor `name` is stored.
+TFCKPT_DECL std::string encode_tensor_slice_key(std::string_view name, std::span<const slice_extent> extents);
+
+/// A SaveV2 `shape_and_slices` element (and SaveSliceInfoDef spec): the full shape, then the slice,
+/// e.g. "10 4 0,5:-" = of a [10,4] tensor, rows 0..4 and every column.
+struct shape_and_slice {
+  std::vector<std::int64_t> full_shape;
+  std::vector<slice_extent> extents;
+};
+
+/// Parses "d0 d1 ... dn-1 s0:s1:...:sn-1" where each si is "start,length" or "-" (the whole dim).
+/// Errors: kInvalidArgument naming the spec.
+TFCKPT_DECL absl::StatusOr<shape_and_slice> parse_shape_and_slice(std::string_view spec);
+
+}  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_SLICE_KEY)
+
+namespace tfckpt::codec {
+
+TFCKPT_DECL void put_ordered_string(std::string& out, std::string_view s) {
   for (char c : s) {
     out.push_back(c);
     if (c == '\0') out.push_back('\xff');
@@ -51,8 +78,7 @@ inline void put_ordered_string(std::string& out, std::string_view s) {
   out.push_back('\x01');
 }
 
-/// OrderedCode's increasing signed number.
-inline void put_ordered_signed_num(std::string& out, std::int64_t v) {
+TFCKPT_DECL void put_ordered_signed_num(std::string& out, std::int64_t v) {
   const std::uint64_t x = v < 0 ? ~static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
   if (x < 64) {
     out.push_back(static_cast<char>(0x80 ^ (static_cast<std::uint64_t>(v) & 0xff)));
@@ -75,8 +101,7 @@ inline void put_ordered_signed_num(std::string& out, std::int64_t v) {
   out.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(len));
 }
 
-/// The table key under which the slice `extents` of tensor `name` is stored.
-inline std::string encode_tensor_slice_key(std::string_view name, std::span<const slice_extent> extents) {
+TFCKPT_DECL std::string encode_tensor_slice_key(std::string_view name, std::span<const slice_extent> extents) {
   std::string out;
   out.reserve(name.size() + 4 + 4 * extents.size());
   put_ordered_num(out, 0);
@@ -89,16 +114,7 @@ inline std::string encode_tensor_slice_key(std::string_view name, std::span<cons
   return out;
 }
 
-/// A SaveV2 `shape_and_slices` element (and SaveSliceInfoDef spec): the full shape, then the slice,
-/// e.g. "10 4 0,5:-" = of a [10,4] tensor, rows 0..4 and every column.
-struct shape_and_slice {
-  std::vector<std::int64_t> full_shape;
-  std::vector<slice_extent> extents;
-};
-
-/// Parses "d0 d1 ... dn-1 s0:s1:...:sn-1" where each si is "start,length" or "-" (the whole dim).
-/// Errors: kInvalidArgument naming the spec.
-inline absl::StatusOr<shape_and_slice> parse_shape_and_slice(std::string_view spec) {
+TFCKPT_DECL absl::StatusOr<shape_and_slice> parse_shape_and_slice(std::string_view spec) {
   const auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(absl::StrFormat("bad shape-and-slice spec '%s': %s", spec, why));
   };
@@ -142,5 +158,6 @@ inline absl::StatusOr<shape_and_slice> parse_shape_and_slice(std::string_view sp
 }
 
 }  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_SLICE_KEY
 
 #endif  // TFCKPT_CODEC_SLICE_KEY_HPP_

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "tfckpt/codec/crc32c.hpp"
 #include "tfckpt/codec/varint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/status.hpp"
@@ -50,7 +51,36 @@ U load_in_order(const std::byte* p, byte_order order) {
   const U v = tfckpt::detail::load_le<U>(p);
   return order == byte_order::big ? tfckpt::detail::byte_swap(v) : v;
 }
-inline std::uint32_t extend_with_length(std::uint32_t crc, std::uint64_t len, byte_order order) {
+TFCKPT_DECL std::uint32_t extend_with_length(std::uint32_t crc, std::uint64_t len, byte_order order);
+}  // namespace detail
+
+/// Decodes `bytes`, the payload of string tensor `key` found at absolute `offset` of `file`, holding
+/// `n` elements. Checks the lengths against the payload and the masked length checksum; returns
+/// the elements and the payload CRC (compare it with the entry's stored crc32c to verify).
+/// `order` is the bundle's byte order (its header says which).
+TFCKPT_DECL absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view file, std::string_view key,
+                                                                 std::uint64_t offset, std::span<const std::byte> bytes,
+                                                                 std::uint64_t n, byte_order order = byte_order::little);
+
+/// The on-disk form of `elements` (the layout above) in a bundle of byte order `order`.
+TFCKPT_DECL std::string encode_string_tensor(std::span<const std::string_view> elements,
+                                             byte_order order = byte_order::little);
+
+/// Rewrites `payload`, a string tensor of `n` elements stored in byte order `from` (checked as
+/// decode_string_tensor checks it), into its form for order `to`: only the 4 length-checksum bytes
+/// change. Returns the payload CRC in order `to`.
+TFCKPT_DECL absl::StatusOr<std::uint32_t> convert_string_tensor(std::string_view file, std::string_view key,
+                                                                std::uint64_t offset, std::span<std::byte> payload,
+                                                                std::uint64_t n, byte_order from, byte_order to);
+
+}  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_STRING_TENSOR)
+
+namespace tfckpt::codec::detail {
+
+TFCKPT_DECL std::uint32_t extend_with_length(std::uint32_t crc, std::uint64_t len, byte_order order) {
   std::byte buf[8];
   if (len <= 0xffffffffu) {
     store_in_order(buf, static_cast<std::uint32_t>(len), order);
@@ -59,15 +89,13 @@ inline std::uint32_t extend_with_length(std::uint32_t crc, std::uint64_t len, by
   store_in_order(buf, len, order);
   return crc32c_extend(crc, buf, 8);
 }
-}  // namespace detail
+}  // namespace tfckpt::codec::detail
 
-/// Decodes `bytes`, the payload of string tensor `key` found at absolute `offset` of `file`, holding
-/// `n` elements. Checks the lengths against the payload and the masked length checksum; returns
-/// the elements and the payload CRC (compare it with the entry's stored crc32c to verify).
-/// `order` is the bundle's byte order (its header says which).
-inline absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view file, std::string_view key,
-                                                            std::uint64_t offset, std::span<const std::byte> bytes,
-                                                            std::uint64_t n, byte_order order = byte_order::little) {
+namespace tfckpt::codec {
+
+TFCKPT_DECL absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view file, std::string_view key,
+                                                                 std::uint64_t offset, std::span<const std::byte> bytes,
+                                                                 std::uint64_t n, byte_order order) {
   auto fail = [&](std::uint64_t at, std::string_view what) {
     return with_key(data_loss(file, offset + at, "%s", what), key);
   };
@@ -117,9 +145,8 @@ inline absl::StatusOr<decoded_strings> decode_string_tensor(std::string_view fil
   return out;
 }
 
-/// The on-disk form of `elements` (the layout above) in a bundle of byte order `order`.
-inline std::string encode_string_tensor(std::span<const std::string_view> elements,
-                                        byte_order order = byte_order::little) {
+TFCKPT_DECL std::string encode_string_tensor(std::span<const std::string_view> elements,
+                                             byte_order order) {
   std::string out;
   std::uint32_t length_crc = 0;
   for (std::string_view s : elements) {
@@ -133,12 +160,9 @@ inline std::string encode_string_tensor(std::span<const std::string_view> elemen
   return out;
 }
 
-/// Rewrites `payload`, a string tensor of `n` elements stored in byte order `from` (checked as
-/// decode_string_tensor checks it), into its form for order `to`: only the 4 length-checksum bytes
-/// change. Returns the payload CRC in order `to`.
-inline absl::StatusOr<std::uint32_t> convert_string_tensor(std::string_view file, std::string_view key,
-                                                           std::uint64_t offset, std::span<std::byte> payload,
-                                                           std::uint64_t n, byte_order from, byte_order to) {
+TFCKPT_DECL absl::StatusOr<std::uint32_t> convert_string_tensor(std::string_view file, std::string_view key,
+                                                                std::uint64_t offset, std::span<std::byte> payload,
+                                                                std::uint64_t n, byte_order from, byte_order to) {
   TFCKPT_ASSIGN_OR_RETURN(const decoded_strings s, decode_string_tensor(file, key, offset, payload, n, from));
   if (from == to) return s.crc32c;
   std::uint32_t length_crc = 0;
@@ -156,5 +180,6 @@ inline absl::StatusOr<std::uint32_t> convert_string_tensor(std::string_view file
 }
 
 }  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_STRING_TENSOR
 
 #endif  // TFCKPT_CODEC_STRING_TENSOR_HPP_

@@ -38,6 +38,7 @@
 #include "tfckpt/codec/block.hpp"
 #include "tfckpt/codec/crc32c.hpp"
 #include "tfckpt/codec/varint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 
 namespace tfckpt::codec {
@@ -86,32 +87,7 @@ inline bool block_fits(block_handle h, std::uint64_t end) {
 
 /// Decodes and checks the footer of a whole table `bytes`: the magic, and both handles inside the
 /// file before the footer.
-inline absl::StatusOr<table_footer> decode_footer(std::string_view file, std::span<const std::byte> bytes) {
-  const std::uint64_t n = bytes.size();
-  if (n < kFooterSize)
-    return data_loss(file, 0, "%d bytes is too short for an SSTable (its footer alone is %d bytes)", n,
-                     kFooterSize);
-  const std::uint64_t footer_at = n - kFooterSize;
-  const auto magic = tfckpt::detail::load_le<std::uint64_t>(bytes.data() + n - 8);
-  if (magic != kTableMagic)
-    return data_loss(file, n - 8, "bad table magic 0x%016x (expected 0x%016x): not an SSTable, or truncated",
-                     magic, kTableMagic);
-  table_footer f;
-  const std::byte* p = bytes.data() + footer_at;
-  const std::byte* const limit = bytes.data() + n - 8;
-  p = get_block_handle(p, limit, &f.metaindex);
-  if (p == nullptr) return data_loss(file, footer_at, "bad metaindex handle in the footer");
-  const auto index_at = footer_at + static_cast<std::uint64_t>(p - (bytes.data() + footer_at));
-  p = get_block_handle(p, limit, &f.index);
-  if (p == nullptr) return data_loss(file, index_at, "bad index handle in the footer");
-  if (!detail::block_fits(f.metaindex, footer_at))
-    return data_loss(file, footer_at, "metaindex block [%d, +%d) overlaps the footer at %d",
-                     f.metaindex.offset, f.metaindex.size, footer_at);
-  if (!detail::block_fits(f.index, footer_at))
-    return data_loss(file, index_at, "index block [%d, +%d) overlaps the footer at %d", f.index.offset,
-                     f.index.size, footer_at);
-  return f;
-}
+TFCKPT_DECL absl::StatusOr<table_footer> decode_footer(std::string_view file, std::span<const std::byte> bytes);
 
 /// A block's contents after its trailer was checked: either a span into the file or, for a
 /// snappy block, a decompressed copy that this object owns. Move-only.
@@ -131,43 +107,8 @@ class block_contents {
 
 /// Reads the block at `h` from the whole table `bytes`: checks bounds and the trailer's masked
 /// CRC-32C, then decompresses a snappy block. `what` names the block in errors ("data block 3").
-inline absl::StatusOr<block_contents> read_block(std::string_view file, std::span<const std::byte> bytes,
-                                                 block_handle h, std::string_view what) {
-  if (!detail::block_fits(h, bytes.size()))
-    return data_loss(file, h.offset, "%s [%d, +%d) runs past the end of the %d-byte file", what, h.offset,
-                     h.size, bytes.size());
-  const auto stored = bytes.subspan(static_cast<std::size_t>(h.offset), static_cast<std::size_t>(h.size));
-  const std::byte* trailer = stored.data() + stored.size();
-  const auto type = static_cast<std::uint8_t>(trailer[0]);
-  const std::uint32_t expected = crc32c_unmask(tfckpt::detail::load_le<std::uint32_t>(trailer + 1));
-  const std::uint32_t actual = crc32c_extend(crc32c(stored), trailer, 1);
-  if (actual != expected)
-    return data_loss(file, h.offset + h.size,
-                     "checksum mismatch in %s [%d, +%d): stored crc32c 0x%08x, computed 0x%08x "
-                     "(the file is corrupt)",
-                     what, h.offset, h.size, expected, actual);
-  block_contents out;
-  out.location_ = block_location{file, h.offset, false};
-  if (type == kNoCompression) {
-    out.bytes_ = stored;
-    return out;
-  }
-  if (type != kSnappyCompression)
-    return data_loss(file, h.offset + h.size, "%s has unknown compression type %d", what, type);
-  const char* src = reinterpret_cast<const char*>(stored.data());
-  std::size_t length = 0;
-  // Validate before allocating: the stored length is untrusted, and snappy cannot expand data by
-  // more than a small factor (a 2-byte copy emits at most 64 bytes).
-  if (!snappy::GetUncompressedLength(src, stored.size(), &length) || length > 32 * stored.size() + 64 ||
-      !snappy::IsValidCompressedBuffer(src, stored.size()))
-    return data_loss(file, h.offset, "%s is not a valid snappy block", what);
-  out.owned_ = std::make_unique_for_overwrite<std::byte[]>(length);
-  if (!snappy::RawUncompress(src, stored.size(), reinterpret_cast<char*>(out.owned_.get())))
-    return data_loss(file, h.offset, "%s failed to decompress", what);
-  out.bytes_ = {out.owned_.get(), length};
-  out.location_.decompressed = true;
-  return out;
-}
+TFCKPT_DECL absl::StatusOr<block_contents> read_block(std::string_view file, std::span<const std::byte> bytes,
+                                                      block_handle h, std::string_view what);
 
 /// Counts what a table walk saw.
 struct table_stats {
@@ -244,5 +185,78 @@ absl::Status for_each_table_entry(std::string_view file, std::span<const std::by
 }
 
 }  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_TABLE)
+
+namespace tfckpt::codec {
+
+TFCKPT_DECL absl::StatusOr<table_footer> decode_footer(std::string_view file, std::span<const std::byte> bytes) {
+  const std::uint64_t n = bytes.size();
+  if (n < kFooterSize)
+    return data_loss(file, 0, "%d bytes is too short for an SSTable (its footer alone is %d bytes)", n,
+                     kFooterSize);
+  const std::uint64_t footer_at = n - kFooterSize;
+  const auto magic = tfckpt::detail::load_le<std::uint64_t>(bytes.data() + n - 8);
+  if (magic != kTableMagic)
+    return data_loss(file, n - 8, "bad table magic 0x%016x (expected 0x%016x): not an SSTable, or truncated",
+                     magic, kTableMagic);
+  table_footer f;
+  const std::byte* p = bytes.data() + footer_at;
+  const std::byte* const limit = bytes.data() + n - 8;
+  p = get_block_handle(p, limit, &f.metaindex);
+  if (p == nullptr) return data_loss(file, footer_at, "bad metaindex handle in the footer");
+  const auto index_at = footer_at + static_cast<std::uint64_t>(p - (bytes.data() + footer_at));
+  p = get_block_handle(p, limit, &f.index);
+  if (p == nullptr) return data_loss(file, index_at, "bad index handle in the footer");
+  if (!detail::block_fits(f.metaindex, footer_at))
+    return data_loss(file, footer_at, "metaindex block [%d, +%d) overlaps the footer at %d",
+                     f.metaindex.offset, f.metaindex.size, footer_at);
+  if (!detail::block_fits(f.index, footer_at))
+    return data_loss(file, index_at, "index block [%d, +%d) overlaps the footer at %d", f.index.offset,
+                     f.index.size, footer_at);
+  return f;
+}
+
+TFCKPT_DECL absl::StatusOr<block_contents> read_block(std::string_view file, std::span<const std::byte> bytes,
+                                                      block_handle h, std::string_view what) {
+  if (!detail::block_fits(h, bytes.size()))
+    return data_loss(file, h.offset, "%s [%d, +%d) runs past the end of the %d-byte file", what, h.offset,
+                     h.size, bytes.size());
+  const auto stored = bytes.subspan(static_cast<std::size_t>(h.offset), static_cast<std::size_t>(h.size));
+  const std::byte* trailer = stored.data() + stored.size();
+  const auto type = static_cast<std::uint8_t>(trailer[0]);
+  const std::uint32_t expected = crc32c_unmask(tfckpt::detail::load_le<std::uint32_t>(trailer + 1));
+  const std::uint32_t actual = crc32c_extend(crc32c(stored), trailer, 1);
+  if (actual != expected)
+    return data_loss(file, h.offset + h.size,
+                     "checksum mismatch in %s [%d, +%d): stored crc32c 0x%08x, computed 0x%08x "
+                     "(the file is corrupt)",
+                     what, h.offset, h.size, expected, actual);
+  block_contents out;
+  out.location_ = block_location{file, h.offset, false};
+  if (type == kNoCompression) {
+    out.bytes_ = stored;
+    return out;
+  }
+  if (type != kSnappyCompression)
+    return data_loss(file, h.offset + h.size, "%s has unknown compression type %d", what, type);
+  const char* src = reinterpret_cast<const char*>(stored.data());
+  std::size_t length = 0;
+  // Validate before allocating: the stored length is untrusted, and snappy cannot expand data by
+  // more than a small factor (a 2-byte copy emits at most 64 bytes).
+  if (!snappy::GetUncompressedLength(src, stored.size(), &length) || length > 32 * stored.size() + 64 ||
+      !snappy::IsValidCompressedBuffer(src, stored.size()))
+    return data_loss(file, h.offset, "%s is not a valid snappy block", what);
+  out.owned_ = std::make_unique_for_overwrite<std::byte[]>(length);
+  if (!snappy::RawUncompress(src, stored.size(), reinterpret_cast<char*>(out.owned_.get())))
+    return data_loss(file, h.offset, "%s failed to decompress", what);
+  out.bytes_ = {out.owned_.get(), length};
+  out.location_.decompressed = true;
+  return out;
+}
+
+}  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_TABLE
 
 #endif  // TFCKPT_CODEC_TABLE_HPP_

@@ -37,6 +37,7 @@
 #include "tfckpt/codec/crc32c.hpp"
 #include "tfckpt/codec/table.hpp"
 #include "tfckpt/codec/varint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/status.hpp"
 
@@ -44,33 +45,11 @@ namespace tfckpt::codec {
 
 /// The shortest key k with start <= k < limit that LevelDB's bytewise comparator would pick
 /// (FindShortestSeparator): increments the first differing byte when that keeps k below limit.
-inline std::string shortest_separator(std::string_view start, std::string_view limit) {
-  const std::size_t n = std::min(start.size(), limit.size());
-  std::size_t i = 0;
-  while (i < n && start[i] == limit[i]) ++i;
-  if (i >= n) return std::string(start);  // one is a prefix of the other
-  const auto b = static_cast<std::uint8_t>(start[i]);
-  if (b < 0xff && b + 1 < static_cast<std::uint8_t>(limit[i])) {
-    std::string s(start.substr(0, i + 1));
-    s[i] = static_cast<char>(b + 1);
-    return s;
-  }
-  return std::string(start);
-}
+TFCKPT_DECL std::string shortest_separator(std::string_view start, std::string_view limit);
 
 /// The shortest key >= `key` (FindShortSuccessor): increments the first byte that is not 0xff and
 /// truncates after it; a key of only 0xff bytes (or empty) is returned as it is.
-inline std::string short_successor(std::string_view key) {
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    const auto b = static_cast<std::uint8_t>(key[i]);
-    if (b != 0xff) {
-      std::string s(key.substr(0, i + 1));
-      s[i] = static_cast<char>(b + 1);
-      return s;
-    }
-  }
-  return std::string(key);
-}
+TFCKPT_DECL std::string short_successor(std::string_view key);
 
 /// Builds one block's contents (LevelDB's BlockBuilder).
 class block_builder {
@@ -146,41 +125,10 @@ class table_builder {
       : options_(options), sink_(std::move(sink)), data_(options.restart_interval), index_(1) {}
 
   /// kInvalidArgument when `key` is not greater than the previous key; sink errors pass through.
-  absl::Status add(std::string_view key, std::string_view value) {
-    if (finished_) return absl::FailedPreconditionError("table_builder::add after finish");
-    if (entries_ > 0 && key <= std::string_view(last_key_))
-      return absl::InvalidArgumentError(absl::StrFormat("table keys out of order: '%s' after '%s'", printable_key(key),
-                                                        printable_key(last_key_)));
-    // TensorFlow's rule: an overly large record starts a block of its own.
-    if (entries_ > 0 && key.size() + value.size() >= 2 * options_.block_size) TFCKPT_RETURN_IF_ERROR(flush());
-    if (pending_index_entry_) {
-      add_index_entry(shortest_separator(last_key_, key));
-    }
-    last_key_.assign(key);
-    ++entries_;
-    data_.add(key, value);
-    if (data_.size_estimate() >= options_.block_size) TFCKPT_RETURN_IF_ERROR(flush());
-    return absl::OkStatus();
-  }
+  absl::Status add(std::string_view key, std::string_view value);
 
   /// Writes the last data block, the metaindex and index blocks and the footer.
-  absl::Status finish() {
-    if (finished_) return absl::FailedPreconditionError("table_builder::finish called twice");
-    TFCKPT_RETURN_IF_ERROR(flush());
-    finished_ = true;
-    block_builder meta(options_.restart_interval);
-    TFCKPT_ASSIGN_OR_RETURN(const block_handle meta_handle, write_block(meta));
-    if (pending_index_entry_) add_index_entry(short_successor(last_key_));
-    TFCKPT_ASSIGN_OR_RETURN(const block_handle index_handle, write_block(index_));
-    std::string footer;
-    put_block_handle(footer, meta_handle);
-    put_block_handle(footer, index_handle);
-    footer.resize(2 * kMaxBlockHandleSize, '\0');
-    char magic[8];
-    tfckpt::detail::store_le(reinterpret_cast<std::byte*>(magic), kTableMagic);
-    footer.append(magic, 8);
-    return emit(footer);
-  }
+  absl::Status finish();
 
   std::uint64_t num_entries() const { return entries_; }
   /// Bytes written so far (the file size once finished).
@@ -201,27 +149,7 @@ class table_builder {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<block_handle> write_block(block_builder& b) {
-    const std::string_view raw = b.finish();
-    std::string_view stored = raw;
-    std::uint8_t type = kNoCompression;
-    if (options_.snappy) {
-      snappy::Compress(raw.data(), raw.size(), &compressed_);
-      if (compressed_.size() < raw.size() - raw.size() / 8) {  // keep it only if it saves > 12.5%
-        stored = compressed_;
-        type = kSnappyCompression;
-      }
-    }
-    const block_handle h{offset_, stored.size()};
-    TFCKPT_RETURN_IF_ERROR(emit(stored));
-    char trailer[kBlockTrailerSize];
-    trailer[0] = static_cast<char>(type);
-    const std::uint32_t crc = crc32c_extend(crc32c(stored), trailer, 1);
-    tfckpt::detail::store_le(reinterpret_cast<std::byte*>(trailer + 1), crc32c_mask(crc));
-    TFCKPT_RETURN_IF_ERROR(emit(std::string_view(trailer, kBlockTrailerSize)));
-    b.reset();
-    return h;
-  }
+  absl::StatusOr<block_handle> write_block(block_builder& b);
 
   absl::Status emit(std::string_view bytes) {
     TFCKPT_RETURN_IF_ERROR(sink_(bytes));
@@ -243,5 +171,96 @@ class table_builder {
 };
 
 }  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_TABLE_BUILDER)
+
+namespace tfckpt::codec {
+
+TFCKPT_DECL std::string shortest_separator(std::string_view start, std::string_view limit) {
+  const std::size_t n = std::min(start.size(), limit.size());
+  std::size_t i = 0;
+  while (i < n && start[i] == limit[i]) ++i;
+  if (i >= n) return std::string(start);  // one is a prefix of the other
+  const auto b = static_cast<std::uint8_t>(start[i]);
+  if (b < 0xff && b + 1 < static_cast<std::uint8_t>(limit[i])) {
+    std::string s(start.substr(0, i + 1));
+    s[i] = static_cast<char>(b + 1);
+    return s;
+  }
+  return std::string(start);
+}
+
+TFCKPT_DECL std::string short_successor(std::string_view key) {
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const auto b = static_cast<std::uint8_t>(key[i]);
+    if (b != 0xff) {
+      std::string s(key.substr(0, i + 1));
+      s[i] = static_cast<char>(b + 1);
+      return s;
+    }
+  }
+  return std::string(key);
+}
+
+TFCKPT_DECL absl::Status table_builder::add(std::string_view key, std::string_view value) {
+  if (finished_) return absl::FailedPreconditionError("table_builder::add after finish");
+  if (entries_ > 0 && key <= std::string_view(last_key_))
+    return absl::InvalidArgumentError(absl::StrFormat("table keys out of order: '%s' after '%s'", printable_key(key),
+                                                      printable_key(last_key_)));
+  // TensorFlow's rule: an overly large record starts a block of its own.
+  if (entries_ > 0 && key.size() + value.size() >= 2 * options_.block_size) TFCKPT_RETURN_IF_ERROR(flush());
+  if (pending_index_entry_) {
+    add_index_entry(shortest_separator(last_key_, key));
+  }
+  last_key_.assign(key);
+  ++entries_;
+  data_.add(key, value);
+  if (data_.size_estimate() >= options_.block_size) TFCKPT_RETURN_IF_ERROR(flush());
+  return absl::OkStatus();
+}
+
+TFCKPT_DECL absl::Status table_builder::finish() {
+  if (finished_) return absl::FailedPreconditionError("table_builder::finish called twice");
+  TFCKPT_RETURN_IF_ERROR(flush());
+  finished_ = true;
+  block_builder meta(options_.restart_interval);
+  TFCKPT_ASSIGN_OR_RETURN(const block_handle meta_handle, write_block(meta));
+  if (pending_index_entry_) add_index_entry(short_successor(last_key_));
+  TFCKPT_ASSIGN_OR_RETURN(const block_handle index_handle, write_block(index_));
+  std::string footer;
+  put_block_handle(footer, meta_handle);
+  put_block_handle(footer, index_handle);
+  footer.resize(2 * kMaxBlockHandleSize, '\0');
+  char magic[8];
+  tfckpt::detail::store_le(reinterpret_cast<std::byte*>(magic), kTableMagic);
+  footer.append(magic, 8);
+  return emit(footer);
+}
+
+TFCKPT_DECL absl::StatusOr<block_handle> table_builder::write_block(block_builder& b) {
+  const std::string_view raw = b.finish();
+  std::string_view stored = raw;
+  std::uint8_t type = kNoCompression;
+  if (options_.snappy) {
+    snappy::Compress(raw.data(), raw.size(), &compressed_);
+    if (compressed_.size() < raw.size() - raw.size() / 8) {  // keep it only if it saves > 12.5%
+      stored = compressed_;
+      type = kSnappyCompression;
+    }
+  }
+  const block_handle h{offset_, stored.size()};
+  TFCKPT_RETURN_IF_ERROR(emit(stored));
+  char trailer[kBlockTrailerSize];
+  trailer[0] = static_cast<char>(type);
+  const std::uint32_t crc = crc32c_extend(crc32c(stored), trailer, 1);
+  tfckpt::detail::store_le(reinterpret_cast<std::byte*>(trailer + 1), crc32c_mask(crc));
+  TFCKPT_RETURN_IF_ERROR(emit(std::string_view(trailer, kBlockTrailerSize)));
+  b.reset();
+  return h;
+}
+
+}  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_TABLE_BUILDER
 
 #endif  // TFCKPT_CODEC_TABLE_BUILDER_HPP_

@@ -25,6 +25,7 @@
 #include "tfckpt/codec/crc32c.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/v1_record.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/dtype.hpp"
@@ -44,8 +45,18 @@ void append_le(std::string& out, const Field& values) {
 /// Appends the `count` elements of `t` (a V1 slice's values, of dtype `type`) to `out` as stored
 /// bundle bytes. Errors (kDataLoss, naming `file`, `offset` and `key`): a value count other than
 /// `count`, a dtype V1 cannot hold.
-inline absl::Status append_v1_values(const v1_values& t, dtype type, std::uint64_t count,
-                                     std::string_view file, std::uint64_t offset, std::string_view key, std::string& out) {
+TFCKPT_DECL absl::Status append_v1_values(const v1_values& t, dtype type, std::uint64_t count,
+                                          std::string_view file, std::uint64_t offset, std::string_view key, std::string& out);
+
+}  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_V1_VALUES)
+
+namespace tfckpt::codec {
+
+TFCKPT_DECL absl::Status append_v1_values(const v1_values& t, dtype type, std::uint64_t count,
+                                          std::string_view file, std::uint64_t offset, std::string_view key, std::string& out) {
   const auto check = [&](std::uint64_t have, std::uint64_t per_element = 1) -> absl::Status {
     if (have == count * per_element) return absl::OkStatus();
     return with_key(data_loss(file, offset, "the slice holds %d values for %d elements of %s", have / per_element, count,
@@ -126,5 +137,6 @@ inline absl::Status append_v1_values(const v1_values& t, dtype type, std::uint64
 }
 
 }  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_V1_VALUES
 
 #endif  // TFCKPT_CODEC_V1_VALUES_HPP_

@@ -56,6 +56,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/status.hpp"
 
@@ -142,7 +143,33 @@ inline std::uint16_t zip_flags(const zip_entry& m) {
 }
 }  // namespace detail
 
-inline std::string zip_local_header(const zip_entry& m) {
+TFCKPT_DECL std::string zip_local_header(const zip_entry& m);
+
+TFCKPT_DECL std::string zip_data_descriptor(const zip_entry& m);
+
+TFCKPT_DECL std::string zip_central_header(const zip_entry& m, bool force_zip64);
+
+TFCKPT_DECL std::string zip_end_records(std::uint64_t entries, std::uint64_t cd_offset, std::uint64_t cd_size,
+                                        bool force_zip64);
+
+namespace detail {
+// A little-endian field at `at`, which the caller has checked lies inside `bytes`.
+template <class T>
+T zip_field(std::span<const std::byte> bytes, std::uint64_t at) {
+  return tfckpt::detail::load_le<T>(bytes.data() + at);
+}
+}  // namespace detail
+
+TFCKPT_DECL absl::StatusOr<std::vector<zip_member>> read_zip_directory(std::string_view file, std::span<const std::byte> bytes);
+
+}  // namespace tfckpt::codec
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_ZIP)
+
+namespace tfckpt::codec {
+
+TFCKPT_DECL std::string zip_local_header(const zip_entry& m) {
   using detail::put_u16, detail::put_u32, detail::put_u64;
   std::string h;
   put_u32(h, kZipLocalHeaderSig);
@@ -166,7 +193,7 @@ inline std::string zip_local_header(const zip_entry& m) {
   return h;
 }
 
-inline std::string zip_data_descriptor(const zip_entry& m) {
+TFCKPT_DECL std::string zip_data_descriptor(const zip_entry& m) {
   using detail::put_u32, detail::put_u64;
   std::string d;
   put_u32(d, kZipDataDescriptorSig);
@@ -181,7 +208,7 @@ inline std::string zip_data_descriptor(const zip_entry& m) {
   return d;
 }
 
-inline std::string zip_central_header(const zip_entry& m, bool force_zip64) {
+TFCKPT_DECL std::string zip_central_header(const zip_entry& m, bool force_zip64) {
   using detail::put_u16, detail::put_u32, detail::put_u64;
   const bool big_size = force_zip64 || m.size >= kZip32Max;
   const bool big_offset = force_zip64 || m.offset >= kZip32Max;
@@ -219,8 +246,8 @@ inline std::string zip_central_header(const zip_entry& m, bool force_zip64) {
   return h;
 }
 
-inline std::string zip_end_records(std::uint64_t entries, std::uint64_t cd_offset, std::uint64_t cd_size,
-                                   bool force_zip64) {
+TFCKPT_DECL std::string zip_end_records(std::uint64_t entries, std::uint64_t cd_offset, std::uint64_t cd_size,
+                                        bool force_zip64) {
   using detail::put_u16, detail::put_u32, detail::put_u64;
   const bool zip64 = force_zip64 || entries >= 0xFFFF || cd_offset >= kZip32Max || cd_size >= kZip32Max;
   std::string e;
@@ -251,15 +278,7 @@ inline std::string zip_end_records(std::uint64_t entries, std::uint64_t cd_offse
   return e;
 }
 
-namespace detail {
-// A little-endian field at `at`, which the caller has checked lies inside `bytes`.
-template <class T>
-T zip_field(std::span<const std::byte> bytes, std::uint64_t at) {
-  return tfckpt::detail::load_le<T>(bytes.data() + at);
-}
-}  // namespace detail
-
-inline absl::StatusOr<std::vector<zip_member>> read_zip_directory(std::string_view file, std::span<const std::byte> bytes) {
+TFCKPT_DECL absl::StatusOr<std::vector<zip_member>> read_zip_directory(std::string_view file, std::span<const std::byte> bytes) {
   using detail::zip_field;
   constexpr std::uint64_t kEndSize = 22, kMaxComment = 0xFFFF, kCentralSize = 46, kLocalSize = 30;
   constexpr std::uint64_t kLocatorSize = 20, kZip64EndSize = 56;
@@ -361,5 +380,6 @@ inline absl::StatusOr<std::vector<zip_member>> read_zip_directory(std::string_vi
 }
 
 }  // namespace tfckpt::codec
+#endif  // TFCKPT_COMPILE_CODEC_ZIP
 
 #endif  // TFCKPT_CODEC_ZIP_HPP_

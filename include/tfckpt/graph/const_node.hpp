@@ -47,6 +47,7 @@
 #include "absl/strings/str_format.h"
 #include "tfckpt/codec/proto_writer.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/status.hpp"
@@ -112,7 +113,44 @@ struct typed_field {
   std::uint32_t number = 0;
   std::size_t fixed_width = 0;
 };
-inline absl::StatusOr<typed_field> typed_field_for(dtype t) {
+TFCKPT_DECL absl::StatusOr<typed_field> typed_field_for(dtype t);
+
+// The varint wire value of element `p` of a varint-typed field (int_val sign-extends int32).
+TFCKPT_DECL std::uint64_t typed_varint(dtype t, const std::byte* p);
+
+// Reads a whole (small) source into memory.
+TFCKPT_DECL absl::StatusOr<std::string> read_all(const byte_source& source);
+
+// The value field(s) of a TensorProto: the header written before the bytes, how many bytes
+// follow, and who produces them.
+struct value_encoding {
+  std::string header;
+  std::uint64_t size = 0;
+  byte_source::producer_fn body;
+};
+
+// bool_val carries 0 or 1 per element; stored bools are bytes whose non-zero values read as true.
+TFCKPT_DECL byte_source::producer_fn normalized_bools(byte_source source);
+
+TFCKPT_DECL absl::StatusOr<value_encoding> encode_values(const tensor& t, std::uint64_t n);
+
+}  // namespace detail
+
+/// Encodes `node` as TensorFlow's freezing would (see the file comment). Reads no tensor byte
+/// unless the value needs a variable-length typed field (strings, uint16, one-element integers).
+/// Errors: the value's own status; kInvalidArgument for a shape that does not match the byte
+/// count; kUnimplemented for dtypes a Const cannot hold here (resource, variant, 4- and 2-bit
+/// integers).
+TFCKPT_DECL absl::StatusOr<encoded_const> encode_const(const const_node& node);
+
+}  // namespace tfckpt::graph
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_GRAPH_CONST_NODE)
+
+namespace tfckpt::graph::detail {
+
+TFCKPT_DECL absl::StatusOr<typed_field> typed_field_for(dtype t) {
   switch (t) {
     case dtype::float32: return typed_field{kFloatVal, 4};
     case dtype::float64: return typed_field{kDoubleVal, 8};
@@ -134,8 +172,7 @@ inline absl::StatusOr<typed_field> typed_field_for(dtype t) {
   }
 }
 
-// The varint wire value of element `p` of a varint-typed field (int_val sign-extends int32).
-inline std::uint64_t typed_varint(dtype t, const std::byte* p) {
+TFCKPT_DECL std::uint64_t typed_varint(dtype t, const std::byte* p) {
   using tfckpt::detail::load_le;
   switch (t) {
     case dtype::int8: case dtype::qint8:
@@ -152,8 +189,7 @@ inline std::uint64_t typed_varint(dtype t, const std::byte* p) {
   }
 }
 
-// Reads a whole (small) source into memory.
-inline absl::StatusOr<std::string> read_all(const byte_source& source) {
+TFCKPT_DECL absl::StatusOr<std::string> read_all(const byte_source& source) {
   std::string out;
   out.reserve(static_cast<std::size_t>(source.size()));
   TFCKPT_RETURN_IF_ERROR(source.stream([&](std::span<const std::byte> chunk) {
@@ -163,16 +199,7 @@ inline absl::StatusOr<std::string> read_all(const byte_source& source) {
   return out;
 }
 
-// The value field(s) of a TensorProto: the header written before the bytes, how many bytes
-// follow, and who produces them.
-struct value_encoding {
-  std::string header;
-  std::uint64_t size = 0;
-  byte_source::producer_fn body;
-};
-
-// bool_val carries 0 or 1 per element; stored bools are bytes whose non-zero values read as true.
-inline byte_source::producer_fn normalized_bools(byte_source source) {
+TFCKPT_DECL byte_source::producer_fn normalized_bools(byte_source source) {
   return [source = std::move(source)](const byte_source::emit_fn& emit) {
     std::vector<std::byte> out;
     return source.stream([&](std::span<const std::byte> chunk) {
@@ -183,7 +210,7 @@ inline byte_source::producer_fn normalized_bools(byte_source source) {
   };
 }
 
-inline absl::StatusOr<value_encoding> encode_values(const tensor& t, std::uint64_t n) {
+TFCKPT_DECL absl::StatusOr<value_encoding> encode_values(const tensor& t, std::uint64_t n) {
   value_encoding v;
   if (t.dtype == dtype::string) {
     TFCKPT_ASSIGN_OR_RETURN(std::string payload, read_all(t.source));
@@ -226,15 +253,11 @@ inline absl::StatusOr<value_encoding> encode_values(const tensor& t, std::uint64
   v.body = [packed](const byte_source::emit_fn& emit) { return emit(codec::as_bytes(*packed)); };
   return v;
 }
+}  // namespace tfckpt::graph::detail
 
-}  // namespace detail
+namespace tfckpt::graph {
 
-/// Encodes `node` as TensorFlow's freezing would (see the file comment). Reads no tensor byte
-/// unless the value needs a variable-length typed field (strings, uint16, one-element integers).
-/// Errors: the value's own status; kInvalidArgument for a shape that does not match the byte
-/// count; kUnimplemented for dtypes a Const cannot hold here (resource, variant, 4- and 2-bit
-/// integers).
-inline absl::StatusOr<encoded_const> encode_const(const const_node& node) {
+TFCKPT_DECL absl::StatusOr<encoded_const> encode_const(const const_node& node) {
   const tensor& t = node.value;
   if (!t.status.ok()) return t.status;
   const auto n = checked_num_elements(t.shape);
@@ -290,5 +313,6 @@ inline absl::StatusOr<encoded_const> encode_const(const const_node& node) {
 }
 
 }  // namespace tfckpt::graph
+#endif  // TFCKPT_COMPILE_GRAPH_CONST_NODE
 
 #endif  // TFCKPT_GRAPH_CONST_NODE_HPP_

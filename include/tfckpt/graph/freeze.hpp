@@ -58,6 +58,7 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/codec/slice_key.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/const_node.hpp"
 #include "tfckpt/graph/graph_writer.hpp"
@@ -125,14 +126,7 @@ inline std::string_view node_of_input(std::string_view input) {
 
 inline bool is_control_input(std::string_view input) { return !input.empty() && input.front() == '^'; }
 
-inline std::vector<std::string_view> colocations(const tensorflow::NodeDef& node) {
-  std::vector<std::string_view> out;
-  const auto it = node.attr().find("_class");
-  if (it == node.attr().end()) return out;
-  for (const std::string& s : it->second.list().s())
-    if (s.rfind("loc:@", 0) == 0) out.emplace_back(std::string_view(s).substr(5));
-  return out;
-}
+TFCKPT_DECL std::vector<std::string_view> colocations(const tensorflow::NodeDef& node);
 
 inline std::string shape_of_attr(const tensorflow::TensorShapeProto& s) {
   if (s.unknown_rank()) return "<unknown>";
@@ -142,28 +136,11 @@ inline std::string shape_of_attr(const tensorflow::TensorShapeProto& s) {
 }
 
 // True when a variable's declared shape admits the checkpoint's.
-inline bool shape_admits(const tensorflow::TensorShapeProto& declared, std::span<const std::int64_t> actual) {
-  if (declared.unknown_rank()) return true;
-  if (declared.dim_size() == 0 && !actual.empty()) return false;
-  if (static_cast<std::size_t>(declared.dim_size()) != actual.size()) return false;
-  for (int i = 0; i < declared.dim_size(); ++i)
-    if (declared.dim(i).size() >= 0 && declared.dim(i).size() != actual[static_cast<std::size_t>(i)]) return false;
-  return true;
-}
+TFCKPT_DECL bool shape_admits(const tensorflow::TensorShapeProto& declared, std::span<const std::int64_t> actual);
 
 // The strings of a DT_STRING Const node's value (string_val, or the tensor_content form is not
 // used by TensorFlow for strings).
-inline std::vector<std::string> const_strings(const tensorflow::NodeDef& node) {
-  std::vector<std::string> out;
-  const auto it = node.attr().find("value");
-  if (it == node.attr().end()) return out;
-  const tensorflow::TensorProto& t = it->second.tensor();
-  out.assign(t.string_val().begin(), t.string_val().end());
-  std::int64_t n = 1;
-  for (const auto& d : t.tensor_shape().dim()) n *= d.size();
-  if (out.size() == 1 && n > 1) out.resize(static_cast<std::size_t>(n), out.front());  // a repeated last value
-  return out;
-}
+TFCKPT_DECL std::vector<std::string> const_strings(const tensorflow::NodeDef& node);
 
 struct saved_as {
   std::string key;
@@ -235,7 +212,128 @@ class graph_index {
 };
 
 // The stored slice entry of partitioned `e` that is exactly `spec`.
-inline absl::StatusOr<const entry*> find_slice(const entry& e, const std::string& spec) {
+TFCKPT_DECL absl::StatusOr<const entry*> find_slice(const entry& e, const std::string& spec);
+
+// A SaveSliceInfoDef as the "shape and slice" spec TensorFlow's saver writes for it
+// ("10 4 0,5:0,4"); empty when it names no full tensor.
+TFCKPT_DECL std::string slice_spec(const tensorflow::SaveSliceInfoDef& info);
+
+// Variable node -> the key and slice its VariableDef's save_slice_info_def names.
+TFCKPT_DECL std::map<std::string, saved_as, std::less<>> slice_info_keys(const std::vector<tensorflow::VariableDef>& defs);
+
+// `spec`'s extents with whole dimensions spelled out as (0, full).
+inline std::vector<codec::slice_extent> concrete_extents(const codec::shape_and_slice& spec) {
+  std::vector<codec::slice_extent> out = spec.extents;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i].full()) out[i] = {0, spec.full_shape[i]};
+  return out;
+}
+
+// The block `extents` (concrete) of `e`'s row-major value, streamed from the entry's bytes (the
+// assembled tensor for a partitioned entry): each contiguous run of the block is passed on as the
+// full tensor's bytes go by, so nothing is copied. Ranges can also be read (for views that read
+// them, such as a transpose), each piece from its run. Fixed-size dtypes only.
+TFCKPT_DECL tensor block_of(const entry& e, const std::string& prefix, std::vector<codec::slice_extent> extents);
+
+// The value of the part `spec` of `e`: the stored slice entry that is exactly that part, the
+// entry itself when the part is all of it, else that block of the entry. Errors name the variable.
+TFCKPT_DECL absl::StatusOr<tensor> part_value(const entry& e, const std::string& prefix, const std::string& node,
+                                              const std::string& spec);
+
+}  // namespace detail
+
+/// The VariableDefs in `meta`'s variable collections (global, trainable, local and model
+/// variables), each once. Errors: kDataLoss naming a collection whose bytes are no VariableDef.
+TFCKPT_DECL absl::StatusOr<std::vector<tensorflow::VariableDef>> variable_defs(const tensorflow::MetaGraphDef& meta);
+
+/// A variable of a graph, with the checkpoint key its saver uses (or its name).
+struct graph_variable {
+  std::string node;
+  std::string op;
+  std::string key;
+  tfckpt::dtype dtype = tfckpt::dtype::invalid;
+  std::vector<std::int64_t> shape{};  // -1 for an unknown dimension
+  bool unknown_rank = false;
+  /// For a part of a partitioned variable: its "shape and slice" spec within `key`'s full tensor.
+  std::string slice{};
+  std::vector<std::int64_t> full_shape{};  // the shape of `key`'s tensor, when `slice` is set
+};
+
+/// Every variable node of `graph` (VariableV2, Variable, VarHandleOp), in graph order, with its
+/// checkpoint key: for a part of a partitioned variable, the full tensor its VariableDef (from
+/// `defs`, see variable_defs()) names; else the key the graph's save op (of `saver`, when given)
+/// writes it under (with its slice for a part); else the node's name.
+TFCKPT_DECL std::vector<graph_variable> graph_variables(const tensorflow::GraphDef& graph,
+                                                        const std::optional<tensorflow::SaverDef>& saver = std::nullopt,
+                                                        const std::vector<tensorflow::VariableDef>& defs = {});
+
+/// What a checkpoint must hold to restore `variables` (see match_variables): one spec per key, a
+/// partitioned variable's parts as their full tensor.
+TFCKPT_DECL std::vector<variable_spec> variable_specs(std::span<const graph_variable> variables);
+
+namespace detail {
+// plan_freeze's work: the plan, with every problem appended to `problems` (callers that have
+// findings of their own join them into one list).
+TFCKPT_DECL freeze_plan plan_freeze_collecting(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
+                                               const freeze_options& options, std::vector<absl::Status>& problems);
+}  // namespace detail
+
+/// Plans the freeze of `graph` with values from `ckpt` (see the file comment). Reads no tensor
+/// byte; the Const values in the plan stream from `ckpt`, which must outlive the plan.
+inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
+                                               const freeze_options& options) {
+  std::vector<absl::Status> problems;
+  freeze_plan plan = detail::plan_freeze_collecting(graph, ckpt, options, problems);
+  TFCKPT_RETURN_IF_ERROR(tfckpt::detail::problems_status("the graph cannot be frozen", problems));
+  return plan;
+}
+
+/// Freezes `graph` with values from `ckpt` into a binary GraphDef at `path` (atomically; the Const
+/// values stream from the checkpoint's mapped shards).
+inline absl::Status freeze(const tensorflow::GraphDef& graph, const checkpoint& ckpt, const std::filesystem::path& path,
+                           const freeze_options& options, const graph_write_options& write = {}) {
+  TFCKPT_ASSIGN_OR_RETURN(const freeze_plan plan, plan_freeze(graph, ckpt, options));
+  return write_graph_def(plan.nodes, plan.tail, path, write);
+}
+
+}  // namespace tfckpt::graph
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_GRAPH_FREEZE)
+
+namespace tfckpt::graph::detail {
+
+TFCKPT_DECL std::vector<std::string_view> colocations(const tensorflow::NodeDef& node) {
+  std::vector<std::string_view> out;
+  const auto it = node.attr().find("_class");
+  if (it == node.attr().end()) return out;
+  for (const std::string& s : it->second.list().s())
+    if (s.rfind("loc:@", 0) == 0) out.emplace_back(std::string_view(s).substr(5));
+  return out;
+}
+
+TFCKPT_DECL bool shape_admits(const tensorflow::TensorShapeProto& declared, std::span<const std::int64_t> actual) {
+  if (declared.unknown_rank()) return true;
+  if (declared.dim_size() == 0 && !actual.empty()) return false;
+  if (static_cast<std::size_t>(declared.dim_size()) != actual.size()) return false;
+  for (int i = 0; i < declared.dim_size(); ++i)
+    if (declared.dim(i).size() >= 0 && declared.dim(i).size() != actual[static_cast<std::size_t>(i)]) return false;
+  return true;
+}
+
+TFCKPT_DECL std::vector<std::string> const_strings(const tensorflow::NodeDef& node) {
+  std::vector<std::string> out;
+  const auto it = node.attr().find("value");
+  if (it == node.attr().end()) return out;
+  const tensorflow::TensorProto& t = it->second.tensor();
+  out.assign(t.string_val().begin(), t.string_val().end());
+  std::int64_t n = 1;
+  for (const auto& d : t.tensor_shape().dim()) n *= d.size();
+  if (out.size() == 1 && n > 1) out.resize(static_cast<std::size_t>(n), out.front());  // a repeated last value
+  return out;
+}
+
+TFCKPT_DECL absl::StatusOr<const entry*> find_slice(const entry& e, const std::string& spec) {
   TFCKPT_ASSIGN_OR_RETURN(const codec::shape_and_slice want, codec::parse_shape_and_slice(spec));
   const auto normalized = [](std::span<const codec::slice_extent> ext, std::span<const std::int64_t> full) {
     std::vector<codec::slice_extent> out(ext.begin(), ext.end());
@@ -252,9 +350,7 @@ inline absl::StatusOr<const entry*> find_slice(const entry& e, const std::string
   return absl::NotFoundError(absl::StrFormat("no stored slice '%s'", spec));
 }
 
-// A SaveSliceInfoDef as the "shape and slice" spec TensorFlow's saver writes for it
-// ("10 4 0,5:0,4"); empty when it names no full tensor.
-inline std::string slice_spec(const tensorflow::SaveSliceInfoDef& info) {
+TFCKPT_DECL std::string slice_spec(const tensorflow::SaveSliceInfoDef& info) {
   if (info.full_name().empty()) return {};
   std::string out = absl::StrJoin(info.full_shape(), " ") + " ";
   for (int i = 0; i < info.var_offset_size() && i < info.var_shape_size(); ++i)
@@ -262,8 +358,7 @@ inline std::string slice_spec(const tensorflow::SaveSliceInfoDef& info) {
   return out;
 }
 
-// Variable node -> the key and slice its VariableDef's save_slice_info_def names.
-inline std::map<std::string, saved_as, std::less<>> slice_info_keys(const std::vector<tensorflow::VariableDef>& defs) {
+TFCKPT_DECL std::map<std::string, saved_as, std::less<>> slice_info_keys(const std::vector<tensorflow::VariableDef>& defs) {
   std::map<std::string, saved_as, std::less<>> out;
   for (const tensorflow::VariableDef& d : defs)
     if (d.has_save_slice_info_def() && !d.save_slice_info_def().full_name().empty())
@@ -272,19 +367,7 @@ inline std::map<std::string, saved_as, std::less<>> slice_info_keys(const std::v
   return out;
 }
 
-// `spec`'s extents with whole dimensions spelled out as (0, full).
-inline std::vector<codec::slice_extent> concrete_extents(const codec::shape_and_slice& spec) {
-  std::vector<codec::slice_extent> out = spec.extents;
-  for (std::size_t i = 0; i < out.size(); ++i)
-    if (out[i].full()) out[i] = {0, spec.full_shape[i]};
-  return out;
-}
-
-// The block `extents` (concrete) of `e`'s row-major value, streamed from the entry's bytes (the
-// assembled tensor for a partitioned entry): each contiguous run of the block is passed on as the
-// full tensor's bytes go by, so nothing is copied. Ranges can also be read (for views that read
-// them, such as a transpose), each piece from its run. Fixed-size dtypes only.
-inline tensor block_of(const entry& e, const std::string& prefix, std::vector<codec::slice_extent> extents) {
+TFCKPT_DECL tensor block_of(const entry& e, const std::string& prefix, std::vector<codec::slice_extent> extents) {
   tensor t = to_tensor(e, prefix);
   t.stored = nullptr;
   const std::vector<std::int64_t> full(e.shape().begin(), e.shape().end());
@@ -356,10 +439,8 @@ inline tensor block_of(const entry& e, const std::string& prefix, std::vector<co
   return t;
 }
 
-// The value of the part `spec` of `e`: the stored slice entry that is exactly that part, the
-// entry itself when the part is all of it, else that block of the entry. Errors name the variable.
-inline absl::StatusOr<tensor> part_value(const entry& e, const std::string& prefix, const std::string& node,
-                                         const std::string& spec) {
+TFCKPT_DECL absl::StatusOr<tensor> part_value(const entry& e, const std::string& prefix, const std::string& node,
+                                              const std::string& spec) {
   auto parsed = codec::parse_shape_and_slice(spec);
   if (!parsed.ok())
     return absl::Status(parsed.status().code(), absl::StrFormat("variable '%s': %s", node, parsed.status().message()));
@@ -385,12 +466,11 @@ inline absl::StatusOr<tensor> part_value(const entry& e, const std::string& pref
         "cut", node, spec, dtype_name(e.dtype()), e.name(), dtype_name(e.dtype())));
   return block_of(e, prefix, extents);
 }
+}  // namespace tfckpt::graph::detail
 
-}  // namespace detail
+namespace tfckpt::graph {
 
-/// The VariableDefs in `meta`'s variable collections (global, trainable, local and model
-/// variables), each once. Errors: kDataLoss naming a collection whose bytes are no VariableDef.
-inline absl::StatusOr<std::vector<tensorflow::VariableDef>> variable_defs(const tensorflow::MetaGraphDef& meta) {
+TFCKPT_DECL absl::StatusOr<std::vector<tensorflow::VariableDef>> variable_defs(const tensorflow::MetaGraphDef& meta) {
   std::vector<tensorflow::VariableDef> out;
   std::set<std::string> seen;
   for (const char* name : {"variables", "trainable_variables", "local_variables", "model_variables"}) {
@@ -408,26 +488,9 @@ inline absl::StatusOr<std::vector<tensorflow::VariableDef>> variable_defs(const 
   return out;
 }
 
-/// A variable of a graph, with the checkpoint key its saver uses (or its name).
-struct graph_variable {
-  std::string node;
-  std::string op;
-  std::string key;
-  tfckpt::dtype dtype = tfckpt::dtype::invalid;
-  std::vector<std::int64_t> shape{};  // -1 for an unknown dimension
-  bool unknown_rank = false;
-  /// For a part of a partitioned variable: its "shape and slice" spec within `key`'s full tensor.
-  std::string slice{};
-  std::vector<std::int64_t> full_shape{};  // the shape of `key`'s tensor, when `slice` is set
-};
-
-/// Every variable node of `graph` (VariableV2, Variable, VarHandleOp), in graph order, with its
-/// checkpoint key: for a part of a partitioned variable, the full tensor its VariableDef (from
-/// `defs`, see variable_defs()) names; else the key the graph's save op (of `saver`, when given)
-/// writes it under (with its slice for a part); else the node's name.
-inline std::vector<graph_variable> graph_variables(const tensorflow::GraphDef& graph,
-                                                   const std::optional<tensorflow::SaverDef>& saver = std::nullopt,
-                                                   const std::vector<tensorflow::VariableDef>& defs = {}) {
+TFCKPT_DECL std::vector<graph_variable> graph_variables(const tensorflow::GraphDef& graph,
+                                                        const std::optional<tensorflow::SaverDef>& saver,
+                                                        const std::vector<tensorflow::VariableDef>& defs) {
   const detail::graph_index index(graph);
   auto keys = detail::slice_info_keys(defs);
   keys.merge(index.saver_keys(saver));  // the VariableDefs win
@@ -456,9 +519,7 @@ inline std::vector<graph_variable> graph_variables(const tensorflow::GraphDef& g
   return out;
 }
 
-/// What a checkpoint must hold to restore `variables` (see match_variables): one spec per key, a
-/// partitioned variable's parts as their full tensor.
-inline std::vector<variable_spec> variable_specs(std::span<const graph_variable> variables) {
+TFCKPT_DECL std::vector<variable_spec> variable_specs(std::span<const graph_variable> variables) {
   std::vector<variable_spec> out;
   std::set<std::string_view> seen;
   for (const graph_variable& v : variables) {
@@ -469,12 +530,12 @@ inline std::vector<variable_spec> variable_specs(std::span<const graph_variable>
   }
   return out;
 }
+}  // namespace tfckpt::graph
 
-namespace detail {
-// plan_freeze's work: the plan, with every problem appended to `problems` (callers that have
-// findings of their own join them into one list).
-inline freeze_plan plan_freeze_collecting(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
-                                          const freeze_options& options, std::vector<absl::Status>& problems) {
+namespace tfckpt::graph::detail {
+
+TFCKPT_DECL freeze_plan plan_freeze_collecting(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
+                                               const freeze_options& options, std::vector<absl::Status>& problems) {
   const detail::graph_index index(graph);
   freeze_plan plan;
   plan.input_nodes = static_cast<std::size_t>(graph.node_size());
@@ -723,26 +784,8 @@ inline freeze_plan plan_freeze_collecting(const tensorflow::GraphDef& graph, con
   if (graph.has_library()) *plan.tail.mutable_library() = graph.library();
   return plan;
 }
-}  // namespace detail
 
-/// Plans the freeze of `graph` with values from `ckpt` (see the file comment). Reads no tensor
-/// byte; the Const values in the plan stream from `ckpt`, which must outlive the plan.
-inline absl::StatusOr<freeze_plan> plan_freeze(const tensorflow::GraphDef& graph, const checkpoint& ckpt,
-                                               const freeze_options& options) {
-  std::vector<absl::Status> problems;
-  freeze_plan plan = detail::plan_freeze_collecting(graph, ckpt, options, problems);
-  TFCKPT_RETURN_IF_ERROR(tfckpt::detail::problems_status("the graph cannot be frozen", problems));
-  return plan;
-}
-
-/// Freezes `graph` with values from `ckpt` into a binary GraphDef at `path` (atomically; the Const
-/// values stream from the checkpoint's mapped shards).
-inline absl::Status freeze(const tensorflow::GraphDef& graph, const checkpoint& ckpt, const std::filesystem::path& path,
-                           const freeze_options& options, const graph_write_options& write = {}) {
-  TFCKPT_ASSIGN_OR_RETURN(const freeze_plan plan, plan_freeze(graph, ckpt, options));
-  return write_graph_def(plan.nodes, plan.tail, path, write);
-}
-
-}  // namespace tfckpt::graph
+}  // namespace tfckpt::graph::detail
+#endif  // TFCKPT_COMPILE_GRAPH_FREEZE
 
 #endif  // TFCKPT_GRAPH_FREEZE_HPP_

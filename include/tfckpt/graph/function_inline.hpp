@@ -53,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/proto/function.pb.h"
@@ -83,23 +84,11 @@ struct flat_signature {
 };
 
 /// The signature keys of `meta_graph`, without the `__saved_model_init_op` pseudo-signature.
-inline std::vector<std::string> signature_names(const tensorflow::MetaGraphDef& meta_graph) {
-  std::vector<std::string> out;
-  for (const auto& [name, sig] : meta_graph.signature_def())
-    if (name != "__saved_model_init_op") out.push_back(name);
-  std::sort(out.begin(), out.end());
-  return out;
-}
+TFCKPT_DECL std::vector<std::string> signature_names(const tensorflow::MetaGraphDef& meta_graph);
 
 /// The decoded SavedObjectGraph of a TF2 MetaGraphDef; nullopt when it has none (TF1).
-inline absl::StatusOr<std::optional<tensorflow::SavedObjectGraph>> saved_object_graph(
-    const tensorflow::MetaGraphDef& meta_graph) {
-  if (meta_graph.object_graph_def().empty()) return std::nullopt;
-  tensorflow::SavedObjectGraph g;
-  if (!g.ParseFromString(meta_graph.object_graph_def()))
-    return absl::DataLossError("the MetaGraphDef's object_graph_def is not a SavedObjectGraph");
-  return g;
-}
+TFCKPT_DECL absl::StatusOr<std::optional<tensorflow::SavedObjectGraph>> saved_object_graph(
+    const tensorflow::MetaGraphDef& meta_graph);
 
 /// True for a TF2 (object-based) MetaGraphDef: one with a SavedObjectGraph, whose signatures
 /// compute through the functions of its library.
@@ -413,7 +402,49 @@ class inliner {
 };
 
 // Rewrites every reference to a renamed node (inputs, `^` inputs, `_class` colocations).
-inline void rename_nodes(tensorflow::GraphDef& g, const std::map<std::string, std::string, std::less<>>& renamed) {
+TFCKPT_DECL void rename_nodes(tensorflow::GraphDef& g, const std::map<std::string, std::string, std::less<>>& renamed);
+
+// Object paths of the SavedObjectGraph's nodes: the first path a breadth-first walk of the
+// children edges finds from the root.
+TFCKPT_DECL std::vector<std::vector<std::string>> saved_object_paths(const tensorflow::SavedObjectGraph& g);
+
+}  // namespace detail
+
+/// Flattens signature `signature` of a TF2 MetaGraphDef into one GraphDef (see the file comment).
+/// Errors: kNotFound for an unknown signature (the message lists the others); kDataLoss for an
+/// undecodable object graph; kInvalidArgument when a signature tensor names no node. Problems of
+/// single nodes are in `node_problems`.
+TFCKPT_DECL absl::StatusOr<flat_signature> flatten_signature(const tensorflow::MetaGraphDef& meta_graph,
+                                                             std::string_view signature = "serving_default");
+
+}  // namespace tfckpt::graph
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_GRAPH_FUNCTION_INLINE)
+
+namespace tfckpt::graph {
+
+TFCKPT_DECL std::vector<std::string> signature_names(const tensorflow::MetaGraphDef& meta_graph) {
+  std::vector<std::string> out;
+  for (const auto& [name, sig] : meta_graph.signature_def())
+    if (name != "__saved_model_init_op") out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TFCKPT_DECL absl::StatusOr<std::optional<tensorflow::SavedObjectGraph>> saved_object_graph(
+    const tensorflow::MetaGraphDef& meta_graph) {
+  if (meta_graph.object_graph_def().empty()) return std::nullopt;
+  tensorflow::SavedObjectGraph g;
+  if (!g.ParseFromString(meta_graph.object_graph_def()))
+    return absl::DataLossError("the MetaGraphDef's object_graph_def is not a SavedObjectGraph");
+  return g;
+}
+}  // namespace tfckpt::graph
+
+namespace tfckpt::graph::detail {
+
+TFCKPT_DECL void rename_nodes(tensorflow::GraphDef& g, const std::map<std::string, std::string, std::less<>>& renamed) {
   if (renamed.empty()) return;
   for (auto& n : *g.mutable_node()) {
     if (const auto it = renamed.find(n.name()); it != renamed.end()) n.set_name(it->second);
@@ -432,9 +463,7 @@ inline void rename_nodes(tensorflow::GraphDef& g, const std::map<std::string, st
   }
 }
 
-// Object paths of the SavedObjectGraph's nodes: the first path a breadth-first walk of the
-// children edges finds from the root.
-inline std::vector<std::vector<std::string>> saved_object_paths(const tensorflow::SavedObjectGraph& g) {
+TFCKPT_DECL std::vector<std::vector<std::string>> saved_object_paths(const tensorflow::SavedObjectGraph& g) {
   std::vector<std::vector<std::string>> paths(static_cast<std::size_t>(g.nodes_size()));
   std::vector<bool> seen(static_cast<std::size_t>(g.nodes_size()), false);
   if (g.nodes_size() == 0) return paths;
@@ -453,15 +482,12 @@ inline std::vector<std::vector<std::string>> saved_object_paths(const tensorflow
   }
   return paths;
 }
+}  // namespace tfckpt::graph::detail
 
-}  // namespace detail
+namespace tfckpt::graph {
 
-/// Flattens signature `signature` of a TF2 MetaGraphDef into one GraphDef (see the file comment).
-/// Errors: kNotFound for an unknown signature (the message lists the others); kDataLoss for an
-/// undecodable object graph; kInvalidArgument when a signature tensor names no node. Problems of
-/// single nodes are in `node_problems`.
-inline absl::StatusOr<flat_signature> flatten_signature(const tensorflow::MetaGraphDef& meta_graph,
-                                                        std::string_view signature = "serving_default") {
+TFCKPT_DECL absl::StatusOr<flat_signature> flatten_signature(const tensorflow::MetaGraphDef& meta_graph,
+                                                             std::string_view signature) {
   const auto sig_it = meta_graph.signature_def().find(std::string(signature));
   if (sig_it == meta_graph.signature_def().end()) {
     const auto names = signature_names(meta_graph);
@@ -631,5 +657,6 @@ inline absl::StatusOr<flat_signature> flatten_signature(const tensorflow::MetaGr
 }
 
 }  // namespace tfckpt::graph
+#endif  // TFCKPT_COMPILE_GRAPH_FUNCTION_INLINE
 
 #endif  // TFCKPT_GRAPH_FUNCTION_INLINE_HPP_

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/graph_writer.hpp"
 #include "tfckpt/io/atomic_file.hpp"
@@ -142,8 +143,30 @@ struct saved_model_graph {
 /// The MetaGraphDef of the SavedModel in `dir` whose tag set is exactly `tags` (as a set, like
 /// TensorFlow's loader). Errors: kNotFound without `saved_model.pb` (a `saved_model.pbtxt` is read
 /// too) or without a MetaGraphDef of those tags (the message lists the tag sets there are).
-inline absl::StatusOr<saved_model_graph> load_saved_model(const std::filesystem::path& dir,
-                                                          std::vector<std::string> tags = {"serve"}) {
+TFCKPT_DECL absl::StatusOr<saved_model_graph> load_saved_model(const std::filesystem::path& dir,
+                                                               std::vector<std::string> tags = {"serve"});
+
+/// Writes `graph` in protobuf text format, atomically. Text format has no way to carry fields
+/// this library does not know; they are left out (binary output keeps them).
+TFCKPT_DECL absl::Status save_graph_def_text(const tensorflow::GraphDef& graph, const std::filesystem::path& path);
+
+/// Writes `graph` in binary form (deterministic), atomically.
+inline absl::Status save_graph_def(const tensorflow::GraphDef& graph, const std::filesystem::path& path) {
+  const std::string bytes = detail::deterministic_bytes(graph);
+  if (bytes.size() > kMaxGraphDefBytes)
+    return absl::FailedPreconditionError(absl::StrFormat("%s: the graph is over protobuf's 2 GiB limit", path.string()));
+  return io::write_file_atomically(path, bytes);
+}
+
+}  // namespace tfckpt::graph
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_GRAPH_GRAPH_IO)
+
+namespace tfckpt::graph {
+
+TFCKPT_DECL absl::StatusOr<saved_model_graph> load_saved_model(const std::filesystem::path& dir,
+                                                               std::vector<std::string> tags) {
   std::filesystem::path file = dir / "saved_model.pb";
   graph_format format = graph_format::binary;
   std::error_code ec;
@@ -167,9 +190,7 @@ inline absl::StatusOr<saved_model_graph> load_saved_model(const std::filesystem:
                                              available.empty() ? "none" : absl::StrJoin(available, " ")));
 }
 
-/// Writes `graph` in protobuf text format, atomically. Text format has no way to carry fields
-/// this library does not know; they are left out (binary output keeps them).
-inline absl::Status save_graph_def_text(const tensorflow::GraphDef& graph, const std::filesystem::path& path) {
+TFCKPT_DECL absl::Status save_graph_def_text(const tensorflow::GraphDef& graph, const std::filesystem::path& path) {
   std::string text;
   google::protobuf::TextFormat::Printer printer;
   printer.SetHideUnknownFields(true);
@@ -178,14 +199,7 @@ inline absl::Status save_graph_def_text(const tensorflow::GraphDef& graph, const
   return io::write_file_atomically(path, text);
 }
 
-/// Writes `graph` in binary form (deterministic), atomically.
-inline absl::Status save_graph_def(const tensorflow::GraphDef& graph, const std::filesystem::path& path) {
-  const std::string bytes = detail::deterministic_bytes(graph);
-  if (bytes.size() > kMaxGraphDefBytes)
-    return absl::FailedPreconditionError(absl::StrFormat("%s: the graph is over protobuf's 2 GiB limit", path.string()));
-  return io::write_file_atomically(path, bytes);
-}
-
 }  // namespace tfckpt::graph
+#endif  // TFCKPT_COMPILE_GRAPH_GRAPH_IO
 
 #endif  // TFCKPT_GRAPH_GRAPH_IO_HPP_

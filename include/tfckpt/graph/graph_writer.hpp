@@ -40,6 +40,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/codec/proto_writer.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/const_node.hpp"
 #include "tfckpt/io/atomic_file.hpp"
@@ -116,9 +117,33 @@ struct prepared_graph {
 
 /// Encodes every node and checks the graph (see the file comment), reading no tensor byte except
 /// where a Const needs a variable-length typed field. `path` names the file in messages.
-inline absl::StatusOr<detail::prepared_graph> prepare_graph(std::span<const graph_node> nodes,
-                                                            const tensorflow::GraphDef& tail, std::string_view path,
-                                                            bool allow_over_2gib) {
+TFCKPT_DECL absl::StatusOr<detail::prepared_graph> prepare_graph(std::span<const graph_node> nodes,
+                                                                 const tensorflow::GraphDef& tail, std::string_view path,
+                                                                 bool allow_over_2gib);
+
+/// The size and constants of the graph write_graph_def would write, checked the same way; no file
+/// is touched. What `--dry-run` prints.
+inline absl::StatusOr<graph_plan> plan_graph(std::span<const graph_node> nodes, const tensorflow::GraphDef& tail,
+                                             std::string_view path, bool allow_over_2gib = false) {
+  TFCKPT_ASSIGN_OR_RETURN(detail::prepared_graph prepared, prepare_graph(nodes, tail, path, allow_over_2gib));
+  return std::move(prepared.plan);
+}
+
+/// Writes `nodes` and then `tail` (a GraphDef without nodes: library, versions, ...) as a binary
+/// GraphDef at `path`, atomically: a failure leaves whatever was at `path` untouched.
+TFCKPT_DECL absl::Status write_graph_def(std::span<const graph_node> nodes, const tensorflow::GraphDef& tail,
+                                         const std::filesystem::path& path, const graph_write_options& options = {});
+
+}  // namespace tfckpt::graph
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_GRAPH_GRAPH_WRITER)
+
+namespace tfckpt::graph {
+
+TFCKPT_DECL absl::StatusOr<detail::prepared_graph> prepare_graph(std::span<const graph_node> nodes,
+                                                                 const tensorflow::GraphDef& tail, std::string_view path,
+                                                                 bool allow_over_2gib) {
   detail::prepared_graph out;
   std::vector<detail::prepared_node>* prepared = &out.nodes;
   std::string* tail_bytes = &out.tail;
@@ -173,18 +198,8 @@ inline absl::StatusOr<detail::prepared_graph> prepare_graph(std::span<const grap
   return out;
 }
 
-/// The size and constants of the graph write_graph_def would write, checked the same way; no file
-/// is touched. What `--dry-run` prints.
-inline absl::StatusOr<graph_plan> plan_graph(std::span<const graph_node> nodes, const tensorflow::GraphDef& tail,
-                                             std::string_view path, bool allow_over_2gib = false) {
-  TFCKPT_ASSIGN_OR_RETURN(detail::prepared_graph prepared, prepare_graph(nodes, tail, path, allow_over_2gib));
-  return std::move(prepared.plan);
-}
-
-/// Writes `nodes` and then `tail` (a GraphDef without nodes: library, versions, ...) as a binary
-/// GraphDef at `path`, atomically: a failure leaves whatever was at `path` untouched.
-inline absl::Status write_graph_def(std::span<const graph_node> nodes, const tensorflow::GraphDef& tail,
-                                    const std::filesystem::path& path, const graph_write_options& options = {}) {
+TFCKPT_DECL absl::Status write_graph_def(std::span<const graph_node> nodes, const tensorflow::GraphDef& tail,
+                                         const std::filesystem::path& path, const graph_write_options& options) {
   TFCKPT_ASSIGN_OR_RETURN(const detail::prepared_graph prepared,
                           prepare_graph(nodes, tail, path.string(), options.allow_over_2gib));
   std::error_code ec;
@@ -219,5 +234,6 @@ inline absl::Status write_graph_def(std::span<const graph_node> nodes, const ten
 }
 
 }  // namespace tfckpt::graph
+#endif  // TFCKPT_COMPILE_GRAPH_GRAPH_WRITER
 
 #endif  // TFCKPT_GRAPH_GRAPH_WRITER_HPP_

@@ -48,6 +48,7 @@
 #include "absl/strings/str_join.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/function_inline.hpp"
@@ -78,7 +79,37 @@ namespace detail {
 
 // Saved object id -> checkpoint object id, by walking both graphs from their roots along edges of
 // the same local name.
-inline std::map<int, int> match_objects(const tensorflow::SavedObjectGraph& saved, const tensorflow::TrackableObjectGraph& ckpt) {
+TFCKPT_DECL std::map<int, int> match_objects(const tensorflow::SavedObjectGraph& saved, const tensorflow::TrackableObjectGraph& ckpt);
+
+// Removes `^x` inputs where nothing x depends on has side effects (see the file comment).
+TFCKPT_DECL void drop_pure_control_inputs(tensorflow::GraphDef& g, const tensorflow::MetaGraphDef& meta_graph);
+
+// Control flow ops whose inputs pass into branch or body functions.
+inline bool is_functional_control_flow(std::string_view op) {
+  return op == "If" || op == "StatelessIf" || op == "While" || op == "StatelessWhile" || op == "Case" ||
+         op == "StatelessCase" || op == "_If" || op == "_While";
+}
+
+}  // namespace detail
+
+/// Checkpoint keys for the captured variables of `flat` (VarHandleOp node -> key), see the file comment.
+TFCKPT_DECL absl::StatusOr<std::map<std::string, std::string, std::less<>>> captured_variable_keys(const flat_signature& flat,
+                                                                                             const checkpoint& ckpt);
+
+/// Plans freezing signature `options.signature` of TF2 `meta_graph` with values from `ckpt` (see
+/// the file comment). Reads no tensor byte; `ckpt` must outlive the plan.
+TFCKPT_DECL absl::StatusOr<saved_model_freeze_plan> plan_saved_model_freeze(const tensorflow::MetaGraphDef& meta_graph,
+                                                                            const checkpoint& ckpt,
+                                                                            const saved_model_freeze_options& options);
+
+}  // namespace tfckpt::graph
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_GRAPH_SAVED_MODEL_FREEZE)
+
+namespace tfckpt::graph::detail {
+
+TFCKPT_DECL std::map<int, int> match_objects(const tensorflow::SavedObjectGraph& saved, const tensorflow::TrackableObjectGraph& ckpt) {
   std::map<int, int> out;
   if (saved.nodes_size() == 0 || ckpt.nodes_size() == 0) return out;
   out.emplace(0, 0);
@@ -103,8 +134,7 @@ inline std::map<int, int> match_objects(const tensorflow::SavedObjectGraph& save
   return out;
 }
 
-// Removes `^x` inputs where nothing x depends on has side effects (see the file comment).
-inline void drop_pure_control_inputs(tensorflow::GraphDef& g, const tensorflow::MetaGraphDef& meta_graph) {
+TFCKPT_DECL void drop_pure_control_inputs(tensorflow::GraphDef& g, const tensorflow::MetaGraphDef& meta_graph) {
   std::map<std::string_view, bool> stateful_op;
   for (const auto& op : meta_graph.meta_info_def().stripped_op_list().op())
     stateful_op.emplace(op.name(), op.is_stateful() && op.name() != "ReadVariableOp" && op.name() != "VarHandleOp");
@@ -161,17 +191,11 @@ inline void drop_pure_control_inputs(tensorflow::GraphDef& g, const tensorflow::
     for (auto& in : kept) n.add_input(std::move(in));
   }
 }
+}  // namespace tfckpt::graph::detail
 
-// Control flow ops whose inputs pass into branch or body functions.
-inline bool is_functional_control_flow(std::string_view op) {
-  return op == "If" || op == "StatelessIf" || op == "While" || op == "StatelessWhile" || op == "Case" ||
-         op == "StatelessCase" || op == "_If" || op == "_While";
-}
+namespace tfckpt::graph {
 
-}  // namespace detail
-
-/// Checkpoint keys for the captured variables of `flat` (VarHandleOp node -> key), see the file comment.
-inline absl::StatusOr<std::map<std::string, std::string, std::less<>>> captured_variable_keys(const flat_signature& flat,
+TFCKPT_DECL absl::StatusOr<std::map<std::string, std::string, std::less<>>> captured_variable_keys(const flat_signature& flat,
                                                                                              const checkpoint& ckpt) {
   std::map<std::string, std::string, std::less<>> keys;
   TFCKPT_ASSIGN_OR_RETURN(const std::optional<object_graph> ckpt_objects, object_graph::load(ckpt));
@@ -188,11 +212,9 @@ inline absl::StatusOr<std::map<std::string, std::string, std::less<>>> captured_
   return keys;
 }
 
-/// Plans freezing signature `options.signature` of TF2 `meta_graph` with values from `ckpt` (see
-/// the file comment). Reads no tensor byte; `ckpt` must outlive the plan.
-inline absl::StatusOr<saved_model_freeze_plan> plan_saved_model_freeze(const tensorflow::MetaGraphDef& meta_graph,
-                                                                       const checkpoint& ckpt,
-                                                                       const saved_model_freeze_options& options) {
+TFCKPT_DECL absl::StatusOr<saved_model_freeze_plan> plan_saved_model_freeze(const tensorflow::MetaGraphDef& meta_graph,
+                                                                            const checkpoint& ckpt,
+                                                                            const saved_model_freeze_options& options) {
   TFCKPT_ASSIGN_OR_RETURN(flat_signature flat, flatten_signature(meta_graph, options.signature));
   detail::drop_pure_control_inputs(flat.graph, meta_graph);
   saved_model_freeze_plan out;
@@ -259,5 +281,6 @@ inline absl::StatusOr<saved_model_freeze_plan> plan_saved_model_freeze(const ten
 }
 
 }  // namespace tfckpt::graph
+#endif  // TFCKPT_COMPILE_GRAPH_SAVED_MODEL_FREEZE
 
 #endif  // TFCKPT_GRAPH_SAVED_MODEL_FREEZE_HPP_

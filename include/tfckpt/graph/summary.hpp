@@ -42,6 +42,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/graph/freeze.hpp"
 #include "tfckpt/graph/graph_io.hpp"
@@ -53,14 +54,7 @@ namespace tfckpt::graph {
 /// What a graph file was.
 enum class model_kind { graph_def, meta_graph, saved_model };
 
-inline std::string_view model_kind_name(model_kind k) {
-  switch (k) {
-    case model_kind::graph_def: return "GraphDef";
-    case model_kind::meta_graph: return "MetaGraphDef";
-    case model_kind::saved_model: return "SavedModel";
-  }
-  return "?";
-}
+TFCKPT_DECL std::string_view model_kind_name(model_kind k);
 
 /// A graph with what its MetaGraphDef says about it.
 struct model_graph {
@@ -81,30 +75,8 @@ struct model_graph {
 
 /// Reads `path`: a SavedModel directory (or its saved_model.pb/.pbtxt; the MetaGraphDef tagged
 /// `tags`), a `.meta` MetaGraphDef, or else a GraphDef (binary or text).
-inline absl::StatusOr<model_graph> load_model_graph(const std::filesystem::path& path,
-                                                    std::vector<std::string> tags = {"serve"}) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  model_graph m;
-  m.path = path;
-  const std::string file = path.filename().string();
-  if (fs::is_directory(path, ec) || file == "saved_model.pb" || file == "saved_model.pbtxt") {
-    const fs::path dir = fs::is_directory(path, ec) ? path : path.parent_path();
-    TFCKPT_ASSIGN_OR_RETURN(saved_model_graph sm, load_saved_model(dir, std::move(tags)));
-    m.kind = model_kind::saved_model;
-    m.meta = std::move(sm.meta_graph);
-    m.variables_prefix = std::move(sm.variables_prefix);
-  } else if (path.extension() == ".meta") {
-    TFCKPT_ASSIGN_OR_RETURN(m.meta, load_meta_graph(path));
-    m.kind = model_kind::meta_graph;
-  } else {
-    TFCKPT_ASSIGN_OR_RETURN(*m.meta.mutable_graph_def(), load_graph_def(path));
-  }
-  auto defs = variable_defs(m.meta);
-  if (!defs.ok()) return absl::Status(defs.status().code(), absl::StrFormat("%s: %s", path.string(), defs.status().message()));
-  m.variable_defs = std::move(*defs);
-  return m;
-}
+TFCKPT_DECL absl::StatusOr<model_graph> load_model_graph(const std::filesystem::path& path,
+                                                         std::vector<std::string> tags = {"serve"});
 
 /// A tensor a signature takes or gives, or a graph input.
 struct tensor_summary {
@@ -130,15 +102,7 @@ enum class variable_status {
   mismatched,  // its key is there, with another dtype or shape
 };
 
-inline std::string_view variable_status_name(variable_status s) {
-  switch (s) {
-    case variable_status::unchecked: return "unchecked";
-    case variable_status::held: return "held";
-    case variable_status::missing: return "missing";
-    case variable_status::mismatched: return "mismatched";
-  }
-  return "?";
-}
+TFCKPT_DECL std::string_view variable_status_name(variable_status s);
 
 struct variable_summary {
   graph_variable variable;
@@ -171,7 +135,84 @@ struct graph_summary {
 
 namespace detail {
 
-inline tensor_summary summarize_tensor_info(const std::string& key, const tensorflow::TensorInfo& info) {
+TFCKPT_DECL tensor_summary summarize_tensor_info(const std::string& key, const tensorflow::TensorInfo& info);
+
+// Ops that are never what a user wants computed: values, feeds, state and bookkeeping.
+TFCKPT_DECL bool is_plumbing_op(std::string_view op);
+
+}  // namespace detail
+
+/// Summarizes `model` (see the file comment). With `ckpt`, each variable says whether the
+/// checkpoint holds it under the key it restores from.
+TFCKPT_DECL graph_summary summarize_graph(const model_graph& model, const checkpoint* ckpt = nullptr);
+
+/// The node names whose outputs signature `key` of `meta` (read from `where`, for messages)
+/// returns ("y:0" -> "y"), in output-key order. Errors: kNotFound naming the signatures there are;
+/// kInvalidArgument for an output that is not a plain tensor.
+TFCKPT_DECL absl::StatusOr<std::vector<std::string>> signature_outputs(const tensorflow::MetaGraphDef& meta,
+                                                                       const std::string& key,
+                                                                       const std::filesystem::path& where);
+
+/// signature_outputs() of a loaded model.
+inline absl::StatusOr<std::vector<std::string>> signature_outputs(const model_graph& model, const std::string& key) {
+  return signature_outputs(model.meta, key, model.path);
+}
+
+}  // namespace tfckpt::graph
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_GRAPH_SUMMARY)
+
+namespace tfckpt::graph {
+
+TFCKPT_DECL std::string_view model_kind_name(model_kind k) {
+  switch (k) {
+    case model_kind::graph_def: return "GraphDef";
+    case model_kind::meta_graph: return "MetaGraphDef";
+    case model_kind::saved_model: return "SavedModel";
+  }
+  return "?";
+}
+
+TFCKPT_DECL absl::StatusOr<model_graph> load_model_graph(const std::filesystem::path& path,
+                                                         std::vector<std::string> tags) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  model_graph m;
+  m.path = path;
+  const std::string file = path.filename().string();
+  if (fs::is_directory(path, ec) || file == "saved_model.pb" || file == "saved_model.pbtxt") {
+    const fs::path dir = fs::is_directory(path, ec) ? path : path.parent_path();
+    TFCKPT_ASSIGN_OR_RETURN(saved_model_graph sm, load_saved_model(dir, std::move(tags)));
+    m.kind = model_kind::saved_model;
+    m.meta = std::move(sm.meta_graph);
+    m.variables_prefix = std::move(sm.variables_prefix);
+  } else if (path.extension() == ".meta") {
+    TFCKPT_ASSIGN_OR_RETURN(m.meta, load_meta_graph(path));
+    m.kind = model_kind::meta_graph;
+  } else {
+    TFCKPT_ASSIGN_OR_RETURN(*m.meta.mutable_graph_def(), load_graph_def(path));
+  }
+  auto defs = variable_defs(m.meta);
+  if (!defs.ok()) return absl::Status(defs.status().code(), absl::StrFormat("%s: %s", path.string(), defs.status().message()));
+  m.variable_defs = std::move(*defs);
+  return m;
+}
+
+TFCKPT_DECL std::string_view variable_status_name(variable_status s) {
+  switch (s) {
+    case variable_status::unchecked: return "unchecked";
+    case variable_status::held: return "held";
+    case variable_status::missing: return "missing";
+    case variable_status::mismatched: return "mismatched";
+  }
+  return "?";
+}
+}  // namespace tfckpt::graph
+
+namespace tfckpt::graph::detail {
+
+TFCKPT_DECL tensor_summary summarize_tensor_info(const std::string& key, const tensorflow::TensorInfo& info) {
   tensor_summary t{key, info.has_name() ? info.name() : std::string()};
   t.dtype = static_cast<tfckpt::dtype>(info.dtype());
   t.unknown_rank = info.tensor_shape().unknown_rank();
@@ -179,8 +220,7 @@ inline tensor_summary summarize_tensor_info(const std::string& key, const tensor
   return t;
 }
 
-// Ops that are never what a user wants computed: values, feeds, state and bookkeeping.
-inline bool is_plumbing_op(std::string_view op) {
+TFCKPT_DECL bool is_plumbing_op(std::string_view op) {
   static const std::set<std::string_view> ops = {
       "Const", "Placeholder", "PlaceholderWithDefault", "NoOp", "VariableV2", "Variable", "VarHandleOp",
       "Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp",
@@ -188,12 +228,11 @@ inline bool is_plumbing_op(std::string_view op) {
       "RestoreSlice", "MergeV2Checkpoints", "ShardedFilename", "StringJoin", "MergeSummary"};
   return ops.contains(op) || op.ends_with("Summary") || op.ends_with("SummaryV2");
 }
+}  // namespace tfckpt::graph::detail
 
-}  // namespace detail
+namespace tfckpt::graph {
 
-/// Summarizes `model` (see the file comment). With `ckpt`, each variable says whether the
-/// checkpoint holds it under the key it restores from.
-inline graph_summary summarize_graph(const model_graph& model, const checkpoint* ckpt = nullptr) {
+TFCKPT_DECL graph_summary summarize_graph(const model_graph& model, const checkpoint* ckpt) {
   const tensorflow::GraphDef& g = model.graph();
   graph_summary s;
   s.kind = model.kind;
@@ -292,12 +331,9 @@ inline graph_summary summarize_graph(const model_graph& model, const checkpoint*
   return s;
 }
 
-/// The node names whose outputs signature `key` of `meta` (read from `where`, for messages)
-/// returns ("y:0" -> "y"), in output-key order. Errors: kNotFound naming the signatures there are;
-/// kInvalidArgument for an output that is not a plain tensor.
-inline absl::StatusOr<std::vector<std::string>> signature_outputs(const tensorflow::MetaGraphDef& meta,
-                                                                  const std::string& key,
-                                                                  const std::filesystem::path& where) {
+TFCKPT_DECL absl::StatusOr<std::vector<std::string>> signature_outputs(const tensorflow::MetaGraphDef& meta,
+                                                                       const std::string& key,
+                                                                       const std::filesystem::path& where) {
   const auto it = meta.signature_def().find(key);
   if (it == meta.signature_def().end()) {
     std::vector<std::string> keys;
@@ -320,11 +356,7 @@ inline absl::StatusOr<std::vector<std::string>> signature_outputs(const tensorfl
   return nodes;
 }
 
-/// signature_outputs() of a loaded model.
-inline absl::StatusOr<std::vector<std::string>> signature_outputs(const model_graph& model, const std::string& key) {
-  return signature_outputs(model.meta, key, model.path);
-}
-
 }  // namespace tfckpt::graph
+#endif  // TFCKPT_COMPILE_GRAPH_SUMMARY
 
 #endif  // TFCKPT_GRAPH_SUMMARY_HPP_

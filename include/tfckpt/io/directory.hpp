@@ -17,10 +17,21 @@
 #include <system_error>
 #include <vector>
 
+#include "tfckpt/detail/config.hpp"
+
 namespace tfckpt::io {
 
 /// The names (not paths) of every entry of `dir`, sorted bytewise; empty when `dir` cannot be read.
-inline std::vector<std::string> list_directory(const std::filesystem::path& dir) {
+TFCKPT_DECL std::vector<std::string> list_directory(const std::filesystem::path& dir);
+
+}  // namespace tfckpt::io
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_IO_DIRECTORY)
+
+namespace tfckpt::io {
+
+TFCKPT_DECL std::vector<std::string> list_directory(const std::filesystem::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& f : std::filesystem::directory_iterator(dir, ec)) names.push_back(f.path().filename().string());
@@ -29,5 +40,6 @@ inline std::vector<std::string> list_directory(const std::filesystem::path& dir)
 }
 
 }  // namespace tfckpt::io
+#endif  // TFCKPT_COMPILE_IO_DIRECTORY
 
 #endif  // TFCKPT_IO_DIRECTORY_HPP_

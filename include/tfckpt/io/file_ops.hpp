@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 
 namespace tfckpt::io {
@@ -52,7 +53,16 @@ inline bool remove_empty_directory(const std::string& path) { return ::rmdir(pat
 /// a rewrite keeping half of 4 GiB took 0.54x `cp`'s time by kernel copy against 1.07x streamed, and
 /// on tmpfs, where it took 1.9x longer than streamed (the kernel copies tmpfs pages one at a time).
 /// So: not when either side is on tmpfs; otherwise yes (on btrfs and XFS the copy may share extents).
-inline bool kernel_copy_pays(const std::string& from, const std::string& to_dir) {
+TFCKPT_DECL bool kernel_copy_pays(const std::string& from, const std::string& to_dir);
+
+}  // namespace tfckpt::io
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_IO_FILE_OPS)
+
+namespace tfckpt::io {
+
+TFCKPT_DECL bool kernel_copy_pays(const std::string& from, const std::string& to_dir) {
   constexpr long kTmpfsMagic = 0x01021994;  // TMPFS_MAGIC, linux/magic.h
   const auto on_tmpfs = [](const std::string& p) {
     struct statfs fs {};
@@ -62,5 +72,6 @@ inline bool kernel_copy_pays(const std::string& from, const std::string& to_dir)
 }
 
 }  // namespace tfckpt::io
+#endif  // TFCKPT_COMPILE_IO_FILE_OPS
 
 #endif  // TFCKPT_IO_FILE_OPS_HPP_

@@ -33,22 +33,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 
+#include "tfckpt/detail/config.hpp"
+
 namespace tfckpt::io {
 
 /// Access-pattern hints passed to madvise.
 enum class access { normal, sequential, random, will_need };
 
 /// An absl::Status for a failed system call on `path`, with the errno text; ENOENT is kNotFound.
-inline absl::Status errno_status(std::string_view path, std::string_view what, int err) {
-  const std::string msg = absl::StrFormat("%s: cannot %s: %s", path, what, std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR: return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM: return absl::PermissionDeniedError(msg);
-    default: return absl::UnavailableError(msg);
-  }
-}
+TFCKPT_DECL absl::Status errno_status(std::string_view path, std::string_view what, int err);
 
 /// Drops the pages wholly inside [bytes + from, bytes + to) from this process's page tables and
 /// returns the offset up to which pages are now released, so that successive calls leave no gap.
@@ -57,15 +50,7 @@ inline absl::Status errno_status(std::string_view path, std::string_view what, i
 /// REQUIRES: `bytes` lies in a read-only file mapping (mapped_file::bytes()): released pages fault
 /// back in from the page cache if touched again. Never call it on heap memory, which
 /// MADV_DONTNEED would zero.
-inline std::uint64_t release_mapped_pages(std::span<const std::byte> bytes, std::uint64_t from, std::uint64_t to) {
-  static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto base = reinterpret_cast<std::uintptr_t>(bytes.data());
-  const std::uintptr_t start = (base + from + page - 1) / page * page;
-  const std::uintptr_t end = (base + to) / page * page;
-  if (end <= start) return from;
-  ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
-  return end - base;
-}
+TFCKPT_DECL std::uint64_t release_mapped_pages(std::span<const std::byte> bytes, std::uint64_t from, std::uint64_t to);
 
 class mapped_file {
  public:
@@ -84,36 +69,7 @@ class mapped_file {
 
   /// Maps `path` read-only. Errors: kNotFound (no such file), kPermissionDenied, kInvalidArgument
   /// (a directory or other non-regular file), kUnavailable (other I/O errors).
-  static absl::StatusOr<mapped_file> open(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno_status(path, "open", errno);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      const int err = errno;
-      ::close(fd);
-      return errno_status(path, "stat", err);
-    }
-    if (!S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return absl::InvalidArgumentError(absl::StrFormat("%s: not a regular file", path));
-    }
-    mapped_file f;
-    f.path_ = path;
-    f.size_ = static_cast<std::size_t>(st.st_size);
-    if (f.size_ > 0) {  // mmap of zero bytes fails; an empty file maps to an empty span
-      void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        const int err = errno;
-        ::close(fd);
-        return errno_status(path, "mmap", err);
-      }
-      f.data_ = p;
-    }
-    f.device_ = st.st_dev;
-    f.inode_ = st.st_ino;
-    ::close(fd);  // the mapping keeps the file alive; read() opens it again if it is called
-    return f;
-  }
+  static absl::StatusOr<mapped_file> open(const std::string& path);
 
   std::span<const std::byte> bytes() const ABSL_ATTRIBUTE_LIFETIME_BOUND {
     return {static_cast<const std::byte*>(data_), size_};
@@ -131,27 +87,7 @@ class mapped_file {
   /// mapped file (replaced or removed since), the bytes are copied from the mapping instead.
   /// Errors name the file and the offset (kOutOfRange outside size(), kDataLoss when the file has
   /// been truncated in place, kUnavailable for I/O errors).
-  absl::Status read(std::uint64_t offset, std::span<std::byte> out) const {
-    if (offset > size_ || out.size() > size_ - offset)
-      return absl::OutOfRangeError(absl::StrFormat("%s @%d: a read of %d bytes runs past the file's %d", path_, offset,
-                                                   out.size(), size_));
-    const int fd = descriptor();
-    if (fd < 0) {
-      if (!out.empty()) std::memcpy(out.data(), static_cast<const std::byte*>(data_) + offset, out.size());
-      return absl::OkStatus();
-    }
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno_status(absl::StrFormat("%s @%d", path_, offset + done), "read", errno);
-      if (n == 0)  // truncated in place, against the contract above: an error, where the mapping would fault
-        return absl::DataLossError(absl::StrFormat("%s @%d: the file ended while being read (it was %d bytes when opened)",
-                                                   path_, offset + done, size_));
-      done += static_cast<std::size_t>(n);
-    }
-    return absl::OkStatus();
-  }
+  absl::Status read(std::uint64_t offset, std::span<std::byte> out) const;
 
   /// A descriptor of the mapped file, for the kernel to copy from (temp_file::append_range), owned
   /// by this object; -1 when the path now names another file or none.
@@ -159,45 +95,14 @@ class mapped_file {
 
   /// Hints the kernel about the coming access pattern for [offset, offset + length) (the whole file
   /// by default). Best effort: errors are ignored.
-  void advise(access a, std::size_t offset = 0, std::size_t length = SIZE_MAX) const {
-    if (data_ == nullptr || offset >= size_) return;
-    const int advice = a == access::sequential ? MADV_SEQUENTIAL
-                       : a == access::random   ? MADV_RANDOM
-                       : a == access::will_need ? MADV_WILLNEED
-                                                : MADV_NORMAL;
-    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    const std::size_t start = offset / page * page;  // madvise wants a page-aligned address
-    const std::size_t end = length > size_ - offset ? size_ : offset + length;
-    ::madvise(static_cast<char*>(data_) + start, end - start, advice);
-  }
+  void advise(access a, std::size_t offset = 0, std::size_t length = SIZE_MAX) const;
 
-  void swap(mapped_file& other) noexcept {
-    std::swap(data_, other.data_);
-    std::swap(size_, other.size_);
-    std::swap(path_, other.path_);
-    fd_.store(other.fd_.exchange(fd_.load()));
-    std::swap(device_, other.device_);
-    std::swap(inode_, other.inode_);
-  }
+  void swap(mapped_file& other) noexcept;
 
  private:
   // The descriptor read() uses: opened on first use and checked to be the mapped file; -1 when the
   // path now names another file or none (kNoFile is remembered so that it is not retried).
-  int descriptor() const {
-    static constexpr int kNoFile = -2;
-    int fd = fd_.load(std::memory_order_acquire);
-    if (fd != -1) return fd == kNoFile ? -1 : fd;
-    int opened = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
-    if (opened >= 0 && (::fstat(opened, &st) != 0 || st.st_dev != device_ || st.st_ino != inode_)) {
-      ::close(opened);
-      opened = -1;
-    }
-    const int mine = opened >= 0 ? opened : kNoFile;
-    if (fd_.compare_exchange_strong(fd, mine, std::memory_order_acq_rel)) return opened;
-    if (opened >= 0) ::close(opened);  // another thread opened it first
-    return fd == kNoFile ? -1 : fd;
-  }
+  int descriptor() const;
 
   void* data_ = nullptr;
   mutable std::atomic<int> fd_{-1};
@@ -208,5 +113,124 @@ class mapped_file {
 };
 
 }  // namespace tfckpt::io
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_IO_MAPPED_FILE)
+
+namespace tfckpt::io {
+
+TFCKPT_DECL absl::Status errno_status(std::string_view path, std::string_view what, int err) {
+  const std::string msg = absl::StrFormat("%s: cannot %s: %s", path, what, std::strerror(err));
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR: return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM: return absl::PermissionDeniedError(msg);
+    default: return absl::UnavailableError(msg);
+  }
+}
+
+TFCKPT_DECL std::uint64_t release_mapped_pages(std::span<const std::byte> bytes, std::uint64_t from, std::uint64_t to) {
+  static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<std::uintptr_t>(bytes.data());
+  const std::uintptr_t start = (base + from + page - 1) / page * page;
+  const std::uintptr_t end = (base + to) / page * page;
+  if (end <= start) return from;
+  ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+  return end - base;
+}
+
+TFCKPT_DECL absl::StatusOr<mapped_file> mapped_file::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_status(path, "open", errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return errno_status(path, "stat", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrFormat("%s: not a regular file", path));
+  }
+  mapped_file f;
+  f.path_ = path;
+  f.size_ = static_cast<std::size_t>(st.st_size);
+  if (f.size_ > 0) {  // mmap of zero bytes fails; an empty file maps to an empty span
+    void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      return errno_status(path, "mmap", err);
+    }
+    f.data_ = p;
+  }
+  f.device_ = st.st_dev;
+  f.inode_ = st.st_ino;
+  ::close(fd);  // the mapping keeps the file alive; read() opens it again if it is called
+  return f;
+}
+
+TFCKPT_DECL absl::Status mapped_file::read(std::uint64_t offset, std::span<std::byte> out) const {
+  if (offset > size_ || out.size() > size_ - offset)
+    return absl::OutOfRangeError(absl::StrFormat("%s @%d: a read of %d bytes runs past the file's %d", path_, offset,
+                                                 out.size(), size_));
+  const int fd = descriptor();
+  if (fd < 0) {
+    if (!out.empty()) std::memcpy(out.data(), static_cast<const std::byte*>(data_) + offset, out.size());
+    return absl::OkStatus();
+  }
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_status(absl::StrFormat("%s @%d", path_, offset + done), "read", errno);
+    if (n == 0)  // truncated in place, against the contract above: an error, where the mapping would fault
+      return absl::DataLossError(absl::StrFormat("%s @%d: the file ended while being read (it was %d bytes when opened)",
+                                                 path_, offset + done, size_));
+    done += static_cast<std::size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+TFCKPT_DECL void mapped_file::advise(access a, std::size_t offset, std::size_t length) const {
+  if (data_ == nullptr || offset >= size_) return;
+  const int advice = a == access::sequential ? MADV_SEQUENTIAL
+                     : a == access::random   ? MADV_RANDOM
+                     : a == access::will_need ? MADV_WILLNEED
+                                              : MADV_NORMAL;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t start = offset / page * page;  // madvise wants a page-aligned address
+  const std::size_t end = length > size_ - offset ? size_ : offset + length;
+  ::madvise(static_cast<char*>(data_) + start, end - start, advice);
+}
+
+TFCKPT_DECL void mapped_file::swap(mapped_file& other) noexcept {
+  std::swap(data_, other.data_);
+  std::swap(size_, other.size_);
+  std::swap(path_, other.path_);
+  fd_.store(other.fd_.exchange(fd_.load()));
+  std::swap(device_, other.device_);
+  std::swap(inode_, other.inode_);
+}
+
+TFCKPT_DECL int mapped_file::descriptor() const {
+  static constexpr int kNoFile = -2;
+  int fd = fd_.load(std::memory_order_acquire);
+  if (fd != -1) return fd == kNoFile ? -1 : fd;
+  int opened = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (opened >= 0 && (::fstat(opened, &st) != 0 || st.st_dev != device_ || st.st_ino != inode_)) {
+    ::close(opened);
+    opened = -1;
+  }
+  const int mine = opened >= 0 ? opened : kNoFile;
+  if (fd_.compare_exchange_strong(fd, mine, std::memory_order_acq_rel)) return opened;
+  if (opened >= 0) ::close(opened);  // another thread opened it first
+  return fd == kNoFile ? -1 : fd;
+}
+
+}  // namespace tfckpt::io
+#endif  // TFCKPT_COMPILE_IO_MAPPED_FILE
 
 #endif  // TFCKPT_IO_MAPPED_FILE_HPP_

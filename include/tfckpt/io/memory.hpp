@@ -22,6 +22,8 @@
 #include <span>
 #include <utility>
 
+#include "tfckpt/detail/config.hpp"
+
 namespace tfckpt::io {
 
 /// Address space for `size` bytes that costs memory only where it is written: an anonymous private
@@ -58,7 +60,16 @@ class reserved_memory {
 
 /// Advises MADV_HUGEPAGE for the whole 2 MiB-aligned pieces of [data, data + size); smaller buffers
 /// are left alone. Changes no contents.
-inline void advise_huge_pages(const void* data, std::size_t size) {
+TFCKPT_DECL void advise_huge_pages(const void* data, std::size_t size);
+
+}  // namespace tfckpt::io
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_IO_MEMORY)
+
+namespace tfckpt::io {
+
+TFCKPT_DECL void advise_huge_pages(const void* data, std::size_t size) {
 #ifdef MADV_HUGEPAGE
   constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
   const auto begin = reinterpret_cast<std::uintptr_t>(data);
@@ -72,5 +83,6 @@ inline void advise_huge_pages(const void* data, std::size_t size) {
 }
 
 }  // namespace tfckpt::io
+#endif  // TFCKPT_COMPILE_IO_MEMORY
 
 #endif  // TFCKPT_IO_MEMORY_HPP_

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/views/concat_by_group.hpp"
 #include "tfckpt/views/filter.hpp"
 #include "tfckpt/views/plan.hpp"
@@ -50,8 +51,18 @@ struct merge_heads_options {
 ///   TFCKPT_ASSIGN_OR_RETURN(auto planned, tfckpt::merge_heads_pipeline(ckpts, {
 ///       .groups = {{R"(^out(\d+)/(weights|biases)$)", "out/$2"}}, .axes = {{"out/weights", 1}}}));
 ///   TFCKPT_RETURN_IF_ERROR(tfckpt::write_bundle(planned, "merged/model.ckpt"));
-inline absl::StatusOr<std::vector<tensor>> merge_heads_pipeline(std::span<const checkpoint> checkpoints,
-                                                                const merge_heads_options& options) {
+TFCKPT_DECL absl::StatusOr<std::vector<tensor>> merge_heads_pipeline(std::span<const checkpoint> checkpoints,
+                                                                     const merge_heads_options& options);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_RECIPES_MERGE_HEADS)
+
+namespace tfckpt {
+
+TFCKPT_DECL absl::StatusOr<std::vector<tensor>> merge_heads_pipeline(std::span<const checkpoint> checkpoints,
+                                                                     const merge_heads_options& options) {
   if (checkpoints.empty()) return absl::InvalidArgumentError("merge: no checkpoint to merge");
   if (options.groups.empty()) return absl::InvalidArgumentError("merge: no group rule (e.g. '^out(\\d+)/(weights|biases)$=out/$2')");
   std::vector<std::regex> drop;
@@ -103,5 +114,6 @@ inline absl::StatusOr<std::vector<tensor>> merge_heads_pipeline(std::span<const 
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_RECIPES_MERGE_HEADS
 
 #endif  // TFCKPT_RECIPES_MERGE_HEADS_HPP_

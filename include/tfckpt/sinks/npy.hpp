@@ -83,6 +83,7 @@
 #include "tfckpt/codec/npy_header.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/zip.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/detail/sink_support.hpp"
 #include "tfckpt/io/atomic_file.hpp"
@@ -186,41 +187,10 @@ inline constexpr std::size_t kNameMax = 255;          // NAME_MAX: bytes in one 
 using codec::kNpyMagic;
 
 // NumPy's descr of a fixed-size dtype, or nullopt.
-inline std::optional<std::string_view> npy_fixed_descr(dtype t, npy_bfloat16 bf16) {
-  switch (t) {
-    case dtype::boolean: return "|b1";
-    case dtype::int8: return "|i1";
-    case dtype::uint8: return "|u1";
-    case dtype::int16: return "<i2";
-    case dtype::uint16: return "<u2";
-    case dtype::int32: return "<i4";
-    case dtype::uint32: return "<u4";
-    case dtype::int64: return "<i8";
-    case dtype::uint64: return "<u8";
-    case dtype::float16: return "<f2";
-    case dtype::float32: return "<f4";
-    case dtype::float64: return "<f8";
-    case dtype::complex64: return "<c8";
-    case dtype::complex128: return "<c16";
-    case dtype::bfloat16: return bf16 == npy_bfloat16::widen_to_float32 ? "<f4" : "<u2";
-    default: return std::nullopt;
-  }
-}
+TFCKPT_DECL std::optional<std::string_view> npy_fixed_descr(dtype t, npy_bfloat16 bf16);
 
 // What NumPy cannot hold, as a kUnimplemented status naming the tensor; OK otherwise.
-inline absl::Status npy_dtype_problem(const tensor& t, const npy_options& options) {
-  if (t.dtype == dtype::string) {
-    if (options.strings == npy_strings::fixed_width_bytes) return absl::OkStatus();
-    return absl::UnimplementedError(absl::StrFormat(
-        "'%s' is a string tensor: NumPy holds variable-length strings only as pickled objects; write them "
-        "as fixed-width bytes (npy_strings::fixed_width_bytes, tfckpt convert --strings bytes) or filter "
-        "the tensor out",
-        printable_key(t.name)));
-  }
-  if (npy_fixed_descr(t.dtype, options.bfloat16)) return absl::OkStatus();
-  return absl::UnimplementedError(absl::StrFormat(
-      "'%s' is %s, which has no NumPy dtype; cast it or filter it out", printable_key(t.name), dtype_name(t.dtype)));
-}
+TFCKPT_DECL absl::Status npy_dtype_problem(const tensor& t, const npy_options& options);
 
 // True when check_pipeline() already reports this tensor (then the sink says nothing more of it).
 inline bool reported_by_pipeline(const tensor& t) {
@@ -242,7 +212,116 @@ inline absl::Status bad_strings(const tensor& t, std::uint64_t at, std::string_v
 
 // Streams the start of string tensor `t` (n elements) until its lengths and their checksum have
 // passed, and stops the source there. O(n) memory for the lengths; no element byte is read.
-inline absl::StatusOr<string_layout> scan_string_lengths(const tensor& t, std::uint64_t n) {
+TFCKPT_DECL absl::StatusOr<string_layout> scan_string_lengths(const tensor& t, std::uint64_t n);
+
+// What a tensor becomes in a .npy file.
+struct npy_prepared {
+  enum class kind { raw, widen_bfloat16, fixed_strings };
+  kind how = kind::raw;
+  std::string header;        // everything before the data
+  std::uint64_t payload = 0; // data bytes
+  string_layout strings;     // fixed_strings only
+  std::uint64_t width = 0;   // fixed_strings: bytes per element
+  std::uint64_t size() const { return header.size() + payload; }
+};
+
+// REQUIRES: npy_dtype_problem(t, options) is OK and check_pipeline accepted t. For strings this
+// streams the lengths (see scan_string_lengths); otherwise it reads nothing.
+TFCKPT_DECL absl::StatusOr<npy_prepared> prepare_npy(const tensor& t, const npy_options& options);
+
+// Streams the data of a prepared tensor through `emit`: raw bytes pass straight through (zero-copy
+// from a mapped shard); widened and padded elements go out in 64 KiB chunks.
+TFCKPT_DECL absl::Status stream_npy_payload(const tensor& t, const npy_prepared& p, const byte_source::emit_fn& emit);
+
+// Writes the header and payload of `t` through `write`, checking the byte count.
+TFCKPT_DECL absl::Status write_npy_bytes(const tensor& t, const npy_prepared& p, const byte_source::emit_fn& write);
+
+// Writes `t` as a .npy file at `path` through a temporary (no checks of the pipeline).
+TFCKPT_DECL absl::Status write_npy_file(const tensor& t, const std::string& path, const npy_options& options);
+
+inline void npy_name_problems(const tensor& t, std::vector<absl::Status>& problems, std::string_view what) {
+  if (t.name.find('\0') != std::string::npos)
+    problems.push_back(absl::InvalidArgumentError(
+        absl::StrFormat("'%s' cannot be %s: it contains a NUL byte", printable_key(t.name), what)));
+}
+
+// Problems shared by the directory and the archive sinks: dtypes, then sink-specific name checks.
+TFCKPT_DECL std::vector<absl::Status> npy_problems(std::span<const tensor> planned, const npy_options& options, bool archive);
+
+// The first line of write_npy_dir's error.
+inline std::string what_dir(const std::filesystem::path& dir) {
+  return absl::StrFormat("cannot write .npy files to %s", dir.string());
+}
+
+inline absl::Status append_string(io::temp_file& f, const std::string& s) { return f.append(std::string_view(s)); }
+
+}  // namespace detail
+
+TFCKPT_DECL std::string npy_header(std::string_view descr, shape_view shape);
+
+TFCKPT_DECL absl::StatusOr<std::string> npy_relative_path(std::string_view name, const npy_options& options);
+
+inline absl::Status check_npy_dir(std::span<const tensor> planned, const npy_options& options) {
+  return check_pipeline(planned, "cannot write the tensors as .npy files",
+                        detail::npy_problems(planned, options, /*archive=*/false));
+}
+
+inline absl::Status check_npz(std::span<const tensor> planned, const npy_options& options) {
+  return check_pipeline(planned, "cannot write the tensors as an .npz archive",
+                        detail::npy_problems(planned, options, /*archive=*/true));
+}
+
+TFCKPT_DECL absl::Status write_npy(const tensor& t, const std::filesystem::path& path, const npy_options& options);
+
+TFCKPT_DECL absl::Status write_npy_dir(std::span<const tensor> planned, const std::filesystem::path& dir,
+                                       const npy_options& options);
+
+TFCKPT_DECL absl::Status write_npz(std::span<const tensor> planned, const std::filesystem::path& path,
+                                   const npy_options& options);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_SINKS_NPY)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::optional<std::string_view> npy_fixed_descr(dtype t, npy_bfloat16 bf16) {
+  switch (t) {
+    case dtype::boolean: return "|b1";
+    case dtype::int8: return "|i1";
+    case dtype::uint8: return "|u1";
+    case dtype::int16: return "<i2";
+    case dtype::uint16: return "<u2";
+    case dtype::int32: return "<i4";
+    case dtype::uint32: return "<u4";
+    case dtype::int64: return "<i8";
+    case dtype::uint64: return "<u8";
+    case dtype::float16: return "<f2";
+    case dtype::float32: return "<f4";
+    case dtype::float64: return "<f8";
+    case dtype::complex64: return "<c8";
+    case dtype::complex128: return "<c16";
+    case dtype::bfloat16: return bf16 == npy_bfloat16::widen_to_float32 ? "<f4" : "<u2";
+    default: return std::nullopt;
+  }
+}
+
+TFCKPT_DECL absl::Status npy_dtype_problem(const tensor& t, const npy_options& options) {
+  if (t.dtype == dtype::string) {
+    if (options.strings == npy_strings::fixed_width_bytes) return absl::OkStatus();
+    return absl::UnimplementedError(absl::StrFormat(
+        "'%s' is a string tensor: NumPy holds variable-length strings only as pickled objects; write them "
+        "as fixed-width bytes (npy_strings::fixed_width_bytes, tfckpt convert --strings bytes) or filter "
+        "the tensor out",
+        printable_key(t.name)));
+  }
+  if (npy_fixed_descr(t.dtype, options.bfloat16)) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrFormat(
+      "'%s' is %s, which has no NumPy dtype; cast it or filter it out", printable_key(t.name), dtype_name(t.dtype)));
+}
+
+TFCKPT_DECL absl::StatusOr<string_layout> scan_string_lengths(const tensor& t, std::uint64_t n) {
   const std::uint64_t size = t.size();
   // Every length takes at least one byte: check before reserving anything sized by n.
   if (n > size || size - n < 4)
@@ -311,20 +390,7 @@ inline absl::StatusOr<string_layout> scan_string_lengths(const tensor& t, std::u
   return out;
 }
 
-// What a tensor becomes in a .npy file.
-struct npy_prepared {
-  enum class kind { raw, widen_bfloat16, fixed_strings };
-  kind how = kind::raw;
-  std::string header;        // everything before the data
-  std::uint64_t payload = 0; // data bytes
-  string_layout strings;     // fixed_strings only
-  std::uint64_t width = 0;   // fixed_strings: bytes per element
-  std::uint64_t size() const { return header.size() + payload; }
-};
-
-// REQUIRES: npy_dtype_problem(t, options) is OK and check_pipeline accepted t. For strings this
-// streams the lengths (see scan_string_lengths); otherwise it reads nothing.
-inline absl::StatusOr<npy_prepared> prepare_npy(const tensor& t, const npy_options& options) {
+TFCKPT_DECL absl::StatusOr<npy_prepared> prepare_npy(const tensor& t, const npy_options& options) {
   npy_prepared p;
   if (t.dtype == dtype::string) {
     const std::uint64_t n = static_cast<std::uint64_t>(t.num_elements());
@@ -349,9 +415,7 @@ inline absl::StatusOr<npy_prepared> prepare_npy(const tensor& t, const npy_optio
   return p;
 }
 
-// Streams the data of a prepared tensor through `emit`: raw bytes pass straight through (zero-copy
-// from a mapped shard); widened and padded elements go out in 64 KiB chunks.
-inline absl::Status stream_npy_payload(const tensor& t, const npy_prepared& p, const byte_source::emit_fn& emit) {
+TFCKPT_DECL absl::Status stream_npy_payload(const tensor& t, const npy_prepared& p, const byte_source::emit_fn& emit) {
   switch (p.how) {
     case npy_prepared::kind::raw:
       return t.source.stream(emit);
@@ -427,8 +491,7 @@ inline absl::Status stream_npy_payload(const tensor& t, const npy_prepared& p, c
   return absl::InternalError("unreachable");
 }
 
-// Writes the header and payload of `t` through `write`, checking the byte count.
-inline absl::Status write_npy_bytes(const tensor& t, const npy_prepared& p, const byte_source::emit_fn& write) {
+TFCKPT_DECL absl::Status write_npy_bytes(const tensor& t, const npy_prepared& p, const byte_source::emit_fn& write) {
   TFCKPT_RETURN_IF_ERROR(write(std::span<const std::byte>(reinterpret_cast<const std::byte*>(p.header.data()),
                                                           p.header.size())));
   std::uint64_t seen = 0;
@@ -442,8 +505,7 @@ inline absl::Status write_npy_bytes(const tensor& t, const npy_prepared& p, cons
   return absl::OkStatus();
 }
 
-// Writes `t` as a .npy file at `path` through a temporary (no checks of the pipeline).
-inline absl::Status write_npy_file(const tensor& t, const std::string& path, const npy_options& options) {
+TFCKPT_DECL absl::Status write_npy_file(const tensor& t, const std::string& path, const npy_options& options) {
   TFCKPT_ASSIGN_OR_RETURN(const npy_prepared p, prepare_npy(t, options));
   TFCKPT_ASSIGN_OR_RETURN(io::temp_file f, io::temp_file::create(path, options.write_hook));
   TFCKPT_RETURN_IF_ERROR(
@@ -452,14 +514,7 @@ inline absl::Status write_npy_file(const tensor& t, const std::string& path, con
   return f.commit();
 }
 
-inline void npy_name_problems(const tensor& t, std::vector<absl::Status>& problems, std::string_view what) {
-  if (t.name.find('\0') != std::string::npos)
-    problems.push_back(absl::InvalidArgumentError(
-        absl::StrFormat("'%s' cannot be %s: it contains a NUL byte", printable_key(t.name), what)));
-}
-
-// Problems shared by the directory and the archive sinks: dtypes, then sink-specific name checks.
-inline std::vector<absl::Status> npy_problems(std::span<const tensor> planned, const npy_options& options, bool archive) {
+TFCKPT_DECL std::vector<absl::Status> npy_problems(std::span<const tensor> planned, const npy_options& options, bool archive) {
   std::vector<absl::Status> problems;
   std::map<std::string, std::string> file_of;  // output path -> tensor name (flat-name collisions)
   std::set<std::string> dirs;                  // directories the subdirectory layout needs
@@ -496,17 +551,11 @@ inline std::vector<absl::Status> npy_problems(std::span<const tensor> planned, c
           "'%s' would be written to %s, which other tensors need as a directory", printable_key(name), printable_key(file))));
   return problems;
 }
+}  // namespace tfckpt::detail
 
-// The first line of write_npy_dir's error.
-inline std::string what_dir(const std::filesystem::path& dir) {
-  return absl::StrFormat("cannot write .npy files to %s", dir.string());
-}
+namespace tfckpt {
 
-inline absl::Status append_string(io::temp_file& f, const std::string& s) { return f.append(std::string_view(s)); }
-
-}  // namespace detail
-
-inline std::string npy_header(std::string_view descr, shape_view shape) {
+TFCKPT_DECL std::string npy_header(std::string_view descr, shape_view shape) {
   std::string dict = absl::StrFormat("{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   for (std::size_t i = 0; i < shape.size(); ++i) absl::StrAppendFormat(&dict, "%s%d", i ? ", " : "", shape[i]);
   dict += shape.size() == 1 ? ",), }" : "), }";
@@ -532,7 +581,7 @@ inline std::string npy_header(std::string_view descr, shape_view shape) {
   return out;
 }
 
-inline absl::StatusOr<std::string> npy_relative_path(std::string_view name, const npy_options& options) {
+TFCKPT_DECL absl::StatusOr<std::string> npy_relative_path(std::string_view name, const npy_options& options) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(
         absl::StrFormat("'%s' cannot be a file name: %s", printable_key(name), why));
@@ -569,17 +618,7 @@ inline absl::StatusOr<std::string> npy_relative_path(std::string_view name, cons
   return std::string(name) + ".npy";
 }
 
-inline absl::Status check_npy_dir(std::span<const tensor> planned, const npy_options& options) {
-  return check_pipeline(planned, "cannot write the tensors as .npy files",
-                        detail::npy_problems(planned, options, /*archive=*/false));
-}
-
-inline absl::Status check_npz(std::span<const tensor> planned, const npy_options& options) {
-  return check_pipeline(planned, "cannot write the tensors as an .npz archive",
-                        detail::npy_problems(planned, options, /*archive=*/true));
-}
-
-inline absl::Status write_npy(const tensor& t, const std::filesystem::path& path, const npy_options& options) {
+TFCKPT_DECL absl::Status write_npy(const tensor& t, const std::filesystem::path& path, const npy_options& options) {
   const std::span<const tensor> one(&t, 1);
   std::vector<absl::Status> problems;
   if (!detail::reported_by_pipeline(t))
@@ -592,8 +631,8 @@ inline absl::Status write_npy(const tensor& t, const std::filesystem::path& path
   return options.sync ? io::sync_directory(path.parent_path()) : absl::OkStatus();
 }
 
-inline absl::Status write_npy_dir(std::span<const tensor> planned, const std::filesystem::path& dir,
-                                  const npy_options& options) {
+TFCKPT_DECL absl::Status write_npy_dir(std::span<const tensor> planned, const std::filesystem::path& dir,
+                                       const npy_options& options) {
   namespace fs = std::filesystem;
   std::vector<absl::Status> problems = detail::npy_problems(planned, options, /*archive=*/false);
   std::vector<std::string> paths(planned.size());  // empty for tensors already reported
@@ -635,8 +674,8 @@ inline absl::Status write_npy_dir(std::span<const tensor> planned, const std::fi
   return absl::OkStatus();
 }
 
-inline absl::Status write_npz(std::span<const tensor> planned, const std::filesystem::path& path,
-                              const npy_options& options) {
+TFCKPT_DECL absl::Status write_npz(std::span<const tensor> planned, const std::filesystem::path& path,
+                                   const npy_options& options) {
   std::vector<absl::Status> problems = detail::npy_problems(planned, options, /*archive=*/true);
   std::error_code ec;
   if (!options.overwrite && std::filesystem::exists(path, ec))
@@ -692,5 +731,6 @@ inline absl::Status write_npz(std::span<const tensor> planned, const std::filesy
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_SINKS_NPY
 
 #endif  // TFCKPT_SINKS_NPY_HPP_

@@ -59,6 +59,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/codec/safetensors_header.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/sink_support.hpp"
 #include "tfckpt/io/atomic_file.hpp"
 #include "tfckpt/status.hpp"
@@ -115,7 +116,41 @@ namespace detail {
 using codec::kSafetensorsMetadataKey;
 
 // `s` as a JSON string literal. REQUIRES: s is valid UTF-8 (passed through unescaped).
-inline void append_json_string(std::string& out, std::string_view s) {
+TFCKPT_DECL void append_json_string(std::string& out, std::string_view s);
+
+// safetensors' Dtype enum order (increasing alignment); its writer sorts by it, descending.
+TFCKPT_DECL int safetensors_rank(dtype t);
+
+// The order in which the tensors' data is written.
+TFCKPT_DECL std::vector<std::size_t> safetensors_order(std::span<const tensor> planned, const safetensors_options& options);
+
+// The JSON text, unpadded.
+TFCKPT_DECL std::string safetensors_json(std::span<const tensor> planned, const safetensors_options& options);
+
+}  // namespace detail
+
+namespace detail {
+// The safetensors sink's own findings (check_pipeline's are not repeated).
+TFCKPT_DECL std::vector<absl::Status> safetensors_problems(std::span<const tensor> planned, const safetensors_options& options);
+}  // namespace detail
+
+inline absl::Status check_safetensors(std::span<const tensor> planned, const safetensors_options& options) {
+  return check_pipeline(planned, "cannot write the tensors as safetensors", detail::safetensors_problems(planned, options));
+}
+
+TFCKPT_DECL std::string safetensors_header(std::span<const tensor> planned, const safetensors_options& options);
+
+TFCKPT_DECL absl::Status write_safetensors(std::span<const tensor> planned, const std::filesystem::path& path,
+                                           const safetensors_options& options);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_SINKS_SAFETENSORS)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
@@ -137,8 +172,7 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-// safetensors' Dtype enum order (increasing alignment); its writer sorts by it, descending.
-inline int safetensors_rank(dtype t) {
+TFCKPT_DECL int safetensors_rank(dtype t) {
   static constexpr std::string_view kOrder[] = {"BOOL", "U8",  "I8",  "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
                                                 "BF16", "I32", "U32", "F32",     "F64",     "I64", "U64"};
   const std::optional<std::string_view> name = safetensors_dtype(t);
@@ -147,8 +181,7 @@ inline int safetensors_rank(dtype t) {
   return -1;
 }
 
-// The order in which the tensors' data is written.
-inline std::vector<std::size_t> safetensors_order(std::span<const tensor> planned, const safetensors_options& options) {
+TFCKPT_DECL std::vector<std::size_t> safetensors_order(std::span<const tensor> planned, const safetensors_options& options) {
   std::vector<std::size_t> order(planned.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   if (options.sort_by_alignment)
@@ -160,8 +193,7 @@ inline std::vector<std::size_t> safetensors_order(std::span<const tensor> planne
   return order;
 }
 
-// The JSON text, unpadded.
-inline std::string safetensors_json(std::span<const tensor> planned, const safetensors_options& options) {
+TFCKPT_DECL std::string safetensors_json(std::span<const tensor> planned, const safetensors_options& options) {
   std::string json = "{";
   bool first = true;
   if (!options.metadata.empty()) {
@@ -192,11 +224,7 @@ inline std::string safetensors_json(std::span<const tensor> planned, const safet
   return json;
 }
 
-}  // namespace detail
-
-namespace detail {
-// The safetensors sink's own findings (check_pipeline's are not repeated).
-inline std::vector<absl::Status> safetensors_problems(std::span<const tensor> planned, const safetensors_options& options) {
+TFCKPT_DECL std::vector<absl::Status> safetensors_problems(std::span<const tensor> planned, const safetensors_options& options) {
   std::vector<absl::Status> problems;
   for (const tensor& t : planned) {
     if (!t.status.ok() || !is_known_dtype(static_cast<std::int32_t>(t.dtype))) continue;  // check_pipeline's
@@ -224,13 +252,11 @@ inline std::vector<absl::Status> safetensors_problems(std::span<const tensor> pl
   }
   return problems;
 }
-}  // namespace detail
+}  // namespace tfckpt::detail
 
-inline absl::Status check_safetensors(std::span<const tensor> planned, const safetensors_options& options) {
-  return check_pipeline(planned, "cannot write the tensors as safetensors", detail::safetensors_problems(planned, options));
-}
+namespace tfckpt {
 
-inline std::string safetensors_header(std::span<const tensor> planned, const safetensors_options& options) {
+TFCKPT_DECL std::string safetensors_header(std::span<const tensor> planned, const safetensors_options& options) {
   std::string json = detail::safetensors_json(planned, options);
   json.append((8 - json.size() % 8) % 8, ' ');
   std::string out;
@@ -239,8 +265,8 @@ inline std::string safetensors_header(std::span<const tensor> planned, const saf
   return out + json;
 }
 
-inline absl::Status write_safetensors(std::span<const tensor> planned, const std::filesystem::path& path,
-                                      const safetensors_options& options) {
+TFCKPT_DECL absl::Status write_safetensors(std::span<const tensor> planned, const std::filesystem::path& path,
+                                           const safetensors_options& options) {
   std::error_code ec;
   if (!options.overwrite && std::filesystem::exists(path, ec)) {
     std::vector<absl::Status> problems = detail::safetensors_problems(planned, options);
@@ -270,5 +296,6 @@ inline absl::Status write_safetensors(std::span<const tensor> planned, const std
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_SINKS_SAFETENSORS
 
 #endif  // TFCKPT_SINKS_SAFETENSORS_HPP_

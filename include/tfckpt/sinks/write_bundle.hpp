@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "tfckpt/checkpoint/bundle.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/views/plan.hpp"
@@ -50,7 +51,35 @@ struct write_bundle_options {
 namespace detail {
 
 // The checkpoint whose data files `planned` can keep as they are, or nullptr.
-inline const bundle* reusable_source(std::span<const tensor> planned, const bundle_writer_options& w) {
+TFCKPT_DECL const bundle* reusable_source(std::span<const tensor> planned, const bundle_writer_options& w);
+
+// The mapped data shard holding `t`'s bytes when the writer can take them as they are stored (a
+// stored tensor, unchanged, in a local shard, in the writer's byte order) and a kernel copy pays
+// (copy_by_kernel); else nullptr, and the bytes are streamed.
+TFCKPT_DECL const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w,
+                                                  const std::filesystem::path& prefix);
+
+}  // namespace detail
+
+/// Writes the tensors planned by a pipeline (see collect/check_pipeline).
+TFCKPT_DECL absl::Status write_bundle(std::span<const tensor> planned, const std::filesystem::path& prefix,
+                                      const write_bundle_options& options = {});
+
+/// Walks the pipeline, checks it, and writes it as a checkpoint at `prefix`.
+template <tensor_range R>
+absl::Status write_bundle(R&& range, const std::filesystem::path& prefix, const write_bundle_options& options = {}) {
+  const std::vector<tensor> planned = collect(std::forward<R>(range));
+  return write_bundle(std::span<const tensor>(planned), prefix, options);
+}
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_SINKS_WRITE_BUNDLE)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL const bundle* reusable_source(std::span<const tensor> planned, const bundle_writer_options& w) {
   if (planned.empty() || planned[0].stored == nullptr) return nullptr;
   const bundle& src = entry_access::owner(*planned[0].stored);
   if (src.v1 || src.store != nullptr || src.payload_order() != w.payload_order || w.max_shard_bytes > 0 || planned.size() != src.all.size())
@@ -70,11 +99,8 @@ inline const bundle* reusable_source(std::span<const tensor> planned, const bund
   return &src;
 }
 
-// The mapped data shard holding `t`'s bytes when the writer can take them as they are stored (a
-// stored tensor, unchanged, in a local shard, in the writer's byte order) and a kernel copy pays
-// (copy_by_kernel); else nullptr, and the bytes are streamed.
-inline const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w,
-                                             const std::filesystem::path& prefix) {
+TFCKPT_DECL const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w,
+                                                  const std::filesystem::path& prefix) {
   const entry* e = t.stored;
   if (e == nullptr || t.dtype != e->dtype() || t.size() != e->size() || !std::ranges::equal(t.shape, e->shape()) ||
       entry_access::owner(*e).payload_order() != w.payload_order)
@@ -82,12 +108,12 @@ inline const io::mapped_file* copyable_shard(const tensor& t, const bundle_write
   const io::mapped_file* shard = mapped_shard_of(*e);
   return shard != nullptr && copy_by_kernel(w, e->size(), shard->path(), prefix) ? shard : nullptr;
 }
+}  // namespace tfckpt::detail
 
-}  // namespace detail
+namespace tfckpt {
 
-/// Writes the tensors planned by a pipeline (see collect/check_pipeline).
-inline absl::Status write_bundle(std::span<const tensor> planned, const std::filesystem::path& prefix,
-                                 const write_bundle_options& options = {}) {
+TFCKPT_DECL absl::Status write_bundle(std::span<const tensor> planned, const std::filesystem::path& prefix,
+                                      const write_bundle_options& options) {
   TFCKPT_RETURN_IF_ERROR(check_pipeline(planned));
   std::uint64_t total = 0;
   for (const tensor& t : planned) total += t.size();
@@ -126,13 +152,7 @@ inline absl::Status write_bundle(std::span<const tensor> planned, const std::fil
   return writer.finish();
 }
 
-/// Walks the pipeline, checks it, and writes it as a checkpoint at `prefix`.
-template <tensor_range R>
-absl::Status write_bundle(R&& range, const std::filesystem::path& prefix, const write_bundle_options& options = {}) {
-  const std::vector<tensor> planned = collect(std::forward<R>(range));
-  return write_bundle(std::span<const tensor>(planned), prefix, options);
-}
-
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_SINKS_WRITE_BUNDLE
 
 #endif  // TFCKPT_SINKS_WRITE_BUNDLE_HPP_

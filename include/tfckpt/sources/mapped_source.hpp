@@ -20,6 +20,7 @@
 #include <span>
 
 #include "absl/status/status.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/tensor/byte_order.hpp"
@@ -30,7 +31,16 @@ namespace tfckpt {
 
 /// The bytes `bytes` (inside a read-only file mapping that outlives the source) of a fixed-size
 /// tensor of dtype `t` stored in order `stored`, as a source that yields them in host order.
-inline byte_source mapped_source(std::span<const std::byte> bytes, dtype t, byte_order stored) {
+TFCKPT_DECL byte_source mapped_source(std::span<const std::byte> bytes, dtype t, byte_order stored);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_SOURCES_MAPPED_SOURCE)
+
+namespace tfckpt {
+
+TFCKPT_DECL byte_source mapped_source(std::span<const std::byte> bytes, dtype t, byte_order stored) {
   const bool swap = needs_byte_swap(t, stored, host_byte_order);
   byte_source::producer_fn stream_in_pieces = [bytes, t, swap](const byte_source::emit_fn& emit) -> absl::Status {
     constexpr std::size_t kPiece = std::size_t{4} << 20;
@@ -54,5 +64,6 @@ inline byte_source mapped_source(std::span<const std::byte> bytes, dtype t, byte
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_SOURCES_MAPPED_SOURCE
 
 #endif  // TFCKPT_SOURCES_MAPPED_SOURCE_HPP_

@@ -67,6 +67,7 @@
 #include "tfckpt/codec/npy_header.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
 #include "tfckpt/codec/zip.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/sources/mapped_source.hpp"
 #include "tfckpt/status.hpp"
@@ -129,9 +130,57 @@ namespace detail {
 // Inflates the raw-deflate bytes `in` (what `file` holds at `base`), emitting at most `limit`
 // output bytes in pieces of up to 1 MiB, and stops there. With `whole`, the stream must end
 // exactly at `size` bytes with CRC-32 `crc`.
-inline absl::Status inflate_member(std::string_view file, std::uint64_t base, std::span<const std::byte> in,
-                                   std::uint64_t limit, bool whole, std::uint64_t size, std::uint32_t crc,
-                                   const byte_source::emit_fn& emit) {
+TFCKPT_DECL absl::Status inflate_member(std::string_view file, std::uint64_t base, std::span<const std::byte> in,
+                                        std::uint64_t limit, bool whole, std::uint64_t size, std::uint32_t crc,
+                                        const byte_source::emit_fn& emit);
+
+// Where an array's stored bytes come from: a span of a mapping, or a deflated member.
+struct npy_location {
+  std::string file;                          // for messages
+  std::span<const std::byte> stored;         // the .npy bytes (stored), or the deflated bytes
+  bool deflated = false;
+  std::uint64_t base = 0;                    // offset of `stored` in the file
+  std::uint64_t size = 0;                    // deflated: the inflated size
+  std::uint32_t crc = 0;                     // an archive member's CRC-32 (of the inflated bytes)
+  bool has_crc = false;                      // an archive member: `crc` is to be checked
+};
+
+// The first `n` bytes of the (inflated) .npy data at `where`.
+TFCKPT_DECL absl::StatusOr<std::string> npy_prefix(const npy_location& where, std::uint64_t n);
+
+// Where the element of C-order index `i` of an array of `shape` lies among the stored elements:
+// `i` itself, or its column-major position when the array is stored in Fortran order.
+TFCKPT_DECL std::uint64_t fortran_position(const std::vector<std::int64_t>& shape, bool fortran, std::uint64_t i);
+
+// `source` (the data of the stored archive member at `where`, from `data_offset` on), checking the
+// member's CRC-32 whenever it is streamed: over the header bytes at once, over each piece of data
+// as it passes (the stored bytes, before any byte swap), and a mismatch fails the stream at its end.
+// Reads of ranges are not checked.
+TFCKPT_DECL byte_source crc_checked(const npy_location& where, std::uint64_t data_offset, byte_source source);
+
+// Builds the tensor `name` for the .npy bytes at `where`.
+TFCKPT_DECL absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string name, const std::string& origin);
+
+}  // namespace detail
+
+TFCKPT_DECL absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std::uint64_t offset, std::string_view descr);
+
+TFCKPT_DECL absl::StatusOr<npy_arrays> open_npy(const std::filesystem::path& path, std::string name);
+
+TFCKPT_DECL absl::StatusOr<npy_arrays> open_npz(const std::filesystem::path& path);
+
+TFCKPT_DECL absl::StatusOr<npy_arrays> open_npy_dir(const std::filesystem::path& dir);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_SOURCES_NPY)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL absl::Status inflate_member(std::string_view file, std::uint64_t base, std::span<const std::byte> in,
+                                        std::uint64_t limit, bool whole, std::uint64_t size, std::uint32_t crc,
+                                        const byte_source::emit_fn& emit) {
   constexpr std::size_t kOut = std::size_t{1} << 20;
   z_stream z{};
   if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return absl::ResourceExhaustedError("zlib: cannot start inflating");
@@ -172,19 +221,7 @@ inline absl::Status inflate_member(std::string_view file, std::uint64_t base, st
   return absl::OkStatus();
 }
 
-// Where an array's stored bytes come from: a span of a mapping, or a deflated member.
-struct npy_location {
-  std::string file;                          // for messages
-  std::span<const std::byte> stored;         // the .npy bytes (stored), or the deflated bytes
-  bool deflated = false;
-  std::uint64_t base = 0;                    // offset of `stored` in the file
-  std::uint64_t size = 0;                    // deflated: the inflated size
-  std::uint32_t crc = 0;                     // an archive member's CRC-32 (of the inflated bytes)
-  bool has_crc = false;                      // an archive member: `crc` is to be checked
-};
-
-// The first `n` bytes of the (inflated) .npy data at `where`.
-inline absl::StatusOr<std::string> npy_prefix(const npy_location& where, std::uint64_t n) {
+TFCKPT_DECL absl::StatusOr<std::string> npy_prefix(const npy_location& where, std::uint64_t n) {
   if (!where.deflated) {
     n = std::min<std::uint64_t>(n, where.stored.size());
     return std::string(reinterpret_cast<const char*>(where.stored.data()), n);
@@ -198,9 +235,7 @@ inline absl::StatusOr<std::string> npy_prefix(const npy_location& where, std::ui
   return out;
 }
 
-// Where the element of C-order index `i` of an array of `shape` lies among the stored elements:
-// `i` itself, or its column-major position when the array is stored in Fortran order.
-inline std::uint64_t fortran_position(const std::vector<std::int64_t>& shape, bool fortran, std::uint64_t i) {
+TFCKPT_DECL std::uint64_t fortran_position(const std::vector<std::int64_t>& shape, bool fortran, std::uint64_t i) {
   if (!fortran) return i;
   std::uint64_t at = 0, stride = 1;
   std::vector<std::uint64_t> strides(shape.size());
@@ -216,11 +251,7 @@ inline std::uint64_t fortran_position(const std::vector<std::int64_t>& shape, bo
   return at;
 }
 
-// `source` (the data of the stored archive member at `where`, from `data_offset` on), checking the
-// member's CRC-32 whenever it is streamed: over the header bytes at once, over each piece of data
-// as it passes (the stored bytes, before any byte swap), and a mismatch fails the stream at its end.
-// Reads of ranges are not checked.
-inline byte_source crc_checked(const npy_location& where, std::uint64_t data_offset, byte_source source) {
+TFCKPT_DECL byte_source crc_checked(const npy_location& where, std::uint64_t data_offset, byte_source source) {
   const std::span<const std::byte> data = where.stored.subspan(static_cast<std::size_t>(data_offset));
   const std::uint32_t header_crc = codec::zip_crc32(0, where.stored.first(static_cast<std::size_t>(data_offset)));
   auto stream = [source, data, header_crc, expected = where.crc, file = where.file,
@@ -241,8 +272,7 @@ inline byte_source crc_checked(const npy_location& where, std::uint64_t data_off
       std::move(stream), [source](std::uint64_t offset, std::uint64_t n) { source.release(offset, n); });
 }
 
-// Builds the tensor `name` for the .npy bytes at `where`.
-inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string name, const std::string& origin) {
+TFCKPT_DECL absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string name, const std::string& origin) {
   const std::uint64_t total = where.deflated ? where.size : where.stored.size();
   TFCKPT_ASSIGN_OR_RETURN(const std::string preamble, npy_prefix(where, codec::kNpyPreamble));
   const std::uint64_t shown_base = where.deflated ? 0 : where.base;
@@ -330,10 +360,11 @@ inline absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::string 
   });
   return t;
 }
+}  // namespace tfckpt::detail
 
-}  // namespace detail
+namespace tfckpt {
 
-inline absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std::uint64_t offset, std::string_view descr) {
+TFCKPT_DECL absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std::uint64_t offset, std::string_view descr) {
   auto refuse = [&](std::string_view why) {
     return absl::UnimplementedError(absl::StrFormat("%s @%d: NumPy dtype '%s' %s", file, offset, printable_key(descr), why));
   };
@@ -380,7 +411,7 @@ inline absl::StatusOr<npy_dtype> npy_dtype_from_descr(std::string_view file, std
   return refuse("has no TensorFlow dtype");
 }
 
-inline absl::StatusOr<npy_arrays> open_npy(const std::filesystem::path& path, std::string name) {
+TFCKPT_DECL absl::StatusOr<npy_arrays> open_npy(const std::filesystem::path& path, std::string name) {
   if (name.empty()) name = path.stem().string();
   TFCKPT_ASSIGN_OR_RETURN(io::mapped_file f, io::mapped_file::open(path.string()));
   npy_arrays out;
@@ -392,7 +423,7 @@ inline absl::StatusOr<npy_arrays> open_npy(const std::filesystem::path& path, st
   return out;
 }
 
-inline absl::StatusOr<npy_arrays> open_npz(const std::filesystem::path& path) {
+TFCKPT_DECL absl::StatusOr<npy_arrays> open_npz(const std::filesystem::path& path) {
   TFCKPT_ASSIGN_OR_RETURN(io::mapped_file f, io::mapped_file::open(path.string()));
   npy_arrays out;
   out.files_.push_back(std::make_unique<io::mapped_file>(std::move(f)));
@@ -422,7 +453,7 @@ inline absl::StatusOr<npy_arrays> open_npz(const std::filesystem::path& path) {
   return out;
 }
 
-inline absl::StatusOr<npy_arrays> open_npy_dir(const std::filesystem::path& dir) {
+TFCKPT_DECL absl::StatusOr<npy_arrays> open_npy_dir(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return absl::NotFoundError(absl::StrFormat("%s: not a directory", dir.string()));
@@ -444,5 +475,6 @@ inline absl::StatusOr<npy_arrays> open_npy_dir(const std::filesystem::path& dir)
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_SOURCES_NPY
 
 #endif  // TFCKPT_SOURCES_NPY_HPP_

@@ -46,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/codec/safetensors_header.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/detail/sink_support.hpp"
 #include "tfckpt/io/mapped_file.hpp"
@@ -95,15 +96,7 @@ class safetensors_file {
 absl::StatusOr<safetensors_file> open_safetensors(const std::filesystem::path& path);
 
 /// A pipeline tensor for `t` of `file`: its bytes stream from the mapping when a sink asks.
-inline tensor to_tensor(const safetensors_file& file, const safetensors_tensor& t) {
-  tensor out;
-  out.name = t.name;
-  out.dtype = t.dtype;
-  out.shape = t.shape;
-  out.source = mapped_source(file.bytes(t), t.dtype, byte_order::little);
-  out.origins.push_back({file.path(), 0, t.name});
-  return out;
-}
+TFCKPT_DECL tensor to_tensor(const safetensors_file& file, const safetensors_tensor& t);
 
 /// The tensors of `file` in data order, as a lazy view; the file is borrowed and must outlive the
 /// view: a temporary is refused.
@@ -127,7 +120,26 @@ inline std::optional<std::uint64_t> json_u64(const nlohmann::json& v) {
 
 }  // namespace detail
 
-inline absl::StatusOr<safetensors_file> open_safetensors(const std::filesystem::path& path) {
+TFCKPT_DECL absl::StatusOr<safetensors_file> open_safetensors(const std::filesystem::path& path);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_SOURCES_SAFETENSORS)
+
+namespace tfckpt {
+
+TFCKPT_DECL tensor to_tensor(const safetensors_file& file, const safetensors_tensor& t) {
+  tensor out;
+  out.name = t.name;
+  out.dtype = t.dtype;
+  out.shape = t.shape;
+  out.source = mapped_source(file.bytes(t), t.dtype, byte_order::little);
+  out.origins.push_back({file.path(), 0, t.name});
+  return out;
+}
+
+TFCKPT_DECL absl::StatusOr<safetensors_file> open_safetensors(const std::filesystem::path& path) {
   TFCKPT_ASSIGN_OR_RETURN(io::mapped_file mapped, io::mapped_file::open(path.string()));
   const std::string& file = mapped.path();
   const std::span<const std::byte> bytes = mapped.bytes();
@@ -237,5 +249,6 @@ inline absl::StatusOr<safetensors_file> open_safetensors(const std::filesystem::
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_SOURCES_SAFETENSORS
 
 #endif  // TFCKPT_SOURCES_SAFETENSORS_HPP_

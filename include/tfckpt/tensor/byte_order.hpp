@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/tensor/dtype.hpp"
@@ -103,25 +104,7 @@ inline bool have_ssse3() {
 /// Copies `src` to `dst` reversing every `width`-byte unit on the way (one pass: the swap costs
 /// no extra trip through memory). `dst` may equal `src.data()` (a swap in place), but the two may
 /// not otherwise overlap. REQUIRES: width is 1, 2, 4 or 8 and divides src.size().
-inline void swap_copy(std::span<const std::byte> src, std::byte* dst, std::size_t width) {
-  if (width != 2 && width != 4 && width != 8) {
-    if (dst != src.data() && !src.empty()) std::memcpy(dst, src.data(), src.size());
-    return;
-  }
-  std::size_t done = 0;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (detail::have_ssse3()) {
-    detail::swap_blocks_ssse3(src.data(), dst, src.size() / 16, width);
-    done = src.size() - src.size() % 16;
-  }
-#endif
-  const std::size_t units = (src.size() - done) / width;
-  switch (width) {
-    case 2: detail::swap_units_scalar<std::uint16_t>(src.data() + done, dst + done, units); break;
-    case 4: detail::swap_units_scalar<std::uint32_t>(src.data() + done, dst + done, units); break;
-    default: detail::swap_units_scalar<std::uint64_t>(src.data() + done, dst + done, units); break;
-  }
-}
+TFCKPT_DECL void swap_copy(std::span<const std::byte> src, std::byte* dst, std::size_t width);
 
 /// Reverses every `width`-byte unit of `bytes` in place (see swap_copy).
 inline void swap_in_place(std::span<std::byte> bytes, std::size_t width) { swap_copy(bytes, bytes.data(), width); }
@@ -129,22 +112,8 @@ inline void swap_in_place(std::span<std::byte> bytes, std::size_t width) { swap_
 /// Bytes [offset, offset + out.size()) of `whole` with every `width`-byte unit reversed, copied into
 /// `out`: the range may start or end inside a unit (those bytes come from the unit's other end).
 /// REQUIRES: width is 1, 2, 4 or 8, divides whole.size(), and the range lies within `whole`.
-inline void swap_copy_range(std::span<const std::byte> whole, std::uint64_t offset, std::span<std::byte> out,
-                            std::size_t width) {
-  if (width != 2 && width != 4 && width != 8) {
-    if (!out.empty()) std::memcpy(out.data(), whole.data() + offset, out.size());
-    return;
-  }
-  const auto mirrored = [&](std::uint64_t pos) {  // the byte a swapped tensor has at `pos`
-    const std::uint64_t unit = pos - pos % width;
-    return whole[static_cast<std::size_t>(unit + (width - 1 - pos % width))];
-  };
-  std::size_t i = 0;
-  for (; i < out.size() && (offset + i) % width != 0; ++i) out[i] = mirrored(offset + i);
-  const std::size_t middle = (out.size() - i) / width * width;
-  swap_copy(whole.subspan(static_cast<std::size_t>(offset + i), middle), out.data() + i, width);
-  for (i += middle; i < out.size(); ++i) out[i] = mirrored(offset + i);
-}
+TFCKPT_DECL void swap_copy_range(std::span<const std::byte> whole, std::uint64_t offset, std::span<std::byte> out,
+                                 std::size_t width);
 
 /// Streams a fixed-size tensor's bytes through a swap of every `swap_width(t)`-byte unit, in pieces
 /// of at most kPiece bytes, whatever sizes the input chunks have (a unit split across two chunks is
@@ -201,5 +170,50 @@ class byte_order_converter {
 };
 
 }  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_TENSOR_BYTE_ORDER)
+
+namespace tfckpt {
+
+TFCKPT_DECL void swap_copy(std::span<const std::byte> src, std::byte* dst, std::size_t width) {
+  if (width != 2 && width != 4 && width != 8) {
+    if (dst != src.data() && !src.empty()) std::memcpy(dst, src.data(), src.size());
+    return;
+  }
+  std::size_t done = 0;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (detail::have_ssse3()) {
+    detail::swap_blocks_ssse3(src.data(), dst, src.size() / 16, width);
+    done = src.size() - src.size() % 16;
+  }
+#endif
+  const std::size_t units = (src.size() - done) / width;
+  switch (width) {
+    case 2: detail::swap_units_scalar<std::uint16_t>(src.data() + done, dst + done, units); break;
+    case 4: detail::swap_units_scalar<std::uint32_t>(src.data() + done, dst + done, units); break;
+    default: detail::swap_units_scalar<std::uint64_t>(src.data() + done, dst + done, units); break;
+  }
+}
+
+TFCKPT_DECL void swap_copy_range(std::span<const std::byte> whole, std::uint64_t offset, std::span<std::byte> out,
+                                 std::size_t width) {
+  if (width != 2 && width != 4 && width != 8) {
+    if (!out.empty()) std::memcpy(out.data(), whole.data() + offset, out.size());
+    return;
+  }
+  const auto mirrored = [&](std::uint64_t pos) {  // the byte a swapped tensor has at `pos`
+    const std::uint64_t unit = pos - pos % width;
+    return whole[static_cast<std::size_t>(unit + (width - 1 - pos % width))];
+  };
+  std::size_t i = 0;
+  for (; i < out.size() && (offset + i) % width != 0; ++i) out[i] = mirrored(offset + i);
+  const std::size_t middle = (out.size() - i) / width * width;
+  swap_copy(whole.subspan(static_cast<std::size_t>(offset + i), middle), out.data() + i, width);
+  for (i += middle; i < out.size(); ++i) out[i] = mirrored(offset + i);
+}
+
+}  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_TENSOR_BYTE_ORDER
 
 #endif  // TFCKPT_TENSOR_BYTE_ORDER_HPP_

@@ -15,20 +15,15 @@
 #include <span>
 #include <string>
 
+#include "tfckpt/detail/config.hpp"
+
 namespace tfckpt {
 
 /// A borrowed shape: dimension sizes, outermost first. A scalar has no dimensions.
 using shape_view = std::span<const std::int64_t>;
 
 /// The number of elements, or nullopt when a dimension is negative or the product exceeds int64.
-inline std::optional<std::int64_t> checked_num_elements(shape_view dims) {
-  std::int64_t n = 1;
-  for (std::int64_t d : dims) {
-    if (d < 0) return std::nullopt;
-    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
-  }
-  return n;
-}
+TFCKPT_DECL std::optional<std::int64_t> checked_num_elements(shape_view dims);
 
 /// `a * b` for non-negative operands, or nullopt on int64 overflow.
 inline std::optional<std::int64_t> checked_mul(std::int64_t a, std::int64_t b) {
@@ -38,7 +33,25 @@ inline std::optional<std::int64_t> checked_mul(std::int64_t a, std::int64_t b) {
 }
 
 /// "[d0,d1,...]"; "[]" for a scalar.
-inline std::string shape_string(shape_view dims) {
+TFCKPT_DECL std::string shape_string(shape_view dims);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_TENSOR_SHAPE)
+
+namespace tfckpt {
+
+TFCKPT_DECL std::optional<std::int64_t> checked_num_elements(shape_view dims) {
+  std::int64_t n = 1;
+  for (std::int64_t d : dims) {
+    if (d < 0) return std::nullopt;
+    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
+  }
+  return n;
+}
+
+TFCKPT_DECL std::string shape_string(shape_view dims) {
   std::string s = "[";
   for (std::size_t i = 0; i < dims.size(); ++i) {
     if (i) s += ',';
@@ -49,5 +62,6 @@ inline std::string shape_string(shape_view dims) {
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_TENSOR_SHAPE
 
 #endif  // TFCKPT_TENSOR_SHAPE_HPP_

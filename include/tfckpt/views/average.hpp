@@ -53,6 +53,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/dtype.hpp"
@@ -269,7 +270,39 @@ inline std::string checkpoint_label(const std::vector<std::string>& labels, std:
   return i < labels.size() && !labels[i].empty() ? labels[i] : absl::StrFormat("checkpoint #%d", i);
 }
 
-inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_options& options) {
+TFCKPT_DECL std::vector<tensor> plan_average(std::vector<tensor> in, const average_options& options);
+
+// The planner behind views::average.
+struct average_planner {
+  average_options options;
+  std::vector<tensor> operator()(std::vector<tensor> in) const { return plan_average(std::move(in), options); }
+};
+
+}  // namespace detail
+
+/// The adaptor object behind views::average (see the file comment).
+struct average_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r, average_options options = {}) const {
+    return views::planned(std::forward<R>(r), detail::average_planner{std::move(options)});
+  }
+  auto operator()(average_options options = {}) const { return views::planned(detail::average_planner{std::move(options)}); }
+};
+
+namespace views {
+/// Averages same-named tensors across joined checkpoints (see the file comment).
+inline constexpr average_fn average{};
+}  // namespace views
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_AVERAGE)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::vector<tensor> plan_average(std::vector<tensor> in, const average_options& options) {
   std::vector<tensor> out;
   // How many checkpoints, and what to call them in messages.
   std::size_t n = options.num_checkpoints;
@@ -424,29 +457,7 @@ inline std::vector<tensor> plan_average(std::vector<tensor> in, const average_op
   return out;
 }
 
-// The planner behind views::average.
-struct average_planner {
-  average_options options;
-  std::vector<tensor> operator()(std::vector<tensor> in) const { return plan_average(std::move(in), options); }
-};
-
-}  // namespace detail
-
-/// The adaptor object behind views::average (see the file comment).
-struct average_fn {
-  template <std::ranges::viewable_range R>
-    requires tensor_range<std::views::all_t<R>>
-  auto operator()(R&& r, average_options options = {}) const {
-    return views::planned(std::forward<R>(r), detail::average_planner{std::move(options)});
-  }
-  auto operator()(average_options options = {}) const { return views::planned(detail::average_planner{std::move(options)}); }
-};
-
-namespace views {
-/// Averages same-named tensors across joined checkpoints (see the file comment).
-inline constexpr average_fn average{};
-}  // namespace views
-
-}  // namespace tfckpt
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_VIEWS_AVERAGE
 
 #endif  // TFCKPT_VIEWS_AVERAGE_HPP_

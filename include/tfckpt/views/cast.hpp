@@ -46,6 +46,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
 #include "tfckpt/tensor/dtype.hpp"
@@ -211,7 +212,55 @@ bool visit_cast_type(dtype t, F&& f) {
   }
 }
 
-inline convert_fn find_convert_fn(dtype from, dtype to) {
+TFCKPT_DECL convert_fn find_convert_fn(dtype from, dtype to);
+
+TFCKPT_DECL tensor cast_problem(const tensor& t, absl::Status status);
+
+// The streaming producer of a cast tensor: re-chunks the input into whole elements in a fixed
+// buffer, converts, emits.
+TFCKPT_DECL byte_source::producer_fn cast_producer(tensor in, dtype to, convert_fn convert, std::size_t chunk);
+
+// Random access into a cast tensor: converts only the elements that bytes [offset, offset + n)
+// of the output cover, chunk elements at a time, from the same elements of the input's read().
+TFCKPT_DECL byte_source::reader_fn cast_reader(tensor in, dtype to, convert_fn convert, std::size_t chunk);
+
+// One tensor through views::cast.
+TFCKPT_DECL tensor cast_tensor(tensor t, dtype to, const cast_options& options);
+
+// What views::cast applies to each tensor.
+struct cast_function {
+  dtype target;
+  cast_options options;
+  tensor operator()(tensor t) const { return cast_tensor(std::move(t), target, options); }
+};
+
+}  // namespace detail
+
+/// The adaptor object behind views::cast (see the file comment).
+struct cast_fn {
+  template <std::ranges::viewable_range R>
+    requires tensor_range<R>
+  auto operator()(R&& r, dtype target, cast_options options = {}) const {
+    return std::views::transform(std::forward<R>(r), detail::cast_function{target, std::move(options)});
+  }
+  auto operator()(dtype target, cast_options options = {}) const {
+    return std::views::transform(detail::cast_function{target, std::move(options)});
+  }
+};
+
+namespace views {
+/// Casts the selected tensors to `target`, lazily and in bounded memory (see the file comment).
+inline constexpr cast_fn cast{};
+}  // namespace views
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_CAST)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL convert_fn find_convert_fn(dtype from, dtype to) {
   convert_fn fn = nullptr;
   visit_cast_type(from, [&]<class In>(std::type_identity<In>) {
     visit_cast_type(to, [&]<class Out>(std::type_identity<Out>) { fn = &convert_elements<Out, In>; });
@@ -219,7 +268,7 @@ inline convert_fn find_convert_fn(dtype from, dtype to) {
   return fn;
 }
 
-inline tensor cast_problem(const tensor& t, absl::Status status) {
+TFCKPT_DECL tensor cast_problem(const tensor& t, absl::Status status) {
   tensor out;
   out.name = t.name;
   out.dtype = t.dtype;
@@ -229,9 +278,7 @@ inline tensor cast_problem(const tensor& t, absl::Status status) {
   return out;
 }
 
-// The streaming producer of a cast tensor: re-chunks the input into whole elements in a fixed
-// buffer, converts, emits.
-inline byte_source::producer_fn cast_producer(tensor in, dtype to, convert_fn convert, std::size_t chunk) {
+TFCKPT_DECL byte_source::producer_fn cast_producer(tensor in, dtype to, convert_fn convert, std::size_t chunk) {
   return [in = std::move(in), to, convert, chunk](const byte_source::emit_fn& emit) -> absl::Status {
     const std::size_t in_size = element_size(in.dtype);
     const std::size_t out_size = element_size(to);
@@ -270,9 +317,7 @@ inline byte_source::producer_fn cast_producer(tensor in, dtype to, convert_fn co
   };
 }
 
-// Random access into a cast tensor: converts only the elements that bytes [offset, offset + n)
-// of the output cover, chunk elements at a time, from the same elements of the input's read().
-inline byte_source::reader_fn cast_reader(tensor in, dtype to, convert_fn convert, std::size_t chunk) {
+TFCKPT_DECL byte_source::reader_fn cast_reader(tensor in, dtype to, convert_fn convert, std::size_t chunk) {
   return [in = std::move(in), to, convert, chunk](std::uint64_t offset, std::span<std::byte> out) -> absl::Status {
     const std::size_t in_size = element_size(in.dtype);
     const std::size_t out_size = element_size(to);
@@ -306,8 +351,7 @@ inline byte_source::reader_fn cast_reader(tensor in, dtype to, convert_fn conver
   };
 }
 
-// One tensor through views::cast.
-inline tensor cast_tensor(tensor t, dtype to, const cast_options& options) {
+TFCKPT_DECL tensor cast_tensor(tensor t, dtype to, const cast_options& options) {
   if (!t.status.ok() || t.dtype == to || (options.select && !options.select(t))) return t;
   if (!is_castable(to))
     return cast_problem(t, absl::InvalidArgumentError(absl::StrFormat(
@@ -344,32 +388,7 @@ inline tensor cast_tensor(tensor t, dtype to, const cast_options& options) {
   return out;
 }
 
-// What views::cast applies to each tensor.
-struct cast_function {
-  dtype target;
-  cast_options options;
-  tensor operator()(tensor t) const { return cast_tensor(std::move(t), target, options); }
-};
-
-}  // namespace detail
-
-/// The adaptor object behind views::cast (see the file comment).
-struct cast_fn {
-  template <std::ranges::viewable_range R>
-    requires tensor_range<R>
-  auto operator()(R&& r, dtype target, cast_options options = {}) const {
-    return std::views::transform(std::forward<R>(r), detail::cast_function{target, std::move(options)});
-  }
-  auto operator()(dtype target, cast_options options = {}) const {
-    return std::views::transform(detail::cast_function{target, std::move(options)});
-  }
-};
-
-namespace views {
-/// Casts the selected tensors to `target`, lazily and in bounded memory (see the file comment).
-inline constexpr cast_fn cast{};
-}  // namespace views
-
-}  // namespace tfckpt
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_VIEWS_CAST
 
 #endif  // TFCKPT_VIEWS_CAST_HPP_

@@ -49,6 +49,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -357,7 +358,113 @@ inline bool is_decimal(std::string_view s) {
 }
 
 // Compares two decimal strings by value, without overflow.
-inline bool decimal_less(std::string_view a, std::string_view b) {
+TFCKPT_DECL bool decimal_less(std::string_view a, std::string_view b);
+
+struct group_member {
+  std::size_t input_index = 0;
+  tensor t;
+  std::vector<std::string> captures;
+};
+
+// Orders the members; returns a problem when the order asks for captures the members lack.
+TFCKPT_DECL std::optional<std::string> order_members(std::vector<group_member>& members, const concat_order& order);
+
+// One group's output: the concatenated tensor, or an error tensor listing every problem.
+TFCKPT_DECL tensor plan_group(const std::string& name, std::vector<group_member> members,
+                              const concat_by_group_options& options);
+
+// The whole plan: pass-through tensors keep their relative order; each group's output sits where
+// its first member (in input order) was.
+template <class KeyFn>
+std::vector<tensor> plan_concat(std::vector<tensor> in, const KeyFn& key, const concat_by_group_options& options) {
+  std::map<std::string, std::vector<group_member>> groups;
+  std::vector<std::optional<std::string>> slot(in.size());  // group of input i, if any
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].status.ok()) continue;  // an upstream finding passes through to the sink
+    std::optional<group_key> g = group_of(key, std::as_const(in[i]));
+    if (!g) continue;
+    slot[i] = g->name;
+    groups[g->name].push_back({i, std::move(in[i]), std::move(g->captures)});
+  }
+  std::vector<tensor> out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!slot[i]) {
+      out.push_back(std::move(in[i]));
+      continue;
+    }
+    auto it = groups.find(*slot[i]);
+    if (it == groups.end()) continue;  // planned at its first member
+    out.push_back(plan_group(it->first, std::move(it->second), options));
+    groups.erase(it);
+  }
+  return out;
+}
+
+// The planner behind views::concat_by_group.
+template <class KeyFn>
+struct concat_planner {
+  KeyFn key;
+  concat_by_group_options options;
+  std::vector<tensor> operator()(std::vector<tensor> in) const { return plan_concat(std::move(in), key, options); }
+};
+
+}  // namespace detail
+
+/// One tensor per group of a key function, concatenated along the group's axis (see the file
+/// comment); other tensors pass through unchanged, in their order, and each group's output takes the
+/// place of its first member. The output of a group has the group's name, the members' dtype, their
+/// shape with the axis dimension summed, every member's origins (in member order), no stored entry,
+/// and a reader that streams the concatenation row block by row block when a sink pulls it.
+///
+/// Checks, reported as an error tensor per group (all of them at once through check_pipeline, before
+/// any byte is written), naming the group and the offending members with their checkpoints: equal
+/// dtypes, equal ranks, every dimension but the axis equal, the axis in range; string, variant and
+/// resource members are kUnimplemented. Upstream error tensors pass through untouched.
+///
+/// Cost: a planning_view (views/planning_view.hpp): the first begin() walks the whole input once
+/// (metadata only: no tensor byte is read, no producer runs) and caches the plan, so the view is not
+/// const-iterable; copies plan again. When
+/// streamed: stored members are read from their mapped shards with no copy for blocks of 64 KiB and
+/// more (smaller blocks are gathered into a 4 MiB buffer), and their pages are released behind the
+/// stream (about 16 MiB of them stay mapped, across all members, plus the page-cache folio each fault
+/// maps), so memory does not grow with the tensors' size; computed members (cast, permuted,
+/// byte-swapped, averaged, ...) stream as they are along axis 0 and along other axes are read block
+/// by block in pieces of at most 4 MiB through their read(), never buffered whole. The output's
+/// source is a reader too: read(offset, span) reads just the member ranges that range covers. A
+/// member whose source is producer-only (byte_source::from_producer, user code) can only be
+/// concatenated along axis 0 (or when nothing precedes the axis); along other axes the group is a
+/// kUnimplemented error tensor. Members are assumed to share the host's byte order (as every writer
+/// in this library assumes).
+template <std::ranges::input_range V, group_key_fn KeyFn>
+  requires std::ranges::view<V> && tensor_range<V>
+using concat_by_group_view = planning_view<V, detail::concat_planner<KeyFn>>;
+
+struct concat_by_group_fn {
+  template <std::ranges::viewable_range R, group_key_fn KeyFn>
+    requires tensor_range<std::views::all_t<R>>
+  auto operator()(R&& r, KeyFn key, concat_by_group_options options = {}) const {
+    return planning_view(std::views::all(std::forward<R>(r)), detail::concat_planner<KeyFn>{std::move(key), std::move(options)});
+  }
+  template <group_key_fn KeyFn>
+  auto operator()(KeyFn key, concat_by_group_options options = {}) const {
+    return views::planned(detail::concat_planner<KeyFn>{std::move(key), std::move(options)});
+  }
+};
+
+namespace views {
+/// entries({&a, &b}) | views::concat_by_group(group_by_regex(R"(^out(\d+)/w$)", "out/w"), {.axis = 1})
+inline constexpr concat_by_group_fn concat_by_group{};
+}  // namespace views
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_CONCAT_BY_GROUP)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL bool decimal_less(std::string_view a, std::string_view b) {
   const auto strip = [](std::string_view s) {
     const auto nz = s.find_first_not_of('0');
     return nz == std::string_view::npos ? std::string_view() : s.substr(nz);
@@ -367,14 +474,7 @@ inline bool decimal_less(std::string_view a, std::string_view b) {
   return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
-struct group_member {
-  std::size_t input_index = 0;
-  tensor t;
-  std::vector<std::string> captures;
-};
-
-// Orders the members; returns a problem when the order asks for captures the members lack.
-inline std::optional<std::string> order_members(std::vector<group_member>& members, const concat_order& order) {
+TFCKPT_DECL std::optional<std::string> order_members(std::vector<group_member>& members, const concat_order& order) {
   const auto by_checkpoint = [](const group_member& a, const group_member& b) {
     const std::size_t ca = a.t.origins.empty() ? 0 : a.t.origins[0].checkpoint_index;
     const std::size_t cb = b.t.origins.empty() ? 0 : b.t.origins[0].checkpoint_index;
@@ -408,9 +508,8 @@ inline std::optional<std::string> order_members(std::vector<group_member>& membe
   return std::nullopt;
 }
 
-// One group's output: the concatenated tensor, or an error tensor listing every problem.
-inline tensor plan_group(const std::string& name, std::vector<group_member> members,
-                         const concat_by_group_options& options) {
+TFCKPT_DECL tensor plan_group(const std::string& name, std::vector<group_member> members,
+                              const concat_by_group_options& options) {
   std::vector<absl::Status> problems;
   const auto problem = [&](absl::StatusCode code, std::string what) { problems.emplace_back(code, std::move(what)); };
   if (auto p = order_members(members, options.order)) problem(absl::StatusCode::kInvalidArgument, std::move(*p));
@@ -514,90 +613,7 @@ inline tensor plan_group(const std::string& name, std::vector<group_member> memb
   return out;
 }
 
-// The whole plan: pass-through tensors keep their relative order; each group's output sits where
-// its first member (in input order) was.
-template <class KeyFn>
-std::vector<tensor> plan_concat(std::vector<tensor> in, const KeyFn& key, const concat_by_group_options& options) {
-  std::map<std::string, std::vector<group_member>> groups;
-  std::vector<std::optional<std::string>> slot(in.size());  // group of input i, if any
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (!in[i].status.ok()) continue;  // an upstream finding passes through to the sink
-    std::optional<group_key> g = group_of(key, std::as_const(in[i]));
-    if (!g) continue;
-    slot[i] = g->name;
-    groups[g->name].push_back({i, std::move(in[i]), std::move(g->captures)});
-  }
-  std::vector<tensor> out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (!slot[i]) {
-      out.push_back(std::move(in[i]));
-      continue;
-    }
-    auto it = groups.find(*slot[i]);
-    if (it == groups.end()) continue;  // planned at its first member
-    out.push_back(plan_group(it->first, std::move(it->second), options));
-    groups.erase(it);
-  }
-  return out;
-}
-
-// The planner behind views::concat_by_group.
-template <class KeyFn>
-struct concat_planner {
-  KeyFn key;
-  concat_by_group_options options;
-  std::vector<tensor> operator()(std::vector<tensor> in) const { return plan_concat(std::move(in), key, options); }
-};
-
-}  // namespace detail
-
-/// One tensor per group of a key function, concatenated along the group's axis (see the file
-/// comment); other tensors pass through unchanged, in their order, and each group's output takes the
-/// place of its first member. The output of a group has the group's name, the members' dtype, their
-/// shape with the axis dimension summed, every member's origins (in member order), no stored entry,
-/// and a reader that streams the concatenation row block by row block when a sink pulls it.
-///
-/// Checks, reported as an error tensor per group (all of them at once through check_pipeline, before
-/// any byte is written), naming the group and the offending members with their checkpoints: equal
-/// dtypes, equal ranks, every dimension but the axis equal, the axis in range; string, variant and
-/// resource members are kUnimplemented. Upstream error tensors pass through untouched.
-///
-/// Cost: a planning_view (views/planning_view.hpp): the first begin() walks the whole input once
-/// (metadata only: no tensor byte is read, no producer runs) and caches the plan, so the view is not
-/// const-iterable; copies plan again. When
-/// streamed: stored members are read from their mapped shards with no copy for blocks of 64 KiB and
-/// more (smaller blocks are gathered into a 4 MiB buffer), and their pages are released behind the
-/// stream (about 16 MiB of them stay mapped, across all members, plus the page-cache folio each fault
-/// maps), so memory does not grow with the tensors' size; computed members (cast, permuted,
-/// byte-swapped, averaged, ...) stream as they are along axis 0 and along other axes are read block
-/// by block in pieces of at most 4 MiB through their read(), never buffered whole. The output's
-/// source is a reader too: read(offset, span) reads just the member ranges that range covers. A
-/// member whose source is producer-only (byte_source::from_producer, user code) can only be
-/// concatenated along axis 0 (or when nothing precedes the axis); along other axes the group is a
-/// kUnimplemented error tensor. Members are assumed to share the host's byte order (as every writer
-/// in this library assumes).
-template <std::ranges::input_range V, group_key_fn KeyFn>
-  requires std::ranges::view<V> && tensor_range<V>
-using concat_by_group_view = planning_view<V, detail::concat_planner<KeyFn>>;
-
-struct concat_by_group_fn {
-  template <std::ranges::viewable_range R, group_key_fn KeyFn>
-    requires tensor_range<std::views::all_t<R>>
-  auto operator()(R&& r, KeyFn key, concat_by_group_options options = {}) const {
-    return planning_view(std::views::all(std::forward<R>(r)), detail::concat_planner<KeyFn>{std::move(key), std::move(options)});
-  }
-  template <group_key_fn KeyFn>
-  auto operator()(KeyFn key, concat_by_group_options options = {}) const {
-    return views::planned(detail::concat_planner<KeyFn>{std::move(key), std::move(options)});
-  }
-};
-
-namespace views {
-/// entries({&a, &b}) | views::concat_by_group(group_by_regex(R"(^out(\d+)/w$)", "out/w"), {.axis = 1})
-inline constexpr concat_by_group_fn concat_by_group{};
-}  // namespace views
-
-}  // namespace tfckpt
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_VIEWS_CONCAT_BY_GROUP
 
 #endif  // TFCKPT_VIEWS_CONCAT_BY_GROUP_HPP_

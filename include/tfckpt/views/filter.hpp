@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/views/tensor.hpp"
 
 namespace tfckpt {
@@ -47,7 +48,29 @@ inline auto name_regex(const std::string& pattern) {
 ///  - TF2 slot variables (`.../.OPTIMIZER_SLOT/...`) and the optimizer's own variables, whose object
 ///    path starts with a component ending in "optimizer" (`optimizer/iter/.ATTRIBUTES/...`,
 ///    `actor_optimizer/beta_1/...`).
-inline bool is_optimizer_state(std::string_view name) {
+TFCKPT_DECL bool is_optimizer_state(std::string_view name);
+
+/// Predicates for views::filter.
+inline auto optimizer_slot() {
+  return [](const tensor& t) { return is_optimizer_state(t.name); };
+}
+inline auto not_optimizer_slot() {
+  return [](const tensor& t) { return !is_optimizer_state(t.name); };
+}
+
+namespace views {
+/// Keeps the tensors for which `pred(const tensor&)` holds (std::views::filter).
+inline constexpr auto filter = std::views::filter;
+}  // namespace views
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_FILTER)
+
+namespace tfckpt {
+
+TFCKPT_DECL bool is_optimizer_state(std::string_view name) {
   if (name.find("/.OPTIMIZER_SLOT/") != std::string_view::npos) return true;
   const auto first_end = name.find('/');
   const std::string_view first = name.substr(0, first_end);
@@ -66,19 +89,7 @@ inline bool is_optimizer_state(std::string_view name) {
   return false;
 }
 
-/// Predicates for views::filter.
-inline auto optimizer_slot() {
-  return [](const tensor& t) { return is_optimizer_state(t.name); };
-}
-inline auto not_optimizer_slot() {
-  return [](const tensor& t) { return !is_optimizer_state(t.name); };
-}
-
-namespace views {
-/// Keeps the tensors for which `pred(const tensor&)` holds (std::views::filter).
-inline constexpr auto filter = std::views::filter;
-}  // namespace views
-
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_VIEWS_FILTER
 
 #endif  // TFCKPT_VIEWS_FILTER_HPP_

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/views/plan.hpp"
 #include "tfckpt/views/planning_view.hpp"
@@ -77,26 +78,7 @@ inline bool spec_accepts(const variable_spec& v, const tensor& t) {
 }  // namespace detail
 
 /// Compares the checkpoint's tensors (metadata only) with the model's variables.
-inline match_report match_variables(std::span<const tensor> checkpoint_tensors, std::span<const variable_spec> model) {
-  match_report r;
-  std::map<std::string_view, const tensor*> by_name;
-  for (const tensor& t : checkpoint_tensors) by_name.emplace(t.name, &t);
-  std::map<std::string_view, bool> in_model;
-  for (const variable_spec& v : model) {
-    in_model.emplace(v.name, true);
-    const auto it = by_name.find(v.name);
-    if (it == by_name.end()) {
-      r.missing.push_back(v.name);
-    } else if (!detail::spec_accepts(v, *it->second)) {
-      r.mismatched.push_back({v.name, v.dtype, v.shape, it->second->dtype, it->second->shape});
-    } else {
-      r.matched.push_back(v.name);
-    }
-  }
-  for (const tensor& t : checkpoint_tensors)
-    if (!in_model.count(t.name)) r.unexpected.push_back(t.name);
-  return r;
-}
+TFCKPT_DECL match_report match_variables(std::span<const tensor> checkpoint_tensors, std::span<const variable_spec> model);
 
 template <tensor_range R>
   requires(!std::convertible_to<R, std::span<const tensor>>)
@@ -112,28 +94,7 @@ struct match_options {
 };
 
 namespace detail {
-inline std::vector<tensor> match_planned(std::vector<tensor> in, std::span<const variable_spec> model, const match_options& options) {
-  const match_report report = match_variables(std::span<const tensor>(in), model);
-  std::map<std::string_view, bool> keep;
-  for (const std::string& n : report.matched) keep.emplace(n, true);
-  std::vector<tensor> out;
-  for (tensor& t : in)
-    if (keep.count(t.name)) out.push_back(std::move(t));
-  if (options.require_complete) {
-    for (const std::string& n : report.missing)
-      out.push_back(problem(absl::NotFoundError(absl::StrFormat("model variable '%s' is not in the checkpoint",
-                                                                printable_key(n))),
-                            n));
-    for (const match_report::mismatch& m : report.mismatched)
-      out.push_back(problem(
-          absl::FailedPreconditionError(absl::StrFormat(
-              "model variable '%s' is %s %s, the checkpoint has %s %s", printable_key(m.name),
-              m.model_dtype == tfckpt::dtype::invalid ? "any" : dtype_name(m.model_dtype), shape_string(m.model_shape),
-              dtype_name(m.checkpoint_dtype), shape_string(m.checkpoint_shape))),
-          m.name));
-  }
-  return out;
-}
+TFCKPT_DECL std::vector<tensor> match_planned(std::vector<tensor> in, std::span<const variable_spec> model, const match_options& options);
 
 // The planner behind views::match.
 struct match_planner {
@@ -162,5 +123,60 @@ inline constexpr match_fn match{};
 
 }  // namespace views
 }  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_MATCH)
+
+namespace tfckpt {
+
+TFCKPT_DECL match_report match_variables(std::span<const tensor> checkpoint_tensors, std::span<const variable_spec> model) {
+  match_report r;
+  std::map<std::string_view, const tensor*> by_name;
+  for (const tensor& t : checkpoint_tensors) by_name.emplace(t.name, &t);
+  std::map<std::string_view, bool> in_model;
+  for (const variable_spec& v : model) {
+    in_model.emplace(v.name, true);
+    const auto it = by_name.find(v.name);
+    if (it == by_name.end()) {
+      r.missing.push_back(v.name);
+    } else if (!detail::spec_accepts(v, *it->second)) {
+      r.mismatched.push_back({v.name, v.dtype, v.shape, it->second->dtype, it->second->shape});
+    } else {
+      r.matched.push_back(v.name);
+    }
+  }
+  for (const tensor& t : checkpoint_tensors)
+    if (!in_model.count(t.name)) r.unexpected.push_back(t.name);
+  return r;
+}
+}  // namespace tfckpt
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::vector<tensor> match_planned(std::vector<tensor> in, std::span<const variable_spec> model, const match_options& options) {
+  const match_report report = match_variables(std::span<const tensor>(in), model);
+  std::map<std::string_view, bool> keep;
+  for (const std::string& n : report.matched) keep.emplace(n, true);
+  std::vector<tensor> out;
+  for (tensor& t : in)
+    if (keep.count(t.name)) out.push_back(std::move(t));
+  if (options.require_complete) {
+    for (const std::string& n : report.missing)
+      out.push_back(problem(absl::NotFoundError(absl::StrFormat("model variable '%s' is not in the checkpoint",
+                                                                printable_key(n))),
+                            n));
+    for (const match_report::mismatch& m : report.mismatched)
+      out.push_back(problem(
+          absl::FailedPreconditionError(absl::StrFormat(
+              "model variable '%s' is %s %s, the checkpoint has %s %s", printable_key(m.name),
+              m.model_dtype == tfckpt::dtype::invalid ? "any" : dtype_name(m.model_dtype), shape_string(m.model_shape),
+              dtype_name(m.checkpoint_dtype), shape_string(m.checkpoint_shape))),
+          m.name));
+  }
+  return out;
+}
+
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_VIEWS_MATCH
 
 #endif  // TFCKPT_VIEWS_MATCH_HPP_

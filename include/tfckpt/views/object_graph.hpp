@@ -39,6 +39,7 @@
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
 #include "tfckpt/codec/string_tensor.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/views/plan.hpp"
 #include "tfckpt/views/planning_view.hpp"
 #include "tfckpt/views/tensor.hpp"
@@ -82,42 +83,9 @@ inline auto object_path_rename(const object_graph& graph, const std::string& pat
 
 namespace detail {
 
-inline tensor object_graph_tensor(const object_graph& graph, const std::string& prefix) {
-  const std::string serialized = graph.serialize();
-  const std::string_view element = serialized;
-  tensor t;
-  t.name = std::string(kObjectGraphKey);
-  t.dtype = dtype::string;
-  t.source = byte_source::from_bytes(codec::encode_string_tensor(std::span(&element, 1)));
-  t.origins.push_back({prefix, 0, std::string(kObjectGraphKey)});
-  return t;
-}
+TFCKPT_DECL tensor object_graph_tensor(const object_graph& graph, const std::string& prefix);
 
-inline std::vector<tensor> sync_object_graph(std::vector<tensor> in, const checkpoint& source) {
-  auto graph = object_graph::load(source);
-  if (!graph.ok()) {
-    in.push_back(problem(graph.status(), std::string(kObjectGraphKey)));
-    return in;
-  }
-  if (!graph->has_value()) return in;
-  std::map<std::string, std::string> kept;
-  std::vector<tensor> out;
-  std::optional<std::size_t> graph_at;
-  for (tensor& t : in) {
-    const bool from_source = t.status.ok() && t.origins.size() == 1 && t.origins.front().checkpoint == source.prefix();
-    if (t.name == kObjectGraphKey || (from_source && t.origins.front().name == kObjectGraphKey)) {
-      if (!graph_at) graph_at = out.size();
-      continue;  // replaced below
-    }
-    if (from_source && (*graph)->find(t.origins.front().name) != nullptr) kept.emplace(t.origins.front().name, t.name);
-    out.push_back(std::move(t));
-  }
-  auto rewritten = (*graph)->rewrite(kept);
-  tensor g = rewritten.ok() ? object_graph_tensor(*rewritten, source.prefix())
-                            : problem(rewritten.status(), std::string(kObjectGraphKey));
-  out.insert(out.begin() + static_cast<std::ptrdiff_t>(graph_at.value_or(0)), std::move(g));
-  return out;
-}
+TFCKPT_DECL std::vector<tensor> sync_object_graph(std::vector<tensor> in, const checkpoint& source);
 
 // The planner behind views::sync_object_graph; `source` is borrowed.
 struct sync_object_graph_planner {
@@ -153,5 +121,50 @@ inline constexpr sync_object_graph_fn sync_object_graph{};
 }  // namespace views
 
 }  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_OBJECT_GRAPH)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL tensor object_graph_tensor(const object_graph& graph, const std::string& prefix) {
+  const std::string serialized = graph.serialize();
+  const std::string_view element = serialized;
+  tensor t;
+  t.name = std::string(kObjectGraphKey);
+  t.dtype = dtype::string;
+  t.source = byte_source::from_bytes(codec::encode_string_tensor(std::span(&element, 1)));
+  t.origins.push_back({prefix, 0, std::string(kObjectGraphKey)});
+  return t;
+}
+
+TFCKPT_DECL std::vector<tensor> sync_object_graph(std::vector<tensor> in, const checkpoint& source) {
+  auto graph = object_graph::load(source);
+  if (!graph.ok()) {
+    in.push_back(problem(graph.status(), std::string(kObjectGraphKey)));
+    return in;
+  }
+  if (!graph->has_value()) return in;
+  std::map<std::string, std::string> kept;
+  std::vector<tensor> out;
+  std::optional<std::size_t> graph_at;
+  for (tensor& t : in) {
+    const bool from_source = t.status.ok() && t.origins.size() == 1 && t.origins.front().checkpoint == source.prefix();
+    if (t.name == kObjectGraphKey || (from_source && t.origins.front().name == kObjectGraphKey)) {
+      if (!graph_at) graph_at = out.size();
+      continue;  // replaced below
+    }
+    if (from_source && (*graph)->find(t.origins.front().name) != nullptr) kept.emplace(t.origins.front().name, t.name);
+    out.push_back(std::move(t));
+  }
+  auto rewritten = (*graph)->rewrite(kept);
+  tensor g = rewritten.ok() ? object_graph_tensor(*rewritten, source.prefix())
+                            : problem(rewritten.status(), std::string(kObjectGraphKey));
+  out.insert(out.begin() + static_cast<std::ptrdiff_t>(graph_at.value_or(0)), std::move(g));
+  return out;
+}
+
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_VIEWS_OBJECT_GRAPH
 
 #endif  // TFCKPT_VIEWS_OBJECT_GRAPH_HPP_

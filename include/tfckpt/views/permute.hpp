@@ -55,6 +55,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/status.hpp"
@@ -85,31 +86,8 @@ struct permute_layout {
   std::uint64_t elements = 0;
 };
 
-inline permute_layout reduce_permutation(const std::vector<std::int64_t>& shape, std::span<const int> axes,
-                                         std::size_t esize) {
-  permute_layout p;
-  p.esize = esize;
-  std::vector<std::uint64_t> in_strides(shape.size());
-  std::uint64_t stride = 1;
-  for (std::size_t k = shape.size(); k-- > 0;) {
-    in_strides[k] = stride;
-    stride *= static_cast<std::uint64_t>(shape[k]);
-  }
-  p.elements = stride;
-  for (const int a : axes) {
-    const auto d = static_cast<std::uint64_t>(shape[static_cast<std::size_t>(a)]);
-    if (d == 1) continue;
-    const std::uint64_t s = in_strides[static_cast<std::size_t>(a)];
-    if (!p.dims.empty() && p.strides.back() == d * s) {  // still adjacent in the input: one axis
-      p.dims.back() *= d;
-      p.strides.back() = s;
-    } else {
-      p.dims.push_back(d);
-      p.strides.push_back(s);
-    }
-  }
-  return p;
-}
+TFCKPT_DECL permute_layout reduce_permutation(const std::vector<std::int64_t>& shape, std::span<const int> axes,
+                                              std::size_t esize);
 
 // The input element offset of `index` over dimensions [from, to) of the layout (row-major there).
 inline std::uint64_t input_offset(const permute_layout& p, std::size_t from, std::size_t to, std::uint64_t index) {
@@ -375,56 +353,9 @@ inline std::string axes_string(std::span<const int> axes) {
   return s + "}";
 }
 
-inline tensor permute_problem(const tensor& t, std::span<const int> axes, std::string what) {
-  tensor out;
-  out.name = t.name;
-  out.dtype = t.dtype;
-  out.shape = t.shape;
-  out.origins = t.origins;
-  out.status = absl::InvalidArgumentError(absl::StrFormat("permute of '%s' %s by axes %s: %s", printable_key(t.name),
-                                                          shape_string(t.shape), axes_string(axes), what));
-  return out;
-}
+TFCKPT_DECL tensor permute_problem(const tensor& t, std::span<const int> axes, std::string what);
 
-inline tensor permute_tensor(tensor t, std::span<const int> axes, std::uint64_t tile_bytes) {
-  if (!t.status.ok()) return t;
-  const std::size_t rank = t.shape.size();
-  if (axes.size() != rank)
-    return permute_problem(t, axes, absl::StrFormat("%d axes for a tensor of rank %d", axes.size(), rank));
-  std::vector<bool> seen(rank, false);
-  for (const int a : axes) {
-    if (a < 0 || static_cast<std::size_t>(a) >= rank || seen[static_cast<std::size_t>(a)])
-      return permute_problem(t, axes, absl::StrFormat("the axes are not a permutation of 0..%d", static_cast<int>(rank) - 1));
-    seen[static_cast<std::size_t>(a)] = true;
-  }
-  bool identity = true;
-  for (std::size_t i = 0; i < rank; ++i) identity = identity && axes[i] == static_cast<int>(i);
-  if (identity) return t;
-  if (!is_fixed_size(t.dtype))
-    return permute_problem(t, axes, absl::StrFormat("%s elements have no fixed size; only fixed-size dtypes can be permuted",
-                                                    dtype_name(t.dtype)));
-  const std::size_t es = element_size(t.dtype);
-  const auto num = checked_num_elements(t.shape);
-  if (!num || !checked_mul(*num, static_cast<std::int64_t>(es)) || static_cast<std::uint64_t>(*num) * es != t.size())
-    return permute_problem(t, axes, absl::StrFormat("%s of that shape does not match its %d bytes", dtype_name(t.dtype), t.size()));
-
-  tensor out;
-  out.name = t.name;
-  out.dtype = t.dtype;
-  out.origins = t.origins;
-  for (const int a : axes) out.shape.push_back(t.shape[static_cast<std::size_t>(a)]);
-  permute_layout layout = reduce_permutation(t.shape, axes, es);
-  if (layout.dims.size() < 2) {  // only size-1 axes move: the same bytes
-    out.source = t.source;
-    return out;
-  }
-  auto state = std::make_shared<const permute_source>(std::move(t), std::move(layout), tile_bytes);
-  const std::uint64_t size = state->size();
-  out.source = byte_source::from_reader(
-      size, [state](std::uint64_t offset, std::span<std::byte> bytes) { return state->read(offset, bytes); },
-      [state](const byte_source::emit_fn& emit) { return state->stream(emit); });
-  return out;
-}
+TFCKPT_DECL tensor permute_tensor(tensor t, std::span<const int> axes, std::uint64_t tile_bytes);
 
 // What views::permute applies to each tensor.
 struct permute_function {
@@ -476,5 +407,90 @@ inline constexpr transpose_fn transpose{};
 }  // namespace views
 
 }  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_PERMUTE)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL permute_layout reduce_permutation(const std::vector<std::int64_t>& shape, std::span<const int> axes,
+                                              std::size_t esize) {
+  permute_layout p;
+  p.esize = esize;
+  std::vector<std::uint64_t> in_strides(shape.size());
+  std::uint64_t stride = 1;
+  for (std::size_t k = shape.size(); k-- > 0;) {
+    in_strides[k] = stride;
+    stride *= static_cast<std::uint64_t>(shape[k]);
+  }
+  p.elements = stride;
+  for (const int a : axes) {
+    const auto d = static_cast<std::uint64_t>(shape[static_cast<std::size_t>(a)]);
+    if (d == 1) continue;
+    const std::uint64_t s = in_strides[static_cast<std::size_t>(a)];
+    if (!p.dims.empty() && p.strides.back() == d * s) {  // still adjacent in the input: one axis
+      p.dims.back() *= d;
+      p.strides.back() = s;
+    } else {
+      p.dims.push_back(d);
+      p.strides.push_back(s);
+    }
+  }
+  return p;
+}
+
+TFCKPT_DECL tensor permute_problem(const tensor& t, std::span<const int> axes, std::string what) {
+  tensor out;
+  out.name = t.name;
+  out.dtype = t.dtype;
+  out.shape = t.shape;
+  out.origins = t.origins;
+  out.status = absl::InvalidArgumentError(absl::StrFormat("permute of '%s' %s by axes %s: %s", printable_key(t.name),
+                                                          shape_string(t.shape), axes_string(axes), what));
+  return out;
+}
+
+TFCKPT_DECL tensor permute_tensor(tensor t, std::span<const int> axes, std::uint64_t tile_bytes) {
+  if (!t.status.ok()) return t;
+  const std::size_t rank = t.shape.size();
+  if (axes.size() != rank)
+    return permute_problem(t, axes, absl::StrFormat("%d axes for a tensor of rank %d", axes.size(), rank));
+  std::vector<bool> seen(rank, false);
+  for (const int a : axes) {
+    if (a < 0 || static_cast<std::size_t>(a) >= rank || seen[static_cast<std::size_t>(a)])
+      return permute_problem(t, axes, absl::StrFormat("the axes are not a permutation of 0..%d", static_cast<int>(rank) - 1));
+    seen[static_cast<std::size_t>(a)] = true;
+  }
+  bool identity = true;
+  for (std::size_t i = 0; i < rank; ++i) identity = identity && axes[i] == static_cast<int>(i);
+  if (identity) return t;
+  if (!is_fixed_size(t.dtype))
+    return permute_problem(t, axes, absl::StrFormat("%s elements have no fixed size; only fixed-size dtypes can be permuted",
+                                                    dtype_name(t.dtype)));
+  const std::size_t es = element_size(t.dtype);
+  const auto num = checked_num_elements(t.shape);
+  if (!num || !checked_mul(*num, static_cast<std::int64_t>(es)) || static_cast<std::uint64_t>(*num) * es != t.size())
+    return permute_problem(t, axes, absl::StrFormat("%s of that shape does not match its %d bytes", dtype_name(t.dtype), t.size()));
+
+  tensor out;
+  out.name = t.name;
+  out.dtype = t.dtype;
+  out.origins = t.origins;
+  for (const int a : axes) out.shape.push_back(t.shape[static_cast<std::size_t>(a)]);
+  permute_layout layout = reduce_permutation(t.shape, axes, es);
+  if (layout.dims.size() < 2) {  // only size-1 axes move: the same bytes
+    out.source = t.source;
+    return out;
+  }
+  auto state = std::make_shared<const permute_source>(std::move(t), std::move(layout), tile_bytes);
+  const std::uint64_t size = state->size();
+  out.source = byte_source::from_reader(
+      size, [state](std::uint64_t offset, std::span<std::byte> bytes) { return state->read(offset, bytes); },
+      [state](const byte_source::emit_fn& emit) { return state->stream(emit); });
+  return out;
+}
+
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_VIEWS_PERMUTE
 
 #endif  // TFCKPT_VIEWS_PERMUTE_HPP_

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/views/tensor.hpp"
 
@@ -50,7 +51,41 @@ std::vector<tensor> collect(R&& range) {
 
 namespace detail {
 /// Every problem check_pipeline() finds, one status each, in pipeline order.
-inline std::vector<absl::Status> pipeline_problems(std::span<const tensor> planned) {
+TFCKPT_DECL std::vector<absl::Status> pipeline_problems(std::span<const tensor> planned);
+
+/// One status listing `problems` ("<what>: N problems" then a line per problem); OK when there are
+/// none. The code is the one they share, else kFailedPrecondition.
+TFCKPT_DECL absl::Status problems_status(std::string_view what, const std::vector<absl::Status>& problems);
+}  // namespace detail
+
+/// Every problem with a planned output, in one status (kFailedPrecondition unless all problems share
+/// another code): adaptor findings, empty or duplicate names, unknown dtypes, and byte counts that
+/// disagree with dtype and shape. OK when the pipeline can be written.
+inline absl::Status check_pipeline(std::span<const tensor> planned) {
+  return detail::problems_status("the pipeline cannot be written", detail::pipeline_problems(planned));
+}
+
+/// check_pipeline()'s problems and a sink's own findings (`extra`), in one status listing every
+/// problem ("<what>: N problems"); with no findings of the sink, exactly check_pipeline(planned).
+inline absl::Status check_pipeline(std::span<const tensor> planned, std::string_view what, std::vector<absl::Status> extra) {
+  if (extra.empty()) return check_pipeline(planned);
+  std::vector<absl::Status> all = detail::pipeline_problems(planned);
+  all.insert(all.end(), std::make_move_iterator(extra.begin()), std::make_move_iterator(extra.end()));
+  return detail::problems_status(what, all);
+}
+
+/// The output manifest, one line per tensor: name, dtype, shape, bytes, and where it comes from
+/// ("ckpt-a:name", or every member of a computed tensor). A trailing line sums the bytes.
+TFCKPT_DECL std::string describe_plan(std::span<const tensor> planned);
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_PLAN)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::vector<absl::Status> pipeline_problems(std::span<const tensor> planned) {
   std::vector<absl::Status> problems;
   std::map<std::string_view, std::size_t> first_at;
   for (std::size_t i = 0; i < planned.size(); ++i) {
@@ -86,9 +121,7 @@ inline std::vector<absl::Status> pipeline_problems(std::span<const tensor> plann
   return problems;
 }
 
-/// One status listing `problems` ("<what>: N problems" then a line per problem); OK when there are
-/// none. The code is the one they share, else kFailedPrecondition.
-inline absl::Status problems_status(std::string_view what, const std::vector<absl::Status>& problems) {
+TFCKPT_DECL absl::Status problems_status(std::string_view what, const std::vector<absl::Status>& problems) {
   if (problems.empty()) return absl::OkStatus();
   absl::StatusCode code = problems[0].code();
   for (const absl::Status& p : problems)
@@ -97,27 +130,11 @@ inline absl::Status problems_status(std::string_view what, const std::vector<abs
   for (const absl::Status& p : problems) absl::StrAppendFormat(&message, "\n  - %s", p.message());
   return absl::Status(code, message);
 }
-}  // namespace detail
+}  // namespace tfckpt::detail
 
-/// Every problem with a planned output, in one status (kFailedPrecondition unless all problems share
-/// another code): adaptor findings, empty or duplicate names, unknown dtypes, and byte counts that
-/// disagree with dtype and shape. OK when the pipeline can be written.
-inline absl::Status check_pipeline(std::span<const tensor> planned) {
-  return detail::problems_status("the pipeline cannot be written", detail::pipeline_problems(planned));
-}
+namespace tfckpt {
 
-/// check_pipeline()'s problems and a sink's own findings (`extra`), in one status listing every
-/// problem ("<what>: N problems"); with no findings of the sink, exactly check_pipeline(planned).
-inline absl::Status check_pipeline(std::span<const tensor> planned, std::string_view what, std::vector<absl::Status> extra) {
-  if (extra.empty()) return check_pipeline(planned);
-  std::vector<absl::Status> all = detail::pipeline_problems(planned);
-  all.insert(all.end(), std::make_move_iterator(extra.begin()), std::make_move_iterator(extra.end()));
-  return detail::problems_status(what, all);
-}
-
-/// The output manifest, one line per tensor: name, dtype, shape, bytes, and where it comes from
-/// ("ckpt-a:name", or every member of a computed tensor). A trailing line sums the bytes.
-inline std::string describe_plan(std::span<const tensor> planned) {
+TFCKPT_DECL std::string describe_plan(std::span<const tensor> planned) {
   std::size_t width = 4;
   for (const tensor& t : planned) width = std::max(width, printable_key(t.name).size());
   std::string out = absl::StrFormat("%-*s  %-9s %-16s %12s  %s\n", width, "NAME", "DTYPE", "SHAPE", "BYTES", "FROM");
@@ -141,5 +158,6 @@ inline std::string describe_plan(std::span<const tensor> planned) {
 }
 
 }  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_VIEWS_PLAN
 
 #endif  // TFCKPT_VIEWS_PLAN_HPP_

@@ -35,6 +35,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "tfckpt/checkpoint/checkpoint.hpp"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/status_macros.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/tensor/byte_source.hpp"
@@ -88,16 +89,7 @@ inline absl::Status stream_stored(const entry& e, const byte_source::emit_fn& em
 /// swapped into host order) only when streamed.
 /// The name, shape and origin borrow from the entry and from `checkpoint_prefix`, which must outlive
 /// the tensor (as the entry must).
-inline tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, std::size_t checkpoint_index = 0) {
-  tensor t;
-  t.name = cow_string::borrow(e.name());
-  t.dtype = e.dtype();
-  t.shape = cow_shape::borrow(e.shape());
-  t.source = e.host_order_source();
-  t.origins.push_back({cow_string::borrow(checkpoint_prefix), checkpoint_index, t.name});
-  t.stored = &e;
-  return t;
-}
+TFCKPT_DECL tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, std::size_t checkpoint_index = 0);
 
 /// The tensors of `ckpt` in key order, as a lazy view (nothing is read until a sink asks).
 /// The checkpoint is borrowed and must outlive the view: a temporary is refused.
@@ -181,5 +173,24 @@ template <class R>
 concept tensor_range = std::ranges::input_range<R> && std::convertible_to<std::ranges::range_reference_t<R>, tensor>;
 
 }  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_TENSOR)
+
+namespace tfckpt {
+
+TFCKPT_DECL tensor to_tensor(const entry& e, const std::string& checkpoint_prefix, std::size_t checkpoint_index) {
+  tensor t;
+  t.name = cow_string::borrow(e.name());
+  t.dtype = e.dtype();
+  t.shape = cow_shape::borrow(e.shape());
+  t.source = e.host_order_source();
+  t.origins.push_back({cow_string::borrow(checkpoint_prefix), checkpoint_index, t.name});
+  t.stored = &e;
+  return t;
+}
+
+}  // namespace tfckpt
+#endif  // TFCKPT_COMPILE_VIEWS_TENSOR
 
 #endif  // TFCKPT_VIEWS_TENSOR_HPP_

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "tfckpt/detail/config.hpp"
 #include "tfckpt/status.hpp"
 #include "tfckpt/views/plan.hpp"
 #include "tfckpt/views/planning_view.hpp"
@@ -66,76 +67,18 @@ namespace detail {
 // A name map searched by string_view, so that looking up a borrowed name copies nothing.
 using name_map = std::map<std::string, std::string, std::less<>>;
 
-inline std::vector<tensor> rename_planned(std::vector<tensor> in, const name_map& map, const rename_options& options,
-                                          std::string_view what) {
-  std::vector<tensor> out;
-  std::vector<const std::string*> seen;  // the keys found (a vector: no allocation per tensor)
-  for (tensor& t : in) {
-    const auto it = map.find(std::string_view(t.name));
-    if (it == map.end()) continue;
-    seen.push_back(&it->first);
-    if (t.name != it->second) t.name = it->second;  // an unchanged name keeps borrowing
-    out.push_back(std::move(t));
-  }
-  if (!options.allow_missing) {
-    std::sort(seen.begin(), seen.end(), std::less<>());
-    for (const auto& [from, to] : map)
-      if (!std::binary_search(seen.begin(), seen.end(), &from, std::less<>()))
-        out.push_back(problem(absl::NotFoundError(absl::StrFormat("%s: '%s' is not in the input", what, printable_key(from))), to));
-  }
-  return out;
-}
+TFCKPT_DECL std::vector<tensor> rename_planned(std::vector<tensor> in, const name_map& map, const rename_options& options,
+                                               std::string_view what);
 
 }  // namespace detail
 
 namespace detail {
 
 // init_from_checkpoint's assignment_map over a whole input (see the file comment).
-inline std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const name_map& map) {
-  std::vector<tensor> out;
-  std::set<std::string_view> used;
-  for (tensor& t : in) {
-    const std::string* best_key = nullptr;
-    for (const auto& [key, value] : map) {
-      const bool scope = !key.empty() && key.back() == '/';
-      const bool matches = scope ? (key == "/" || t.name.rfind(key, 0) == 0) : t.name == key;
-      if (matches && (best_key == nullptr || key.size() > best_key->size())) best_key = &key;
-    }
-    if (best_key == nullptr) continue;
-    used.insert(*best_key);
-    const std::string& value = map.at(*best_key);
-    const bool scope = best_key->back() == '/';
-    if (!scope) {
-      if (t.name != value) t.name = value;
-    } else {
-      const std::string_view rest = *best_key == "/" ? std::string_view(t.name) : t.name.substr(best_key->size());
-      std::string renamed = value == "/" ? std::string() : value;
-      renamed.append(rest);
-      t.name = std::move(renamed);
-    }
-    out.push_back(std::move(t));
-  }
-  for (const auto& [key, value] : map)
-    if (!used.count(key))
-      out.push_back(problem(
-          absl::NotFoundError(absl::StrFormat("assignment_map: '%s' matches no tensor of the input", printable_key(key))), value));
-  return out;
-}
+TFCKPT_DECL std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const name_map& map);
 
 // ExponentialMovingAverage.variables_to_restore() over a whole input (see the file comment).
-inline std::vector<tensor> ema_restore_planned(std::vector<tensor> in) {
-  std::set<std::string, std::less<>> shadowed;
-  for (const tensor& t : in)
-    if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix))
-      shadowed.emplace(t.name.substr(0, t.name.size() - kEmaSuffix.size()));
-  std::vector<tensor> out;
-  for (tensor& t : in) {
-    if (shadowed.contains(std::string_view(t.name))) continue;  // replaced by its average
-    if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix)) t.name.resize(t.name.size() - kEmaSuffix.size());
-    out.push_back(std::move(t));
-  }
-  return out;
-}
+TFCKPT_DECL std::vector<tensor> ema_restore_planned(std::vector<tensor> in);
 
 // The planner of rename and select.
 struct rename_planner {
@@ -228,5 +171,78 @@ inline constexpr ema_restore_fn ema_restore{};
 
 }  // namespace views
 }  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_VIEWS_TRANSFORM_NAMES)
+
+namespace tfckpt::detail {
+
+TFCKPT_DECL std::vector<tensor> rename_planned(std::vector<tensor> in, const name_map& map, const rename_options& options,
+                                               std::string_view what) {
+  std::vector<tensor> out;
+  std::vector<const std::string*> seen;  // the keys found (a vector: no allocation per tensor)
+  for (tensor& t : in) {
+    const auto it = map.find(std::string_view(t.name));
+    if (it == map.end()) continue;
+    seen.push_back(&it->first);
+    if (t.name != it->second) t.name = it->second;  // an unchanged name keeps borrowing
+    out.push_back(std::move(t));
+  }
+  if (!options.allow_missing) {
+    std::sort(seen.begin(), seen.end(), std::less<>());
+    for (const auto& [from, to] : map)
+      if (!std::binary_search(seen.begin(), seen.end(), &from, std::less<>()))
+        out.push_back(problem(absl::NotFoundError(absl::StrFormat("%s: '%s' is not in the input", what, printable_key(from))), to));
+  }
+  return out;
+}
+
+TFCKPT_DECL std::vector<tensor> assignment_map_planned(std::vector<tensor> in, const name_map& map) {
+  std::vector<tensor> out;
+  std::set<std::string_view> used;
+  for (tensor& t : in) {
+    const std::string* best_key = nullptr;
+    for (const auto& [key, value] : map) {
+      const bool scope = !key.empty() && key.back() == '/';
+      const bool matches = scope ? (key == "/" || t.name.rfind(key, 0) == 0) : t.name == key;
+      if (matches && (best_key == nullptr || key.size() > best_key->size())) best_key = &key;
+    }
+    if (best_key == nullptr) continue;
+    used.insert(*best_key);
+    const std::string& value = map.at(*best_key);
+    const bool scope = best_key->back() == '/';
+    if (!scope) {
+      if (t.name != value) t.name = value;
+    } else {
+      const std::string_view rest = *best_key == "/" ? std::string_view(t.name) : t.name.substr(best_key->size());
+      std::string renamed = value == "/" ? std::string() : value;
+      renamed.append(rest);
+      t.name = std::move(renamed);
+    }
+    out.push_back(std::move(t));
+  }
+  for (const auto& [key, value] : map)
+    if (!used.count(key))
+      out.push_back(problem(
+          absl::NotFoundError(absl::StrFormat("assignment_map: '%s' matches no tensor of the input", printable_key(key))), value));
+  return out;
+}
+
+TFCKPT_DECL std::vector<tensor> ema_restore_planned(std::vector<tensor> in) {
+  std::set<std::string, std::less<>> shadowed;
+  for (const tensor& t : in)
+    if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix))
+      shadowed.emplace(t.name.substr(0, t.name.size() - kEmaSuffix.size()));
+  std::vector<tensor> out;
+  for (tensor& t : in) {
+    if (shadowed.contains(std::string_view(t.name))) continue;  // replaced by its average
+    if (t.name.size() > kEmaSuffix.size() && t.name.ends_with(kEmaSuffix)) t.name.resize(t.name.size() - kEmaSuffix.size());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace tfckpt::detail
+#endif  // TFCKPT_COMPILE_VIEWS_TRANSFORM_NAMES
 
 #endif  // TFCKPT_VIEWS_TRANSFORM_NAMES_HPP_
