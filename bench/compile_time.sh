@@ -2,8 +2,10 @@
 # Compile cost of including tfckpt: wall time (median of --runs), peak compiler memory and
 # preprocessed lines (g++ -E | wc -l) of
 #   bench/compile/open_and_read.cpp  open a checkpoint, read one tensor as a span (with the flags of
-#                                    the examples, i.e. what a user's target gets from tfckpt::tfckpt)
+#                                    the examples, i.e. what a user's target gets from tfckpt::compiled)
 #   examples/inspect_checkpoint.cpp, examples/merge_heads.cpp, cli/cmd_*.cpp
+# The first three also as "X (header-only)": without TFCKPT_SEPARATE_COMPILATION, as a target
+# linking tfckpt::tfckpt compiles them.
 # each compiled by g++ exactly as the project compiles it (CI's flags: -O2 -DNDEBUG, no debug info),
 # one compile at a time. Prints a Markdown table and, with --write, puts it with the machine into the
 # "Compile time" section of docs/PERFORMANCE.md.
@@ -14,7 +16,8 @@
 #     --tsv FILE    also write the figures as TSV (default DIR/build/compile-time/figures.tsv)
 #     --before FILE a TSV of an earlier run: the table shows both
 #     --reuse       compile nothing: print (and --write) the figures already in the --tsv file
-#     UNIT...       only these units (paths relative to the tree, e.g. cli/cmd_ls.cpp)
+#     UNIT...       only these units (paths relative to the tree, e.g. cli/cmd_ls.cpp, or
+#                   "examples/merge_heads.cpp (header-only)")
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 tree="$here" runs=3 tsv="" before="" write=0 reuse=0 units=()
@@ -48,18 +51,25 @@ fi
 python3 - "$here" "$tree" "$build" "$runs" "$tsv" "$before" "$write" "$reuse" "${units[@]}" <<'PY'
 import json, os, re, shlex, statistics, subprocess, sys, tempfile, time
 
+HEADER_ONLY = " (header-only)"
+
 here, tree, build, runs, tsv, before, write, reuse = sys.argv[1:9]
 runs, write, reuse = int(runs), write == "1", reuse == "1"
 wanted = sys.argv[9:]
 
 commands = {} if reuse else {os.path.relpath(c["file"], tree): c for c in json.load(open(os.path.join(build, "compile_commands.json")))}
 units = ["bench/compile/open_and_read.cpp", "examples/inspect_checkpoint.cpp", "examples/merge_heads.cpp"]
+units = [v for u in units for v in (u, u + HEADER_ONLY)]
 units += sorted(u for u in commands if re.fullmatch(r"cli/cmd_\w+\.cpp", u))
 if wanted:
     units = [u for u in units if u in wanted]
 
 def command_for(unit, out):
-    """The project's compile command for `unit`, writing `out`, without dependency-file flags."""
+    """The project's compile command for `unit`, writing `out`, without dependency-file flags. A unit
+    named "X (header-only)" is X compiled without TFCKPT_SEPARATE_COMPILATION, as a program that
+    links tfckpt::tfckpt instead of tfckpt::compiled compiles it."""
+    header_only = unit.endswith(HEADER_ONLY)
+    unit = unit.removesuffix(HEADER_ONLY)
     if unit == "bench/compile/open_and_read.cpp":
         base, source = commands["examples/inspect_checkpoint.cpp"], os.path.join(here, unit)
     else:
@@ -74,6 +84,8 @@ def command_for(unit, out):
             skip = True
             continue
         if a in ("-MD", "-MMD") or a == base["file"]:
+            continue
+        if header_only and a == "-DTFCKPT_SEPARATE_COMPILATION":
             continue
         result.append(a)
     return ["g++"] + result + ["-c", source, "-o", out], base["directory"]
