@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Packaging smoke test, shared by the three consumer projects (find_package, add_subdirectory,
 // fetch_content): our headers and the generated proto headers are reachable through
-// tfckpt::tfckpt, and the proto library links and works.
+// tfckpt::tfckpt, and the proto library links and works. It also writes a checkpoint and reads it
+// back, so that the writer and the loader run: from the headers (tfckpt::tfckpt), or from the
+// separately compiled library (tfckpt::compiled, the find_package project's app_compiled).
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "tfckpt/proto/tensor_bundle.pb.h"
 #include "tfckpt/status.hpp"
@@ -28,5 +36,30 @@ int main() {
 
   const absl::Status status = tfckpt::data_loss("x.index", 7, "bad %s", "block");
   if (status.code() != absl::StatusCode::kDataLoss || status.message() != "x.index @7: bad block") return 5;
-  return 0;
+
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("tfckpt_consumer_" + std::to_string(::getpid()));
+  const std::string prefix = (dir / "model").string();
+  const float written[3] = {1.5f, -2.0f, 3.25f};
+  {
+    auto writer = tfckpt::bundle_writer::create(prefix, {.sync = false});
+    if (!writer.ok()) return 6;
+    const auto bytes = std::as_bytes(std::span<const float>(written));
+    if (!writer->add("w", tfckpt::dtype::float32, std::vector<std::int64_t>{3}, tfckpt::byte_source::from_span(bytes)).ok())
+      return 7;
+    if (!writer->finish().ok()) return 8;
+  }
+  int result = 0;
+  auto ckpt = tfckpt::open(prefix);
+  if (!ckpt.ok() || !ckpt->verify().ok()) {
+    result = 9;
+  } else {
+    auto w = ckpt->get("w");
+    auto values = w.ok() ? (*w)->values<float>() : absl::InternalError("no tensor");
+    if (!values.ok() || values->span().size() != 3 || std::memcmp(values->span().data(), written, sizeof written) != 0)
+      result = 10;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return result;
 }

@@ -43,7 +43,7 @@ if(MODE STREQUAL "find_package")
 
   # The install must be self-contained: headers, generated proto headers, library, package files.
   foreach(pattern IN ITEMS include/tfckpt/status.hpp include/tfckpt/proto/tensor_bundle.pb.h
-                           lib*/libtfckpt_proto.a lib*/cmake/tfckpt/tfckpt-config.cmake
+                           lib*/libtfckpt_proto.a lib*/libtfckpt_compiled.a lib*/cmake/tfckpt/tfckpt-config.cmake
                            lib*/cmake/tfckpt/tfckpt-config-version.cmake lib*/cmake/tfckpt/tfckpt-targets.cmake)
     file(GLOB found ${prefix}/${pattern})
     if(NOT found)
@@ -71,6 +71,9 @@ endif()
 
 run("build consumer" ${CMAKE_COMMAND} --build ${consumer_build} -j2)
 run("run consumer" ${consumer_build}/app)
+if(MODE STREQUAL "find_package")
+  run("run consumer on tfckpt::compiled" ${consumer_build}/app_compiled)
+endif()
 if(EXISTS ${consumer_build}/app_remote)
   run("run remote consumer" ${consumer_build}/app_remote)
 elseif(EXPECT_REMOTE)
