@@ -40,30 +40,11 @@ namespace detail {
 // partitioned one each slice's extents within the shape. The links between a partitioned tensor
 // and its slices are checked once every record is read (bundle::finish_load). Returns the payload
 // size: as stored, or for a partitioned tensor that of the assembled tensor.
-TFCKPT_DECL absl::StatusOr<std::uint64_t> check_index_record(const std::string& file, std::string_view key, std::uint64_t at,
-                                                             const codec::bundle_header& header,
-                                                             const codec::bundle_entry& rec, shape_view dims,
-                                                             std::span<const codec::slice_extent> extents,
-                                                             std::span<const std::uint32_t> slice_ranks);
-
-// Resolves `path` as open() does and loads the checkpoint. A URL that names a prefix has its index
-// fetched in one request; only when there is no such index is the URL taken for a directory.
-TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem::path& path, const open_options& options);
-
-}  // namespace detail
-
-}  // namespace tfckpt
-
-// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
-#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_BUNDLE_LOADER)
-
-namespace tfckpt::detail {
-
-TFCKPT_DECL absl::StatusOr<std::uint64_t> check_index_record(const std::string& file, std::string_view key, std::uint64_t at,
-                                                             const codec::bundle_header& header,
-                                                             const codec::bundle_entry& rec, shape_view dims,
-                                                             std::span<const codec::slice_extent> extents,
-                                                             std::span<const std::uint32_t> slice_ranks) {
+inline absl::StatusOr<std::uint64_t> check_index_record(const std::string& file, std::string_view key, std::uint64_t at,
+                                                        const codec::bundle_header& header,
+                                                        const codec::bundle_entry& rec, shape_view dims,
+                                                        std::span<const codec::slice_extent> extents,
+                                                        std::span<const std::uint32_t> slice_ranks) {
   auto fail = [&](const absl::FormatSpec<std::string, std::string>& fmt, const std::string& a, const std::string& c) {
     return with_key(data_loss(file, at, fmt, a, c), key);
   };
@@ -113,6 +94,19 @@ TFCKPT_DECL absl::StatusOr<std::uint64_t> check_index_record(const std::string& 
   }
   return size;
 }
+
+// Resolves `path` as open() does and loads the checkpoint. A URL that names a prefix has its index
+// fetched in one request; only when there is no such index is the URL taken for a directory.
+TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem::path& path, const open_options& options);
+
+}  // namespace detail
+
+}  // namespace tfckpt
+
+// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
+#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CHECKPOINT_BUNDLE_LOADER)
+
+namespace tfckpt::detail {
 
 TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string prefix, io::remote_store* store) {
   if (!io::is_remote_url(prefix) || store == nullptr) return load_once(std::move(prefix), store);

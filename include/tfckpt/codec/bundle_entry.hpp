@@ -96,17 +96,79 @@ namespace detail {
 // in order, each at most once, dims with only a size). Plain pointer walking with no Status per
 // field; it runs for every tensor at open (bench/index_bench.cpp). Returns false, leaving `dims` as
 // it found it, for anything else, and the general decoder below takes over.
-TFCKPT_DECL bool decode_canonical_bundle_entry(const std::byte* p, const std::byte* const limit, bundle_entry* e,
-                                               std::vector<std::int64_t>* dims);
+inline bool decode_canonical_bundle_entry(const std::byte* p, const std::byte* const limit, bundle_entry* e,
+                                          std::vector<std::int64_t>* dims) {
+  const std::size_t dims_before = dims->size();
+  const auto give_up = [&] {
+    dims->resize(dims_before);
+    return false;
+  };
+  const auto next_is = [&](std::uint8_t tag) { return p < limit && static_cast<std::uint8_t>(*p) == tag; };
+  std::uint64_t v = 0;
+  if (next_is(0x08)) {  // dtype
+    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > 0x7fffffff) return give_up();
+    e->dtype = static_cast<std::int32_t>(v);
+  }
+  if (next_is(0x12)) {  // shape
+    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > static_cast<std::uint64_t>(limit - p)) return give_up();
+    const std::byte* const shape_end = p + v;
+    e->has_shape = true;
+    while (p < shape_end) {
+      if (static_cast<std::uint8_t>(*p) != 0x12) return give_up();  // only dims
+      if ((p = get_varint64(p + 1, shape_end, &v)) == nullptr || v > static_cast<std::uint64_t>(shape_end - p))
+        return give_up();
+      const std::byte* const dim_end = p + v;
+      std::uint64_t size = 0;
+      if (p < dim_end) {
+        if (static_cast<std::uint8_t>(*p) != 0x08 || (p = get_varint64(p + 1, dim_end, &size)) != dim_end ||
+            size > static_cast<std::uint64_t>(INT64_MAX))
+          return give_up();
+      }
+      dims->push_back(static_cast<std::int64_t>(size));
+      ++e->rank;
+    }
+  }
+  if (next_is(0x18)) {  // shard_id
+    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > 0x7fffffff) return give_up();
+    e->shard_id = static_cast<std::int32_t>(v);
+  }
+  if (next_is(0x20)) {  // offset
+    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > static_cast<std::uint64_t>(INT64_MAX)) return give_up();
+    e->offset = static_cast<std::int64_t>(v);
+  }
+  if (next_is(0x28)) {  // size
+    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > static_cast<std::uint64_t>(INT64_MAX)) return give_up();
+    e->size = static_cast<std::int64_t>(v);
+  }
+  if (next_is(0x35)) {  // crc32c
+    if (limit - p < 5) return give_up();
+    e->masked_crc32c = tfckpt::detail::load_le<std::uint32_t>(p + 1);
+    e->has_crc32c = true;
+    p += 5;
+  }
+  return p == limit ? true : give_up();
+}
+
+// decode_bundle_entry for a record in any field order.
+TFCKPT_DECL absl::Status decode_bundle_entry_fields(std::string_view file, std::span<const std::byte> value,
+                                                    std::uint64_t at, bundle_entry* e, std::vector<std::int64_t>* dims,
+                                                    std::vector<slice_extent>* extents,
+                                                    std::vector<std::uint32_t>* slice_ranks);
 
 }  // namespace detail
 
 /// Decodes one entry record. Appends its dimensions to `dims`, and for a partitioned tensor each
 /// slice's extents to `extents` and its extent count to `slice_ranks`. Checks wire structure and
 /// non-negative numbers only; the caller checks the entry against the header and the shard files.
-TFCKPT_DECL absl::Status decode_bundle_entry(std::string_view file, std::span<const std::byte> value, std::uint64_t at,
-                                             bundle_entry* e, std::vector<std::int64_t>* dims,
-                                             std::vector<slice_extent>* extents, std::vector<std::uint32_t>* slice_ranks);
+inline absl::Status decode_bundle_entry(std::string_view file, std::span<const std::byte> value, std::uint64_t at,
+                                        bundle_entry* e, std::vector<std::int64_t>* dims,
+                                        std::vector<slice_extent>* extents, std::vector<std::uint32_t>* slice_ranks) {
+  // Once per record of an index: TensorFlow's own field order is decoded here, inline in the scan;
+  // any other order field by field.
+  *e = bundle_entry{};
+  if (detail::decode_canonical_bundle_entry(value.data(), value.data() + value.size(), e, dims)) return absl::OkStatus();
+  return detail::decode_bundle_entry_fields(file, value, at, e, dims, extents, slice_ranks);
+}
 
 /// The header record's value: BundleHeaderProto with `num_shards`, the byte order, and version
 /// producer kTensorBundleVersion.
@@ -262,71 +324,11 @@ TFCKPT_DECL absl::StatusOr<bundle_header> decode_bundle_header(std::string_view 
   if (h.num_shards < 0) return data_loss(file, at, "bundle header has %d shards", h.num_shards);
   return h;
 }
-}  // namespace tfckpt::codec
 
-namespace tfckpt::codec::detail {
-
-TFCKPT_DECL bool decode_canonical_bundle_entry(const std::byte* p, const std::byte* const limit, bundle_entry* e,
-                                               std::vector<std::int64_t>* dims) {
-  const std::size_t dims_before = dims->size();
-  const auto give_up = [&] {
-    dims->resize(dims_before);
-    return false;
-  };
-  const auto next_is = [&](std::uint8_t tag) { return p < limit && static_cast<std::uint8_t>(*p) == tag; };
-  std::uint64_t v = 0;
-  if (next_is(0x08)) {  // dtype
-    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > 0x7fffffff) return give_up();
-    e->dtype = static_cast<std::int32_t>(v);
-  }
-  if (next_is(0x12)) {  // shape
-    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > static_cast<std::uint64_t>(limit - p)) return give_up();
-    const std::byte* const shape_end = p + v;
-    e->has_shape = true;
-    while (p < shape_end) {
-      if (static_cast<std::uint8_t>(*p) != 0x12) return give_up();  // only dims
-      if ((p = get_varint64(p + 1, shape_end, &v)) == nullptr || v > static_cast<std::uint64_t>(shape_end - p))
-        return give_up();
-      const std::byte* const dim_end = p + v;
-      std::uint64_t size = 0;
-      if (p < dim_end) {
-        if (static_cast<std::uint8_t>(*p) != 0x08 || (p = get_varint64(p + 1, dim_end, &size)) != dim_end ||
-            size > static_cast<std::uint64_t>(INT64_MAX))
-          return give_up();
-      }
-      dims->push_back(static_cast<std::int64_t>(size));
-      ++e->rank;
-    }
-  }
-  if (next_is(0x18)) {  // shard_id
-    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > 0x7fffffff) return give_up();
-    e->shard_id = static_cast<std::int32_t>(v);
-  }
-  if (next_is(0x20)) {  // offset
-    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > static_cast<std::uint64_t>(INT64_MAX)) return give_up();
-    e->offset = static_cast<std::int64_t>(v);
-  }
-  if (next_is(0x28)) {  // size
-    if ((p = get_varint64(p + 1, limit, &v)) == nullptr || v > static_cast<std::uint64_t>(INT64_MAX)) return give_up();
-    e->size = static_cast<std::int64_t>(v);
-  }
-  if (next_is(0x35)) {  // crc32c
-    if (limit - p < 5) return give_up();
-    e->masked_crc32c = tfckpt::detail::load_le<std::uint32_t>(p + 1);
-    e->has_crc32c = true;
-    p += 5;
-  }
-  return p == limit ? true : give_up();
-}
-}  // namespace tfckpt::codec::detail
-
-namespace tfckpt::codec {
-
-TFCKPT_DECL absl::Status decode_bundle_entry(std::string_view file, std::span<const std::byte> value, std::uint64_t at,
-                                             bundle_entry* e, std::vector<std::int64_t>* dims,
-                                             std::vector<slice_extent>* extents, std::vector<std::uint32_t>* slice_ranks) {
-  *e = bundle_entry{};
-  if (detail::decode_canonical_bundle_entry(value.data(), value.data() + value.size(), e, dims)) return absl::OkStatus();
+TFCKPT_DECL absl::Status detail::decode_bundle_entry_fields(std::string_view file, std::span<const std::byte> value,
+                                                            std::uint64_t at, bundle_entry* e, std::vector<std::int64_t>* dims,
+                                                            std::vector<slice_extent>* extents,
+                                                            std::vector<std::uint32_t>* slice_ranks) {
   *e = bundle_entry{};
   proto_reader in(file, value, at, "bundle entry");
   while (!in.done()) {

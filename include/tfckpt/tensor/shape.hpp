@@ -23,7 +23,14 @@ namespace tfckpt {
 using shape_view = std::span<const std::int64_t>;
 
 /// The number of elements, or nullopt when a dimension is negative or the product exceeds int64.
-TFCKPT_DECL std::optional<std::int64_t> checked_num_elements(shape_view dims);
+inline std::optional<std::int64_t> checked_num_elements(shape_view dims) {
+  std::int64_t n = 1;
+  for (std::int64_t d : dims) {
+    if (d < 0) return std::nullopt;
+    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
+  }
+  return n;
+}
 
 /// `a * b` for non-negative operands, or nullopt on int64 overflow.
 inline std::optional<std::int64_t> checked_mul(std::int64_t a, std::int64_t b) {
@@ -41,15 +48,6 @@ TFCKPT_DECL std::string shape_string(shape_view dims);
 #if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_TENSOR_SHAPE)
 
 namespace tfckpt {
-
-TFCKPT_DECL std::optional<std::int64_t> checked_num_elements(shape_view dims) {
-  std::int64_t n = 1;
-  for (std::int64_t d : dims) {
-    if (d < 0) return std::nullopt;
-    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
-  }
-  return n;
-}
 
 TFCKPT_DECL std::string shape_string(shape_view dims) {
   std::string s = "[";
