@@ -41,8 +41,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// g++ says __SANITIZE_ADDRESS__; clang (the sanitizer build's compiler) says it through __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
 #else
 constexpr bool kSanitized = false;
 #endif
