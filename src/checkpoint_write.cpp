@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// tfckpt::compiled, writing, copying and managing checkpoints: the definitions that the headers below hold back under
-// TFCKPT_SEPARATE_COMPILATION are compiled here, once (see tfckpt/detail/config.hpp).
+// tfckpt::compiled, writing, copying and managing checkpoints.
+// The definitions that the headers below hold back under TFCKPT_SEPARATE_COMPILATION are compiled
+// here, once (see tfckpt/detail/config.hpp).
 #define TFCKPT_COMPILE_CHECKPOINT_BUNDLE_WRITER
 #define TFCKPT_COMPILE_CHECKPOINT_COPY
 #define TFCKPT_COMPILE_CHECKPOINT_MANAGER

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// tfckpt::compiled, the codec and tensor layers: the definitions that the headers below hold back under
-// TFCKPT_SEPARATE_COMPILATION are compiled here, once (see tfckpt/detail/config.hpp).
+// tfckpt::compiled, the codec and tensor layers.
+// The definitions that the headers below hold back under TFCKPT_SEPARATE_COMPILATION are compiled
+// here, once (see tfckpt/detail/config.hpp).
 #define TFCKPT_COMPILE_CODEC_BUNDLE_ENTRY
 #define TFCKPT_COMPILE_CODEC_NPY_HEADER
 #define TFCKPT_COMPILE_CODEC_SLICE_KEY

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// tfckpt::compiled, foreign formats: sinks and sources: the definitions that the headers below hold back under
-// TFCKPT_SEPARATE_COMPILATION are compiled here, once (see tfckpt/detail/config.hpp).
+// tfckpt::compiled, foreign formats: sinks and sources.
+// The definitions that the headers below hold back under TFCKPT_SEPARATE_COMPILATION are compiled
+// here, once (see tfckpt/detail/config.hpp).
 #define TFCKPT_COMPILE_SINKS_NPY
 #define TFCKPT_COMPILE_SINKS_SAFETENSORS
 #define TFCKPT_COMPILE_SINKS_WRITE_BUNDLE

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// tfckpt::compiled, graphs (on the generated protobuf classes of tfckpt::proto): the definitions that the headers below hold back under
-// TFCKPT_SEPARATE_COMPILATION are compiled here, once (see tfckpt/detail/config.hpp).
+// tfckpt::compiled, graphs (on the generated protobuf classes of tfckpt::proto).
+// The definitions that the headers below hold back under TFCKPT_SEPARATE_COMPILATION are compiled
+// here, once (see tfckpt/detail/config.hpp).
 #define TFCKPT_COMPILE_GRAPH_CONST_NODE
 #define TFCKPT_COMPILE_GRAPH_FREEZE
 #define TFCKPT_COMPILE_GRAPH_FUNCTION_INLINE

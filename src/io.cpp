@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// tfckpt::compiled, the io layer: the definitions that the headers below hold back under
-// TFCKPT_SEPARATE_COMPILATION are compiled here, once (see tfckpt/detail/config.hpp).
+// tfckpt::compiled, the io layer.
+// The definitions that the headers below hold back under TFCKPT_SEPARATE_COMPILATION are compiled
+// here, once (see tfckpt/detail/config.hpp).
 #define TFCKPT_COMPILE_IO_ATOMIC_FILE
 #define TFCKPT_COMPILE_IO_DIRECTORY
 #define TFCKPT_COMPILE_IO_FILE_OPS

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// tfckpt::compiled, views and recipes: the definitions that the headers below hold back under
-// TFCKPT_SEPARATE_COMPILATION are compiled here, once (see tfckpt/detail/config.hpp).
+// tfckpt::compiled, views and recipes.
+// The definitions that the headers below hold back under TFCKPT_SEPARATE_COMPILATION are compiled
+// here, once (see tfckpt/detail/config.hpp).
 #define TFCKPT_COMPILE_RECIPES_MERGE_HEADS
 #define TFCKPT_COMPILE_VIEWS_AVERAGE
 #define TFCKPT_COMPILE_VIEWS_CAST
