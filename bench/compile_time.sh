@@ -38,13 +38,15 @@ build="$tree/build/compile-time"
 tsv="${tsv:-$build/figures.tsv}"
 
 # Configure like CI, export the compile commands, and build only the generated protobuf headers.
+# Each unit on its own, as a user's unit compiles: without the project's batches (TFCKPT_UNITY_BUILD,
+# which would list the CLI as two unity_*.cxx units) and without its precompiled headers.
 if [ "$reuse" = 0 ]; then
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$tree" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
   -DTFCKPT_BUILD_TESTS=OFF -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_BUILD_CLI=ON -DTFCKPT_BUILD_EXAMPLES=ON \
-  "${launcher[@]}" >/dev/null
+  -DTFCKPT_UNITY_BUILD=OFF -DTFCKPT_PCH=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build" --target tfckpt_proto -j "$(nproc)" >/dev/null
 fi
 
