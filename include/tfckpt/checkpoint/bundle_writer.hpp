@@ -355,8 +355,8 @@ TFCKPT_DECL absl::StatusOr<bundle_writer> bundle_writer::create(const std::files
 }
 
 TFCKPT_DECL absl::Status bundle_writer::add_copied(std::string_view name, dtype type, shape_view shape, const io::mapped_file& source,
-                        std::uint64_t offset, std::uint64_t size, std::uint32_t masked_crc32c,
-                        std::optional<std::int32_t> shard) {
+                                                   std::uint64_t offset, std::uint64_t size, std::uint32_t masked_crc32c,
+                                                   std::optional<std::int32_t> shard) {
   TFCKPT_RETURN_IF_ERROR(usable());
   TFCKPT_RETURN_IF_ERROR(check_name(name));
   if (offset > source.size() || size > source.size() - offset)
@@ -377,7 +377,7 @@ TFCKPT_DECL absl::Status bundle_writer::add_copied(std::string_view name, dtype 
 }
 
 TFCKPT_DECL absl::Status bundle_writer::add_strings(std::string_view name, shape_view shape, std::span<const std::string_view> elements,
-                         std::optional<std::int32_t> shard) {
+                                                    std::optional<std::int32_t> shard) {
   TFCKPT_RETURN_IF_ERROR(usable());
   TFCKPT_RETURN_IF_ERROR(check_name(name));
   const auto n = checked_num_elements(shape);
@@ -388,7 +388,7 @@ TFCKPT_DECL absl::Status bundle_writer::add_strings(std::string_view name, shape
 }
 
 TFCKPT_DECL absl::Status bundle_writer::add_slice(std::string_view full_name, shape_view full_shape, std::span<const codec::slice_extent> slice,
-                       dtype type, const byte_source& bytes, std::optional<std::int32_t> shard) {
+                                                  dtype type, const byte_source& bytes, std::optional<std::int32_t> shard) {
   TFCKPT_RETURN_IF_ERROR(usable());
   if (full_name.empty() || full_name[0] == '\0')
     return absl::InvalidArgumentError("a partitioned tensor needs a name that does not start with a NUL byte");
@@ -435,7 +435,7 @@ TFCKPT_DECL absl::Status bundle_writer::adopt_shard(std::int32_t shard, const st
 }
 
 TFCKPT_DECL absl::Status bundle_writer::add_placed(std::string_view name, dtype type, shape_view shape, std::int32_t shard, std::uint64_t offset,
-                        std::uint64_t size, std::uint32_t masked_crc32c) {
+                                                   std::uint64_t size, std::uint32_t masked_crc32c) {
   TFCKPT_RETURN_IF_ERROR(usable());
   TFCKPT_RETURN_IF_ERROR(check_name(name));
   if (records_.count(std::string(name)))
@@ -496,7 +496,7 @@ TFCKPT_DECL absl::Status bundle_writer::finish() {
 }
 
 TFCKPT_DECL absl::StatusOr<bundle_writer::record> bundle_writer::place(const std::string& key, dtype type, shape_view shape, std::uint64_t size,
-                             std::optional<std::int32_t> shard) {
+                                                                       std::optional<std::int32_t> shard) {
   if (records_.count(key))
     return absl::AlreadyExistsError(absl::StrFormat("%s: duplicate tensor '%s'", prefix_, printable_key(key)));
   if (!is_known_dtype(static_cast<std::int32_t>(type)) || type == dtype::resource || type == dtype::variant)
@@ -535,7 +535,7 @@ TFCKPT_DECL absl::StatusOr<bundle_writer::record> bundle_writer::place(const std
 }
 
 TFCKPT_DECL absl::Status bundle_writer::add_payload(std::string key, dtype type, shape_view shape, const byte_source& bytes,
-                         std::optional<std::int32_t> shard) {
+                                                    std::optional<std::int32_t> shard) {
   TFCKPT_ASSIGN_OR_RETURN(record r, place(key, type, shape, bytes.size(), shard));
   io::temp_file& file = shards_[static_cast<std::size_t>(r.shard)].file;
   const auto n = checked_num_elements(shape);

@@ -224,10 +224,10 @@ TFCKPT_DECL std::string python_float_repr(double v) {
 namespace tfckpt {
 
 TFCKPT_DECL absl::StatusOr<checkpoint_state> make_checkpoint_state(const std::filesystem::path& dir,
-                                                                         std::string model_path,
-                                                                         std::vector<std::string> all_paths,
-                                                                         std::vector<double> timestamps,
-                                                                         double last_preserved, bool relative) {
+                                                                   std::string model_path,
+                                                                   std::vector<std::string> all_paths,
+                                                                   std::vector<double> timestamps,
+                                                                   double last_preserved, bool relative) {
   namespace fs = std::filesystem;
   if (model_path.empty()) return absl::InvalidArgumentError("checkpoint state: the model checkpoint path is empty");
   // A path as it was given (before any rewriting) decides whether rule 4 applies to it.

@@ -94,7 +94,7 @@ inline bool is_functional_control_flow(std::string_view op) {
 
 /// Checkpoint keys for the captured variables of `flat` (VarHandleOp node -> key), see the file comment.
 TFCKPT_DECL absl::StatusOr<std::map<std::string, std::string, std::less<>>> captured_variable_keys(const flat_signature& flat,
-                                                                                             const checkpoint& ckpt);
+                                                                                                   const checkpoint& ckpt);
 
 /// Plans freezing signature `options.signature` of TF2 `meta_graph` with values from `ckpt` (see
 /// the file comment). Reads no tensor byte; `ckpt` must outlive the plan.
@@ -196,7 +196,7 @@ TFCKPT_DECL void drop_pure_control_inputs(tensorflow::GraphDef& g, const tensorf
 namespace tfckpt::graph {
 
 TFCKPT_DECL absl::StatusOr<std::map<std::string, std::string, std::less<>>> captured_variable_keys(const flat_signature& flat,
-                                                                                             const checkpoint& ckpt) {
+                                                                                                   const checkpoint& ckpt) {
   std::map<std::string, std::string, std::less<>> keys;
   TFCKPT_ASSIGN_OR_RETURN(const std::optional<object_graph> ckpt_objects, object_graph::load(ckpt));
   std::map<int, int> matched;

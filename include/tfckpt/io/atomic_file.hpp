@@ -223,7 +223,7 @@ TFCKPT_DECL absl::StatusOr<temp_file> temp_file::create(std::string final_path, 
 }
 
 TFCKPT_DECL absl::StatusOr<temp_file> temp_file::link_or_copy(const std::string& source, std::string final_path, bool allow_link,
-                                              write_hook hook) {
+                                                              write_hook hook) {
   if (allow_link) {
     temp_file f;
     f.final_path_ = final_path;
