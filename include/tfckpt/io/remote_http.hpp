@@ -4,8 +4,9 @@
 // The remote store on libcurl (CMake target `tfckpt::remote`): objects behind `https://` and
 // `http://` URLs, `s3://bucket/key` (AWS Signature V4, signed by libcurl) and `gs://bucket/key`
 // (Google Cloud Storage's S3-compatible XML API with HMAC keys, or anonymous for public objects),
-// read with ranged GETs. Including this header installs one store for the whole program (see
-// io/remote_store.hpp), configured from the environment:
+// read with ranged GETs. libcurl itself (libcurl.so.4, version 7.85 or later) is loaded when the
+// first URL is read, not at program start. Including this header installs one store for the whole
+// program (see io/remote_store.hpp), configured from the environment:
 //
 //   s3://   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (all optional: anonymous
 //           without them), AWS_REGION or AWS_DEFAULT_REGION (default us-east-1), AWS_ENDPOINT_URL_S3
@@ -24,6 +25,7 @@
 #define TFCKPT_IO_REMOTE_HTTP_HPP_
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -96,9 +99,13 @@ class http_store final : public remote_store {
   CURL* take_handle();
   void give_back(CURL* h);
   void prepare(request& r);
+  // Loads libcurl and sets up the shared connections on first use; its error, if it cannot.
+  absl::Status start();
   absl::Status run(std::vector<request>& requests, unsigned in_flight);
 
   http_store_options options_;
+  std::once_flag started_;
+  absl::Status start_status_;
   CURLSH* share_ = nullptr;
   std::mutex share_mutex_[CURL_LOCK_DATA_LAST];
   std::mutex pool_mutex_;
@@ -138,9 +145,88 @@ inline std::string encode_key(std::string_view key) {
   return out;
 }
 
-inline void curl_global() {
-  static const CURLcode once = curl_global_init(CURL_GLOBAL_DEFAULT);
-  (void)once;
+// libcurl's functions, looked up the first time a URL is read (dlopen): a program that includes
+// this header but reads no URL does not load libcurl and the thirty-odd libraries it brings (TLS,
+// Kerberos, LDAP, ...), which took about 12 ms of every start of the `tfckpt` tool.
+struct curl_api {
+  absl::Status loaded;  // why libcurl could not be used, or OK
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_reset) easy_reset = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_share_init) share_init = nullptr;
+  decltype(&::curl_share_setopt) share_setopt = nullptr;
+  decltype(&::curl_share_cleanup) share_cleanup = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+  decltype(&::curl_multi_init) multi_init = nullptr;
+  decltype(&::curl_multi_cleanup) multi_cleanup = nullptr;
+  decltype(&::curl_multi_add_handle) multi_add_handle = nullptr;
+  decltype(&::curl_multi_remove_handle) multi_remove_handle = nullptr;
+  decltype(&::curl_multi_perform) multi_perform = nullptr;
+  decltype(&::curl_multi_info_read) multi_info_read = nullptr;
+  decltype(&::curl_multi_poll) multi_poll = nullptr;
+};
+
+inline curl_api load_curl_api() {
+  curl_api api;
+  void* lib = nullptr;
+  std::string tried;
+  // The soname of libcurl 7 and 8, then Debian's builds on other TLS libraries (same API).
+  for (const char* name : {"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl-nss.so.4"}) {
+    lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (lib != nullptr) break;
+    const char* why = ::dlerror();
+    if (tried.empty()) tried = why != nullptr ? why : name;
+  }
+  if (lib == nullptr) {
+    api.loaded = absl::FailedPreconditionError(
+        absl::StrFormat("reading URLs needs libcurl, which could not be loaded (%s); on Debian or Ubuntu: "
+                        "apt-get install libcurl4",
+                        tried));
+    return api;
+  }
+  bool all = true;
+  const auto find = [&](auto& fn, const char* symbol) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, symbol));
+    if (fn == nullptr && all) {
+      all = false;
+      api.loaded = absl::FailedPreconditionError(
+          absl::StrFormat("the libcurl found has no %s: version 7.85 or later is needed", symbol));
+    }
+  };
+  find(api.global_init, "curl_global_init");
+  find(api.easy_init, "curl_easy_init");
+  find(api.easy_cleanup, "curl_easy_cleanup");
+  find(api.easy_reset, "curl_easy_reset");
+  find(api.easy_setopt, "curl_easy_setopt");
+  find(api.easy_getinfo, "curl_easy_getinfo");
+  find(api.easy_strerror, "curl_easy_strerror");
+  find(api.share_init, "curl_share_init");
+  find(api.share_setopt, "curl_share_setopt");
+  find(api.share_cleanup, "curl_share_cleanup");
+  find(api.slist_append, "curl_slist_append");
+  find(api.slist_free_all, "curl_slist_free_all");
+  find(api.multi_init, "curl_multi_init");
+  find(api.multi_cleanup, "curl_multi_cleanup");
+  find(api.multi_add_handle, "curl_multi_add_handle");
+  find(api.multi_remove_handle, "curl_multi_remove_handle");
+  find(api.multi_perform, "curl_multi_perform");
+  find(api.multi_info_read, "curl_multi_info_read");
+  find(api.multi_poll, "curl_multi_poll");
+  if (all && api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    api.loaded = absl::InternalError("libcurl failed to initialise (curl_global_init)");
+  return api;  // the library stays loaded for the life of the program
+}
+
+// Loaded once, on first use; every call after a failed load sees the same error. Never destroyed:
+// the program's store cleans up its handles with it at exit.
+inline const curl_api& libcurl() {
+  static const curl_api* const api = new curl_api(load_curl_api());
+  return *api;
 }
 
 }  // namespace detail
@@ -268,7 +354,7 @@ struct http_store::request {
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self) {
     auto* r = static_cast<request*>(self);
     const std::size_t len = size * n;
-    if (r->status == 0) curl_easy_getinfo(r->handle, CURLINFO_RESPONSE_CODE, &r->status);
+    if (r->status == 0) detail::libcurl().easy_getinfo(r->handle, CURLINFO_RESPONSE_CODE, &r->status);
     if (r->status != 200 && r->status != 206) {  // an error answer: keep its start for the message
       if (r->error_body.size() < 512) r->error_body.append(data, std::min(len, 512 - r->error_body.size()));
       return len;
@@ -298,25 +384,32 @@ struct http_store::request {
   }
 };
 
-inline http_store::http_store(http_store_options options) : options_(options) {
-  detail::curl_global();
-  share_ = curl_share_init();
-  if (share_ != nullptr) {
-    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, +[](CURL*, curl_lock_data d, curl_lock_access, void* self) {
+inline http_store::http_store(http_store_options options) : options_(options) {}
+
+inline absl::Status http_store::start() {
+  std::call_once(started_, [this] {
+    const detail::curl_api& curl = detail::libcurl();
+    start_status_ = curl.loaded;
+    if (!start_status_.ok()) return;
+    share_ = curl.share_init();
+    if (share_ == nullptr) return;  // requests then open their own connections
+    curl.share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl.share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl.share_setopt(share_, CURLSHOPT_USERDATA, this);
+    curl.share_setopt(share_, CURLSHOPT_LOCKFUNC, +[](CURL*, curl_lock_data d, curl_lock_access, void* self) {
       static_cast<http_store*>(self)->share_mutex_[d].lock();
     });
-    curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, +[](CURL*, curl_lock_data d, void* self) {
+    curl.share_setopt(share_, CURLSHOPT_UNLOCKFUNC, +[](CURL*, curl_lock_data d, void* self) {
       static_cast<http_store*>(self)->share_mutex_[d].unlock();
     });
-  }
+  });
+  return start_status_;
 }
 
 inline http_store::~http_store() {
-  for (CURL* h : pool_) curl_easy_cleanup(h);
-  if (share_ != nullptr) curl_share_cleanup(share_);
+  if (pool_.empty() && share_ == nullptr) return;  // libcurl was never used
+  for (CURL* h : pool_) detail::libcurl().easy_cleanup(h);
+  if (share_ != nullptr) detail::libcurl().share_cleanup(share_);
 }
 
 inline CURL* http_store::take_handle() {
@@ -325,11 +418,11 @@ inline CURL* http_store::take_handle() {
     if (!pool_.empty()) {
       CURL* h = pool_.back();
       pool_.pop_back();
-      curl_easy_reset(h);
+      detail::libcurl().easy_reset(h);
       return h;
     }
   }
-  return curl_easy_init();
+  return detail::libcurl().easy_init();
 }
 
 inline void http_store::give_back(CURL* h) {
@@ -338,48 +431,49 @@ inline void http_store::give_back(CURL* h) {
 }
 
 inline void http_store::prepare(request& r) {
+  const detail::curl_api& curl = detail::libcurl();
   CURL* h = r.handle;
   r.reset_try();
-  curl_easy_setopt(h, CURLOPT_URL, r.target->http_url.c_str());
-  curl_easy_setopt(h, CURLOPT_SHARE, share_);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout_seconds));
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_seconds));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r.curl_error);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &request::on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &r);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &request::on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "tfckpt");
+  curl.easy_setopt(h, CURLOPT_URL, r.target->http_url.c_str());
+  curl.easy_setopt(h, CURLOPT_SHARE, share_);
+  curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl.easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout_seconds));
+  curl.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_seconds));
+  curl.easy_setopt(h, CURLOPT_ERRORBUFFER, r.curl_error);
+  curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, &request::on_header);
+  curl.easy_setopt(h, CURLOPT_HEADERDATA, &r);
+  curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, &request::on_body);
+  curl.easy_setopt(h, CURLOPT_WRITEDATA, &r);
+  curl.easy_setopt(h, CURLOPT_USERAGENT, "tfckpt");
   // Bytes arrive in pieces of this size: the default 16 KiB made a callback and a receive call per
   // 16 KiB of a tensor.
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
-  if (r.what == request::kind::head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  curl.easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+  if (r.what == request::kind::head) curl.easy_setopt(h, CURLOPT_NOBODY, 1L);
   std::string range;
   if (r.what == request::kind::range) {
     range = absl::StrFormat("%d-%d", r.offset, r.offset + r.out.size() - 1);
-    curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());  // copied by libcurl
+    curl.easy_setopt(h, CURLOPT_RANGE, range.c_str());  // copied by libcurl
   }
   if (r.headers != nullptr) {
-    curl_slist_free_all(r.headers);
+    curl.slist_free_all(r.headers);
     r.headers = nullptr;
   }
   const http_target& t = *r.target;
   if (!t.sigv4.empty()) {
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, t.sigv4.c_str());
-    curl_easy_setopt(h, CURLOPT_USERNAME, t.key_id.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, t.secret.c_str());
+    curl.easy_setopt(h, CURLOPT_AWS_SIGV4, t.sigv4.c_str());
+    curl.easy_setopt(h, CURLOPT_USERNAME, t.key_id.c_str());
+    curl.easy_setopt(h, CURLOPT_PASSWORD, t.secret.c_str());
     // S3 wants the payload hash in every signed request; a GET or HEAD has none to sign.
-    r.headers = curl_slist_append(r.headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    r.headers = curl.slist_append(r.headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
     if (!t.session_token.empty())
-      r.headers = curl_slist_append(r.headers, ("x-amz-security-token: " + t.session_token).c_str());
+      r.headers = curl.slist_append(r.headers, ("x-amz-security-token: " + t.session_token).c_str());
   }
-  if (r.headers != nullptr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, r.headers);
+  if (r.headers != nullptr) curl.easy_setopt(h, CURLOPT_HTTPHEADER, r.headers);
 }
 
 namespace detail {
@@ -408,7 +502,9 @@ inline bool parse_content_range(std::string_view v, std::uint64_t* first, std::u
 // Runs every request to completion, at most `in_flight` at a time, retrying what may succeed on
 // another try. Returns the first error that no retry cured.
 inline absl::Status http_store::run(std::vector<request>& requests, unsigned in_flight) {
-  CURLM* multi = curl_multi_init();
+  TFCKPT_RETURN_IF_ERROR(start());
+  const detail::curl_api& curl = detail::libcurl();
+  CURLM* multi = curl.multi_init();
   if (multi == nullptr) return absl::ResourceExhaustedError("libcurl: cannot create a transfer set");
   std::deque<request*> waiting;
   for (request& r : requests) waiting.push_back(&r);
@@ -432,7 +528,7 @@ inline absl::Status http_store::run(std::vector<request>& requests, unsigned in_
   };
 
   const auto finish = [&](request& r, CURLcode result) {
-    if (r.status == 0) curl_easy_getinfo(r.handle, CURLINFO_RESPONSE_CODE, &r.status);
+    if (r.status == 0) curl.easy_getinfo(r.handle, CURLINFO_RESPONSE_CODE, &r.status);
     bytes_ += r.received;
     const bool whole_object_ignored_range =
         r.what == request::kind::range && r.status == 200 && r.received == r.out.size();
@@ -442,7 +538,7 @@ inline absl::Status http_store::run(std::vector<request>& requests, unsigned in_
       return;
     }
     if (result != CURLE_OK && !(result == CURLE_WRITE_ERROR && whole_object_ignored_range)) {
-      const std::string detail = r.curl_error[0] != '\0' ? r.curl_error : curl_easy_strerror(result);
+      const std::string detail = r.curl_error[0] != '\0' ? r.curl_error : curl.easy_strerror(result);
       const bool retryable = result != CURLE_UNSUPPORTED_PROTOCOL && result != CURLE_URL_MALFORMAT &&
                              result != CURLE_WRITE_ERROR;
       retry_or_fail(r, retryable,
@@ -519,9 +615,9 @@ inline absl::Status http_store::run(std::vector<request>& requests, unsigned in_
         break;
       }
       prepare(*r);
-      curl_easy_setopt(r->handle, CURLOPT_PRIVATE, r);
+      curl.easy_setopt(r->handle, CURLOPT_PRIVATE, r);
       ++requests_;
-      curl_multi_add_handle(multi, r->handle);
+      curl.multi_add_handle(multi, r->handle);
       ++active;
     }
   };
@@ -529,34 +625,34 @@ inline absl::Status http_store::run(std::vector<request>& requests, unsigned in_
   start_ready();
   while ((active > 0 || !waiting.empty()) && failure.ok()) {
     int running = 0;
-    curl_multi_perform(multi, &running);
+    curl.multi_perform(multi, &running);
     int left = 0;
-    while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* m = curl.multi_info_read(multi, &left)) {
       if (m->msg != CURLMSG_DONE) continue;
       request* r = nullptr;
-      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&r));
+      curl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&r));
       const CURLcode result = m->data.result;
-      curl_multi_remove_handle(multi, m->easy_handle);
+      curl.multi_remove_handle(multi, m->easy_handle);
       --active;
       finish(*r, result);
     }
     start_ready();
     if (active > 0) {
-      curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+      curl.multi_poll(multi, nullptr, 0, 100, nullptr);
     } else if (!waiting.empty() && failure.ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // only backoffs pending
     }
   }
   for (request& r : requests) {
     if (r.handle != nullptr) {
-      curl_multi_remove_handle(multi, r.handle);  // harmless when not added
+      curl.multi_remove_handle(multi, r.handle);  // harmless when not added
       give_back(r.handle);
       r.handle = nullptr;
     }
-    if (r.headers != nullptr) curl_slist_free_all(r.headers);
+    if (r.headers != nullptr) curl.slist_free_all(r.headers);
     r.headers = nullptr;
   }
-  curl_multi_cleanup(multi);
+  curl.multi_cleanup(multi);
   return failure;
 }
 
