@@ -120,7 +120,11 @@ TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> bundle::load(std::string pre
 }
 
 TFCKPT_DECL absl::StatusOr<std::unique_ptr<bundle>> open_bundle(const std::filesystem::path& path, const open_options& options) {
-  TFCKPT_ASSIGN_OR_RETURN(std::string prefix, resolve_prefix(path, options));
+  // Used through a reference: g++ 12 at -O3 warns (maybe-uninitialized, a false positive) about a
+  // string moved out of the StatusOr here.
+  absl::StatusOr<std::string> resolved = resolve_prefix(path, options);
+  if (!resolved.ok()) return resolved.status();
+  std::string& prefix = *resolved;
   if (!io::is_remote_url(prefix)) return bundle::load(std::move(prefix));
   TFCKPT_ASSIGN_OR_RETURN(io::remote_store* store, store_for(prefix, options));
   const std::string given = path.string();
