@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "commands.hpp"
 #include "output.hpp"
+#include "parallel.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/checkpoint/index_scan.hpp"
 #include "tfckpt/checkpoint/object_graph.hpp"
@@ -26,6 +28,7 @@ struct ls_options {
   std::string checkpoint;
   bool json = false;
   bool objects = false;
+  unsigned threads = 0;  // 0: as listing_plan decides
 };
 
 // `s` as a JSON string: printable ASCII other than '"' and '\\' as it is (nearly every tensor
@@ -41,45 +44,151 @@ void append_json_string(std::string& buf, std::string_view s) {
   buf += '"';
 }
 
+// How a listing runs: the index cut into parts of about 256 KiB (a part's rows wait in memory until
+// printed), scanned and formatted on `threads` threads; by default one per core (at most 4), or the
+// calling thread alone for an index under 4 MiB, which would not repay starting threads.
+struct listing_plan {
+  std::vector<tfckpt::index_part> parts;
+  std::size_t threads = 1;
+
+  listing_plan(const tfckpt::index_scanner& index, unsigned requested_threads) {
+    const std::uint64_t size = index.index_size();
+    if (requested_threads != 0) {
+      threads = requested_threads;
+    } else {
+      threads = size < (std::uint64_t{4} << 20) ? 1 : std::min<std::size_t>(available_cores(), 4);
+    }
+    parts = index.split(std::max<std::size_t>(4 * threads, size >> 18));
+  }
+  std::size_t window() const { return 2 * threads; }
+};
+
+// A part's output, and the status its scan ended with: the rows before an error are printed, then the
+// error.
+template <class Text>
+struct part_output {
+  Text text;
+  absl::Status status;
+};
+
+std::string_view view_of(const std::string& s) { return s; }
+std::string_view view_of(const text_buffer& b) { return b.view(); }
+
+// Scans every part with visit(part) -> absl::Status on the plan's threads: OK, or the error of the
+// first part in key order that failed.
+template <class VisitPart>
+absl::Status check_parts(const listing_plan& plan, VisitPart&& visit_part) {
+  absl::Status first_error;
+  run_in_order(
+      plan.parts.size(), plan.threads, plan.window(), [&](std::size_t k) { return visit_part(k); },
+      [&](std::size_t, absl::Status s) {
+        first_error = std::move(s);
+        return first_error.ok();
+      });
+  return first_error;
+}
+
+// Formats the parts on the plan's threads (format(part, text) -> absl::Status, `text` a Text) and
+// hands each text to write(std::string_view) in order; stops at the first error, after the rows
+// before it. The texts' buffers are reused, part after part: fresh ones cost page faults, and the
+// address-space lock those take makes the threads wait for each other.
+template <class Text, class Format, class Write>
+absl::Status print_parts(const listing_plan& plan, Format&& format, Write&& write) {
+  std::mutex spare_lock;
+  std::vector<Text> spare;
+  absl::Status result;
+  run_in_order(
+      plan.parts.size(), plan.threads, plan.window(),
+      [&](std::size_t k) {
+        part_output<Text> o;
+        {
+          std::lock_guard lock(spare_lock);
+          if (!spare.empty()) {
+            o.text = std::move(spare.back());
+            spare.pop_back();
+          }
+        }
+        o.text.clear();
+        o.status = format(plan.parts[k], o.text);
+        return o;
+      },
+      [&](std::size_t, part_output<Text> o) {
+        write(view_of(o.text));
+        result = std::move(o.status);
+        std::lock_guard lock(spare_lock);
+        spare.push_back(std::move(o.text));
+        return result.ok();
+      });
+  return result;
+}
+
 // One object per line inside the array: valid JSON that still greps and diffs well. Written by
 // hand: building an nlohmann object per tensor made `ls --json` of a million tensors 7x slower
-// than the text listing.
-absl::Status print_json(const tfckpt::index_scanner& index, stdout_writer& out) {
-  std::string& buf = out.buf();
-  buf += '[';
-  bool first = true;
-  char digits[24];
-  const auto number = [&](std::int64_t v) { buf.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr); };
-  TFCKPT_RETURN_IF_ERROR(index.scan([&](const tfckpt::index_record& e) {
-    buf += first ? "\n  {\"name\":" : ",\n  {\"name\":";
-    first = false;
-    append_json_string(buf, e.name);
-    buf += ",\"dtype\":";
-    append_json_string(buf, tfckpt::dtype_name(e.dtype));
-    buf += ",\"shape\":[";
-    for (std::size_t d = 0; d < e.shape.size(); ++d) {
-      if (d) buf += ',';
-      number(e.shape[d]);
-    }
-    buf += "],\"shard\":";
-    number(e.shard);
-    buf += ",\"offset\":";
-    number(static_cast<std::int64_t>(e.offset));
-    buf += ",\"size\":";
-    number(static_cast<std::int64_t>(e.size));
-    buf += '}';
-    out.maybe_flush();
-    return absl::OkStatus();
+// than the text listing. A first scan checks the whole index, so that a bad one prints nothing.
+absl::Status print_json(const tfckpt::index_scanner& index, unsigned threads, stdout_writer& out) {
+  const listing_plan plan(index, threads);
+  TFCKPT_RETURN_IF_ERROR(check_parts(plan, [&](std::size_t k) {
+    return index.scan(plan.parts[k], [](const tfckpt::index_record&) { return absl::OkStatus(); });
   }));
-  buf += first ? "]\n" : "\n]\n";
+  bool any = false;
+  out.buf() += '[';
+  const absl::Status printed = print_parts<std::string>(
+      plan,
+      [&](const tfckpt::index_part& part, std::string& buf) {
+        char digits[24];
+        const auto number = [&](std::int64_t v) { buf.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr); };
+        return index.scan(part, [&](const tfckpt::index_record& e) {
+          buf += ",\n  {\"name\":";
+          append_json_string(buf, e.name);
+          buf += ",\"dtype\":";
+          append_json_string(buf, tfckpt::dtype_name(e.dtype));
+          buf += ",\"shape\":[";
+          for (std::size_t d = 0; d < e.shape.size(); ++d) {
+            if (d) buf += ',';
+            number(e.shape[d]);
+          }
+          buf += "],\"shard\":";
+          number(e.shard);
+          buf += ",\"offset\":";
+          number(static_cast<std::int64_t>(e.offset));
+          buf += ",\"size\":";
+          number(static_cast<std::int64_t>(e.size));
+          buf += '}';
+          return absl::OkStatus();
+        });
+      },
+      [&](std::string_view text) {
+        if (!any && !text.empty()) {
+          text.remove_prefix(1);  // the first object has no comma before it
+          any = true;
+        }
+        out.write(text);
+      });
+  TFCKPT_RETURN_IF_ERROR(printed);
+  out.buf() += any ? "\n]\n" : "]\n";
   return absl::OkStatus();
 }
 
-// Characters printable_key(key) takes: non-printable bytes and '\\' become "\\xHH".
+// Characters printable_key(key) takes: non-printable bytes and '\\' become "\\xHH". Eight bytes at a
+// time while none needs escaping (nearly every name): this runs twice for every tensor listed.
 std::size_t printable_width(std::string_view key) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
+  const auto has_zero_byte = [](std::uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
+  std::size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, key.data() + i, 8);
+    // A byte >= 0x80, < 0x20 (the subtraction borrows only from bytes below 0x20 once high bytes
+    // are ruled out), 0x7f or '\\'.
+    if ((w & kHighs) != 0 || ((w - 0x20 * kOnes) & ~w & kHighs) != 0 || has_zero_byte(w ^ (0x7f * kOnes)) ||
+        has_zero_byte(w ^ ('\\' * kOnes)))
+      break;
+  }
   std::size_t n = key.size();
-  for (const unsigned char c : key)
+  for (; i < key.size(); ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
     if (c < 0x20 || c >= 0x7f || c == '\\') n += 3;
+  }
   return n;
 }
 
@@ -108,42 +217,43 @@ void left(std::string& buf, std::string_view text, std::size_t width) {
   buf += "  ";
 }
 
-// Aligned columns in bounded memory: a first scan of the index sizes the columns (and checks the
-// whole index before anything is printed), the second prints each row as it goes.
-absl::Status print_text(const tfckpt::index_scanner& index, const std::string& path, stdout_writer& out) {
-  std::size_t w[6] = {4, 5, 5, 5, 6, 4};  // the headers: NAME DTYPE SHAPE SHARD OFFSET SIZE
+// The widths of the table's columns: NAME DTYPE SHAPE SHARD OFFSET SIZE, at least their headers'.
+struct column_widths {
+  std::size_t w[6] = {4, 5, 5, 5, 6, 4};
   // The numeric columns are as wide as their largest value (none is negative).
   std::int64_t max_shard = 0, max_offset = 0, max_size = 0;
-  TFCKPT_RETURN_IF_ERROR(index.scan([&](const tfckpt::index_record& e) {
+
+  void see(const tfckpt::index_record& e) {
     w[0] = std::max(w[0], printable_width(e.name));
     w[1] = std::max(w[1], tfckpt::dtype_name(e.dtype).size());
     w[2] = std::max(w[2], shape_width(e.shape));
     max_shard = std::max<std::int64_t>(max_shard, e.shard);
     max_offset = std::max(max_offset, static_cast<std::int64_t>(e.offset));
     max_size = std::max(max_size, static_cast<std::int64_t>(e.size));
-    return absl::OkStatus();
-  }));
-  w[3] = std::max(w[3], decimal_width(max_shard));
-  w[4] = std::max(w[4], decimal_width(max_offset));
-  w[5] = std::max(w[5], decimal_width(max_size));
-  std::string& buf = out.buf();
-  left(buf, "NAME", w[0]);
-  left(buf, "DTYPE", w[1]);
-  left(buf, "SHAPE", w[2]);
-  pad(buf, 5, w[3]);
-  buf += "SHARD  ";
-  pad(buf, 6, w[4]);
-  buf += "OFFSET  ";
-  pad(buf, 4, w[5]);
-  buf += "SIZE\n";
-  // Rows are written in place into the output buffer, grown a chunk at a time: every row fits in
-  // the sum of the column widths.
-  const std::size_t row_max = w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 2 * 5 + 1;
+  }
+  void add(const column_widths& o) {
+    for (int i = 0; i < 3; ++i) w[i] = std::max(w[i], o.w[i]);
+    max_shard = std::max(max_shard, o.max_shard);
+    max_offset = std::max(max_offset, o.max_offset);
+    max_size = std::max(max_size, o.max_size);
+  }
+  void finish() {
+    w[3] = std::max(w[3], decimal_width(max_shard));
+    w[4] = std::max(w[4], decimal_width(max_offset));
+    w[5] = std::max(w[5], decimal_width(max_size));
+  }
+  // The longest a row can be: every row fits in the sum of the column widths.
+  std::size_t row_max() const { return w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 2 * 5 + 1; }
+};
+
+// The rows of `part` appended to `buf`, each written in place into room taken a chunk at a time.
+absl::Status format_rows(const tfckpt::index_scanner& index, const tfckpt::index_part& part, const column_widths& cols,
+                         const std::string& path, text_buffer& buf) {
+  const std::size_t* w = cols.w;
+  const std::size_t row_max = cols.row_max();
   const std::size_t chunk = std::max<std::size_t>(std::size_t{1} << 16, 4 * row_max);
-  std::size_t used = buf.size();
-  buf.resize(used + chunk);
-  char* p = buf.data() + used;
-  char* limit = buf.data() + buf.size();
+  char* p = buf.room(chunk);
+  char* limit = p + chunk;
   const auto spaces = [&p](std::size_t n) {
     std::memset(p, ' ', n);
     p += n;
@@ -153,7 +263,7 @@ absl::Status print_text(const tfckpt::index_scanner& index, const std::string& p
     spaces(width - digits);
     p = std::to_chars(p, limit, v).ptr;
   };
-  const absl::Status printed = index.scan([&](const tfckpt::index_record& e) {
+  const absl::Status formatted = index.scan(part, [&](const tfckpt::index_record& e) {
     const std::size_t name_width = printable_width(e.name);
     const std::string_view dtype = tfckpt::dtype_name(e.dtype);
     const std::size_t shape_chars = shape_width(e.shape);
@@ -166,11 +276,9 @@ absl::Status print_text(const tfckpt::index_scanner& index, const std::string& p
       return absl::AbortedError(absl::StrFormat("%s: the checkpoint changed while it was being listed (at '%s')", path,
                                                 tfckpt::printable_key(e.name)));
     if (static_cast<std::size_t>(limit - p) < row_max) {
-      buf.resize(static_cast<std::size_t>(p - buf.data()));
-      out.flush();
-      buf.resize(chunk);
-      p = buf.data();
-      limit = p + buf.size();
+      buf.commit(p);
+      p = buf.room(chunk);
+      limit = p + chunk;
     }
     if (name_width == e.name.size()) {
       std::memcpy(p, e.name.data(), e.name.size());
@@ -199,8 +307,40 @@ absl::Status print_text(const tfckpt::index_scanner& index, const std::string& p
     *p++ = '\n';
     return absl::OkStatus();
   });
-  buf.resize(static_cast<std::size_t>(p - buf.data()));
-  return printed;
+  buf.commit(p);
+  return formatted;
+}
+
+// Aligned columns in bounded memory: a first scan of the index sizes the columns (and checks the
+// whole index before anything is printed), the second prints the rows. Both run on every core, a
+// part of the index per thread at a time; the rows are written in key order.
+absl::Status print_text(const tfckpt::index_scanner& index, const std::string& path, unsigned threads,
+                        stdout_writer& out) {
+  const listing_plan plan(index, threads);
+  std::vector<column_widths> part_widths(plan.parts.size());
+  TFCKPT_RETURN_IF_ERROR(check_parts(plan, [&](std::size_t k) {
+    return index.scan(plan.parts[k], [&cols = part_widths[k]](const tfckpt::index_record& e) {
+      cols.see(e);
+      return absl::OkStatus();
+    });
+  }));
+  column_widths cols;
+  for (const column_widths& c : part_widths) cols.add(c);
+  cols.finish();
+  const std::size_t* w = cols.w;
+  std::string& buf = out.buf();
+  left(buf, "NAME", w[0]);
+  left(buf, "DTYPE", w[1]);
+  left(buf, "SHAPE", w[2]);
+  pad(buf, 5, w[3]);
+  buf += "SHARD  ";
+  pad(buf, 6, w[4]);
+  buf += "OFFSET  ";
+  pad(buf, 4, w[5]);
+  buf += "SIZE\n";
+  return print_parts<text_buffer>(
+      plan, [&](const tfckpt::index_part& part, text_buffer& text) { return format_rows(index, part, cols, path, text); },
+      [&](std::string_view text) { out.write(text); });
 }
 
 // One line per object, indented by depth, in the order of a depth-first walk of the tree the
@@ -266,10 +406,10 @@ int run_ls(const ls_options& opt) {
     // The tensor list streams from the index, never held whole: the table scans it twice (the
     // first sizes the columns), and so does JSON, whose first scan only checks it, so that a bad
     // index prints nothing.
-    const auto check_only = [](const tfckpt::index_record&) { return absl::OkStatus(); };
     auto index = tfckpt::index_scanner::open(opt.checkpoint);
-    absl::Status listed = !index.ok() ? index.status() : opt.json ? index->scan(check_only) : absl::OkStatus();
-    if (listed.ok()) listed = opt.json ? print_json(*index, out) : print_text(*index, opt.checkpoint, out);
+    absl::Status listed = index.status();
+    if (listed.ok())
+      listed = opt.json ? print_json(*index, opt.threads, out) : print_text(*index, opt.checkpoint, opt.threads, out);
     if (!listed.ok()) {
       out.flush();
       return report_error(listed);
@@ -301,6 +441,11 @@ command add_ls(CLI::App& parent) {
       ->required();
   app->add_flag("--json", opt->json,
                 "Print a JSON array of {name, dtype, shape, shard, offset, size} objects instead of a table");
+  app->add_option("--threads,-j", opt->threads,
+                  "Threads decoding the index side by side (default 0: one per core, at most 4; one for an index "
+                  "under 4 MiB)")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 256u));
   app->add_flag("--objects", opt->objects,
                 "TF2 checkpoints: show the object tree (objects, their values, optimizer slots under their variable); "
                 "with --json, one {key, object_path, attribute, full_name, present, slot} object per value");

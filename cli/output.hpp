@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -46,6 +47,32 @@ inline std::string_view to_std(absl::string_view s) { return {s.data(), s.size()
 
 inline int report_error(const absl::Status& status) { return report_error(to_std(status.message())); }
 
+/// Bytes written in place, grown without being zero-filled first as std::string::resize would:
+/// what a formatter that knows how much room a row needs writes into. Kept and reused, it stops
+/// allocating once it has grown to its largest size.
+class text_buffer {
+ public:
+  /// Where to write at least `n` more bytes; commit(end) then says where the writing stopped.
+  char* room(std::size_t n) {
+    if (capacity_ - size_ < n) {
+      const std::size_t capacity = std::max({capacity_ * 2, size_ + n, std::size_t{1} << 16});
+      auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+      if (size_ != 0) std::memcpy(grown.get(), data_.get(), size_);
+      data_ = std::move(grown);
+      capacity_ = capacity;
+    }
+    return data_.get() + size_;
+  }
+  void commit(const char* end) { size_ = static_cast<std::size_t>(end - data_.get()); }
+  std::string_view view() const { return {data_.get(), size_}; }
+  void clear() { size_ = 0; }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
 /// Buffered writes to stdout; call finish() last to flush and detect write errors (full disk, ...).
 class stdout_writer {
  public:
@@ -57,6 +84,15 @@ class stdout_writer {
   std::string& buf() { return buf_; }
   void maybe_flush() {
     if (buf_.size() >= kFlushAt) flush();
+  }
+  /// Appends `text` to the pending output; a large one is written out at once, without a copy.
+  void write(std::string_view text) {
+    if (buf_.size() + text.size() < kFlushAt) {
+      buf_ += text;
+      return;
+    }
+    flush();
+    if (!text.empty() && std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) failed_ = true;
   }
   void flush() {
     if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size()) failed_ = true;

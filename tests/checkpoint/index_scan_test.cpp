@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testing/bundle_builder.hpp"
@@ -62,16 +63,47 @@ absl::StatusOr<std::vector<listed>> by_scan(const fs::path& path) {
   return out;
 }
 
+// The index cut into `n` parts, each scanned on its own thread at the same time, the lists joined in
+// order: the list, or the error of the first part (in key order) that failed.
+absl::StatusOr<std::vector<listed>> by_parts(const fs::path& path, std::size_t n) {
+  TFCKPT_ASSIGN_OR_RETURN(const tfckpt::index_scanner index, tfckpt::index_scanner::open(path));
+  const std::vector<tfckpt::index_part> parts = index.split(n);
+  std::vector<std::vector<listed>> lists(parts.size());
+  std::vector<absl::Status> results(parts.size());
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t k = 0; k < parts.size(); ++k)
+      threads.emplace_back([&, k] {
+        results[k] = index.scan(parts[k], [&](const tfckpt::index_record& r) {
+          lists[k].push_back(of(r));
+          return absl::OkStatus();
+        });
+      });
+  }
+  std::vector<listed> out;
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    TFCKPT_RETURN_IF_ERROR(results[k]);
+    out.insert(out.end(), lists[k].begin(), lists[k].end());
+  }
+  return out;
+}
+
+void expect_same_list_or_error(const absl::StatusOr<std::vector<listed>>& expected,
+                               const absl::StatusOr<std::vector<listed>>& got, const std::string& what) {
+  ASSERT_EQ(expected.ok(), got.ok()) << what << ": open says " << expected.status() << ", scan says " << got.status();
+  if (expected.ok()) {
+    EXPECT_EQ(*expected, *got) << what;
+  } else {
+    EXPECT_EQ(expected.status(), got.status()) << what;
+  }
+}
+
+// open(), one scan, and the index scanned in 3 parts on 3 threads all give the same list or the same
+// error.
 void expect_same_verdict(const fs::path& path, const std::string& what) {
   const auto opened = by_open(path);
-  const auto scanned = by_scan(path);
-  ASSERT_EQ(opened.ok(), scanned.ok()) << what << ": open says " << opened.status() << ", scan says "
-                                       << scanned.status();
-  if (opened.ok()) {
-    EXPECT_EQ(*opened, *scanned) << what;
-  } else {
-    EXPECT_EQ(opened.status(), scanned.status()) << what;
-  }
+  expect_same_list_or_error(opened, by_scan(path), what);
+  expect_same_list_or_error(opened, by_parts(path, 3), what + " (in 3 parts)");
 }
 
 }  // namespace
@@ -173,6 +205,48 @@ TEST(ScanIndex, AgreesWithOpenOnEveryByteFlipOfAnIndex) {
     expect_same_verdict(dir / "m", "byte " + std::to_string(at) + " flipped");
     if (!before && testing::Test::HasFailure()) ++failures;
   }
+}
+
+// However the index is cut, the parts cover its tensors once each, in order, and a part can be
+// empty of tensors (the header's block) without breaking the order.
+TEST(ScanIndex, EveryWayOfCuttingTheIndexListsTheSameTensors) {
+  scratch_dir dir;
+  std::vector<tensor_spec> tensors;
+  for (int i = 0; i < 300; ++i)
+    tensors.push_back(float_tensor("t" + std::to_string(1000 + i), {1}, {static_cast<float>(i)}));
+  tfckpt_testing::build_options options;
+  options.block_size = 256;  // dozens of blocks
+  write_bundle(dir / "m", tensors, options);
+  const auto whole = by_scan(dir / "m");
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_EQ(whole->size(), 300u);
+  const auto index = tfckpt::index_scanner::open(dir / "m");
+  ASSERT_TRUE(index.ok()) << index.status();
+  for (const std::size_t n : {1, 2, 3, 7, 16, 1000}) {
+    const std::vector<tfckpt::index_part> parts = index->split(n);
+    ASSERT_FALSE(parts.empty());
+    EXPECT_LE(parts.size(), n);
+    EXPECT_EQ(parts.front().begin, 0u);
+    for (std::size_t k = 1; k < parts.size(); ++k) {
+      EXPECT_EQ(parts[k].begin, parts[k - 1].end) << n;
+      EXPECT_LT(parts[k].begin, parts[k].end) << n;
+    }
+    const auto in_parts = by_parts(dir / "m", n);
+    ASSERT_TRUE(in_parts.ok()) << in_parts.status();
+    EXPECT_EQ(*in_parts, *whole) << n << " parts";
+  }
+  EXPECT_GT(index->split(1000).size(), 10u);  // one part per block at most
+  EXPECT_EQ(index->index_size(), fs::file_size(dir / "m.index"));
+}
+
+// A V1 checkpoint's entries (decoded at open) are cut by count.
+TEST(ScanIndex, ALoadedIndexIsCutByEntries) {
+  TFCKPT_REQUIRE_FIXTURES();
+  const fs::path prefix = tfckpt_testing::fixtures_dir() / "nxt_v1_adam" / "model.ckpt";
+  const auto in_parts = by_parts(prefix, 4);
+  ASSERT_TRUE(in_parts.ok()) << in_parts.status();
+  EXPECT_EQ(in_parts->size(), 14u);
+  expect_same_list_or_error(by_open(prefix), in_parts, "V1 in 4 parts");
 }
 
 }  // namespace index_scan_test

@@ -126,6 +126,56 @@ TEST(LsColumns, ACorruptIndexPrintsNothing) {
   }
 }
 
+// The index decoded in parts on several threads prints exactly what one thread prints, text and
+// JSON, rows in key order; and a damaged index still prints nothing, whichever part holds the damage.
+TEST(LsColumns, ThreadsChangeNothingInTheOutput) {
+  tfckpt_testing::scratch_dir dir;
+  const std::string prefix = (dir / "model").string();
+  std::vector<tfckpt_testing::tensor_spec> specs;
+  for (int i = 0; i < 3000; ++i)
+    specs.push_back(float_tensor("scope" + std::to_string(i % 7) + "/t" + std::to_string(100000 + i),
+                                 {1 + i % 5, 1 + i % 3}, std::vector<float>(static_cast<std::size_t>((1 + i % 5) * (1 + i % 3)), 1)));
+  tfckpt_testing::build_options options;
+  options.block_size = 1024;  // a hundred blocks or so: parts on every thread
+  tfckpt_testing::write_bundle(prefix, specs, options);
+  for (const char* format : {"", "--json"}) {
+    SCOPED_TRACE(format);
+    std::vector<std::string> args = {"ls", prefix, "--threads", "1"};
+    if (*format != '\0') args.push_back(format);
+    const auto one = run_cli(args);
+    ASSERT_EQ(one.exit_code, 0) << one;
+    for (const char* threads : {"2", "3", "8"}) {
+      args[3] = threads;
+      const auto many = run_cli(args);
+      ASSERT_EQ(many.exit_code, 0) << many;
+      EXPECT_EQ(many.out, one.out) << threads << " threads";
+    }
+    if (*format != '\0') {
+      const auto listed = nlohmann::json::parse(one.out);
+      ASSERT_EQ(listed.size(), specs.size());
+      EXPECT_EQ(listed.front()["name"], "scope0/t100000");
+      EXPECT_EQ(listed.back()["name"], "scope6/t102995");
+    } else {
+      EXPECT_EQ(split_lines(one.out).size(), specs.size() + 1);
+    }
+  }
+  const std::string index = prefix + ".index";
+  const std::string original = tfckpt_testing::file_bytes(index);
+  for (const double at : {0.1, 0.5, 0.9}) {
+    std::string damaged = original;
+    damaged[static_cast<std::size_t>(at * static_cast<double>(damaged.size()))] ^= 0x20;
+    tfckpt_testing::set_file_bytes(index, damaged);
+    for (const bool json : {false, true}) {
+      std::vector<std::string> args = {"ls", prefix, "--threads", "3"};
+      if (json) args.push_back("--json");
+      const auto r = run_cli(args);
+      EXPECT_NE(r.exit_code, 0) << r;
+      EXPECT_EQ(r.out, "") << at;
+      EXPECT_NE(r.err.find("model.index"), std::string::npos) << r;
+    }
+  }
+}
+
 }  // namespace
 
 }  // namespace ls_columns_test

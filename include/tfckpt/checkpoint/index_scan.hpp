@@ -16,6 +16,7 @@
 #ifndef TFCKPT_CHECKPOINT_INDEX_SCAN_HPP_
 #define TFCKPT_CHECKPOINT_INDEX_SCAN_HPP_
 
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <filesystem>
@@ -67,110 +68,120 @@ struct index_record {
 /// Calls visit(const index_record&) -> absl::Status for every tensor of the checkpoint at `path`
 /// (resolved as open() resolves it), in key order: the tensors checkpoint::entries() lists, with
 /// the same metadata and the same checks of the index. Nothing is kept between visits; the
-/// index's pages are released behind the scan, so memory does not grow with the number of tensors.
+/// pages of an index larger than 32 MiB are released behind the scan, so memory does not grow with
+/// the number of tensors.
 /// A V1 checkpoint, or a bundle holding partitioned tensors (whose slices must be linked first), is
 /// opened whole and its entries visited. An error from `visit` stops the scan and is returned.
 template <class Visit>
   requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
 absl::Status scan_index(const std::filesystem::path& path, Visit&& visit, open_options options = {});
 
-/// An index to scan more than once (a listing that sizes its columns first): the path is resolved
-/// once; a local index is mapped again for each scan and nothing is held between scans; a remote
-/// one is fetched once, here, and its decoded entries are kept.
+/// A run of an index's tensors in key order, as index_scanner::split() cuts it.
+struct index_part {
+  std::size_t begin = 0;  // data blocks of a local index, or entries of a loaded one
+  std::size_t end = 0;
+};
+
+/// An index to scan more than once, or in parts on several threads (a listing that sizes its
+/// columns first; `tfckpt ls`). Opening resolves the path, maps a local index and checks what
+/// concerns it as a whole (the table's footer and block list, the bundle header); each scan then
+/// decodes and checks the records it visits. An index larger than 32 MiB has its pages released
+/// behind each scan, so memory does not grow with the number of tensors. A remote index is fetched
+/// once, here, and its decoded entries are kept; so are those of a V1 checkpoint and of a bundle
+/// holding partitioned tensors (whose slices must be linked first).
 class index_scanner {
  public:
   static absl::StatusOr<index_scanner> open(const std::filesystem::path& path, open_options options = {});
+
   /// As scan_index(): visit(const index_record&) for every tensor, in key order.
   template <class Visit>
     requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
-  absl::Status scan(Visit&& visit) const;
+  absl::Status scan(Visit&& visit) const {
+    return scan(index_part{0, num_units()}, visit);
+  }
+
+  /// Cuts the index into at most `n` parts of about equal size, in key order. Scanning them one
+  /// after another visits, and checks, exactly what scan() does; each part may be scanned on its own
+  /// thread, at the same time as the others.
+  std::vector<index_part> split(std::size_t n) const;
+
+  /// visit(const index_record&) for every tensor of `part`, in key order; stops at the first error.
+  template <class Visit>
+    requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
+  absl::Status scan(const index_part& part, Visit&& visit) const;
+
+  /// Bytes of index that scans decode: the local index file's size; 0 for entries decoded at open.
+  std::uint64_t index_size() const { return local_ != nullptr ? local_->map.bytes().size() : 0; }
+
+  /// The checkpoint's prefix, as open() resolved it.
+  const std::string& prefix() const { return prefix_; }
 
  private:
+  struct local_index {
+    std::string file;  // PREFIX.index
+    io::mapped_file map;
+    codec::table_blocks blocks;
+    codec::bundle_header header;
+  };
+  std::size_t num_units() const {
+    return local_ != nullptr ? local_->blocks.size() : loaded_->all.size() - loaded_->first_visible;
+  }
+
   std::string prefix_;
-  std::shared_ptr<const detail::bundle> loaded_;  // a remote index, fetched and decoded at open
+  std::shared_ptr<const local_index> local_;      // a V2 index on this machine, without slices
+  std::shared_ptr<const detail::bundle> loaded_;  // otherwise: the index fetched and decoded at open
 };
 
 // --- implementation ---
 
-namespace detail {
-
 template <class Visit>
-absl::Status visit_loaded_entries(std::string prefix, Visit& visit) {
-  TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<bundle> b, bundle::load(std::move(prefix)));
-  for (std::size_t i = b->first_visible; i < b->all.size(); ++i)
-    TFCKPT_RETURN_IF_ERROR(visit(index_record::of(b->all[i])));
-  return absl::OkStatus();
-}
-
-// The V2 index of `prefix`, decoded and checked record by record as bundle::load does, without
-// keeping the records.
-template <class Visit>
-absl::Status scan_bundle_index(std::string prefix, Visit& visit) {
-  const std::string file = prefix + ".index";
-  {
-    std::error_code ec;
-    // Not a V2 bundle (V1, or missing): the loader finds out which and says so.
-    if (!std::filesystem::exists(file, ec)) return visit_loaded_entries(std::move(prefix), visit);
+  requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
+absl::Status index_scanner::scan(const index_part& part, Visit&& visit) const {
+  if (loaded_ != nullptr) {
+    for (std::size_t i = part.begin; i < part.end; ++i)
+      TFCKPT_RETURN_IF_ERROR(visit(index_record::of(loaded_->all[loaded_->first_visible + i])));
+    return absl::OkStatus();
   }
-  TFCKPT_ASSIGN_OR_RETURN(const io::mapped_file index, io::mapped_file::open(file));
-  index.advise(io::access::sequential);
-  const std::span<const std::byte> bytes = index.bytes();
-  codec::bundle_header header;
-  bool have_header = false;
-  bool has_slices = false;
+  if (part.begin >= part.end) return absl::OkStatus();
+  // Records decoded and checked as bundle::load does, without keeping them.
+  const std::string& file = local_->file;
+  const std::span<const std::byte> bytes = local_->map.bytes();
+  const codec::bundle_header& header = local_->header;
   codec::bundle_entry rec;
   std::vector<std::int64_t> dims;
   std::vector<codec::slice_extent> extents;
   std::vector<std::uint32_t> slice_ranks;
   constexpr std::uint64_t kReleaseStep = std::uint64_t{1} << 20;
-  std::uint64_t released = 0;
-  const absl::Status walked = codec::for_each_table_entry(
-      file, bytes, [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
-        if (!have_header) {
-          if (!key.empty())
-            return data_loss(file, at, "the first key is '%s', not the bundle header (key \"\"): not a tensor bundle index",
-                             printable_key(key));
-          TFCKPT_ASSIGN_OR_RETURN(header, codec::decode_bundle_header(file, value, at));
-          if (header.num_shards > kMaxShards)
-            return data_loss(file, 0, "the bundle header claims %d shards (more than %d)", header.num_shards, kMaxShards);
-          have_header = true;
-          return absl::OkStatus();
-        }
-        // Slice entries sort first (their keys start with a 0 byte), before any tensor is visited.
-        if (!key.empty() && key[0] == '\0') {
-          has_slices = true;
-          return absl::CancelledError();
-        }
+  // An index of up to 32 MiB stays mapped between scans, so that a second one (a listing's) takes no
+  // page faults; the pages of a larger one are released behind each scan, which bounds memory.
+  const bool release = bytes.size() > (std::uint64_t{32} << 20);
+  std::uint64_t released = local_->blocks.handle(part.begin).offset;
+  const codec::block_handle last = local_->blocks.handle(part.end - 1);
+  const absl::Status walked = codec::for_each_block_entry(
+      file, bytes, local_->blocks, part.begin, part.end,
+      [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
+        // The header (the first key, "") was decoded at open; open() also found that no slice
+        // entries follow it (keys starting with a 0 byte), so every other key is a tensor.
+        if (key.empty()) return absl::OkStatus();
         dims.clear();
         extents.clear();
         slice_ranks.clear();
         TFCKPT_RETURN_IF_ERROR(with_key(codec::decode_bundle_entry(file, value, at, &rec, &dims, &extents, &slice_ranks), key));
         const shape_view shape(dims.data(), rec.rank);
         TFCKPT_ASSIGN_OR_RETURN(const std::uint64_t size,
-                                check_index_record(file, key, at, header, rec, shape, extents, slice_ranks));
+                                detail::check_index_record(file, key, at, header, rec, shape, extents, slice_ranks));
         if (rec.num_slices != 0)  // and no slice entries: what bundle::finish_load reports
           return with_key(data_loss(file, at, "slice 0 of this partitioned tensor has no stored entry"), key);
         TFCKPT_RETURN_IF_ERROR(visit(index_record{key, static_cast<tfckpt::dtype>(rec.dtype), shape, rec.shard_id,
                                                   static_cast<std::uint64_t>(rec.offset), size,
                                                   rec.has_crc32c ? rec.masked_crc32c : 0, 0, at}));
-        if (at >= released + kReleaseStep) released = io::release_mapped_pages(bytes, released, at);
+        if (release && at >= released + kReleaseStep) released = io::release_mapped_pages(bytes, released, at);
         return absl::OkStatus();
       });
-  if (has_slices) return visit_loaded_entries(std::move(prefix), visit);
-  TFCKPT_RETURN_IF_ERROR(walked);
-  if (!have_header) return data_loss(file, 0, "the index has no bundle header (key \"\"): not a tensor bundle index");
-  return absl::OkStatus();
-}
-
-}  // namespace detail
-
-template <class Visit>
-  requires std::is_invocable_r_v<absl::Status, Visit&, const index_record&>
-absl::Status index_scanner::scan(Visit&& visit) const {
-  if (loaded_ == nullptr) return detail::scan_bundle_index(prefix_, visit);
-  for (std::size_t i = loaded_->first_visible; i < loaded_->all.size(); ++i)
-    TFCKPT_RETURN_IF_ERROR(visit(index_record::of(loaded_->all[i])));
-  return absl::OkStatus();
+  // Only whole pages inside the part are released: a page it shares with the next part stays for
+  // the scan of that one, which may be running on another thread.
+  if (release) io::release_mapped_pages(bytes, released, last.offset + last.size + codec::kBlockTrailerSize);
+  return walked;
 }
 
 template <class Visit>
@@ -197,7 +208,78 @@ TFCKPT_DECL absl::StatusOr<index_scanner> index_scanner::open(const std::filesys
     return s;
   }
   TFCKPT_ASSIGN_OR_RETURN(s.prefix_, detail::resolve_prefix(path, options));
+  const auto load_whole = [&s]() -> absl::StatusOr<index_scanner> {
+    TFCKPT_ASSIGN_OR_RETURN(std::unique_ptr<detail::bundle> b, detail::bundle::load(s.prefix_));
+    s.local_.reset();
+    s.loaded_ = std::move(b);
+    return std::move(s);
+  };
+  auto local = std::make_shared<local_index>();
+  local->file = s.prefix_ + ".index";
+  {
+    std::error_code ec;
+    // Not a V2 bundle (V1, or missing): the loader finds out which and says so.
+    if (!std::filesystem::exists(local->file, ec)) return load_whole();
+  }
+  TFCKPT_ASSIGN_OR_RETURN(local->map, io::mapped_file::open(local->file));
+  const std::string& file = local->file;
+  const std::span<const std::byte> bytes = local->map.bytes();
+  TFCKPT_ASSIGN_OR_RETURN(local->blocks, codec::table_blocks::read(file, bytes));
+  // The header, then the first tensor's key: the checks bundle::load makes of them, in its order.
+  bool have_header = false;
+  bool has_slices = false;
+  const absl::Status walked = codec::for_each_block_entry(
+      file, bytes, local->blocks, 0, local->blocks.size(),
+      [&](std::string_view key, std::span<const std::byte> value, std::uint64_t at) -> absl::Status {
+        if (have_header) {
+          // Slice entries sort first (their keys start with a 0 byte), before any tensor.
+          has_slices = !key.empty() && key[0] == '\0';
+          return absl::CancelledError();
+        }
+        if (!key.empty())
+          return data_loss(file, at, "the first key is '%s', not the bundle header (key \"\"): not a tensor bundle index",
+                           printable_key(key));
+        TFCKPT_ASSIGN_OR_RETURN(local->header, codec::decode_bundle_header(file, value, at));
+        if (local->header.num_shards > detail::kMaxShards)
+          return data_loss(file, 0, "the bundle header claims %d shards (more than %d)", local->header.num_shards,
+                           detail::kMaxShards);
+        have_header = true;
+        return absl::OkStatus();
+      });
+  if (!walked.ok() && !absl::IsCancelled(walked)) return walked;
+  if (!have_header) return data_loss(file, 0, "the index has no bundle header (key \"\"): not a tensor bundle index");
+  if (has_slices) return load_whole();
+  local->map.advise(io::access::sequential);
+  s.local_ = std::move(local);
   return s;
+}
+
+TFCKPT_DECL std::vector<index_part> index_scanner::split(std::size_t n) const {
+  const std::size_t units = num_units();
+  n = std::max<std::size_t>(1, std::min(n, units));
+  std::vector<index_part> parts;
+  if (units == 0) {
+    parts.push_back({});
+    return parts;
+  }
+  if (local_ == nullptr) {  // decoded entries: equal counts
+    for (std::size_t i = 0; i < n; ++i) parts.push_back({units * i / n, units * (i + 1) / n});
+    return parts;
+  }
+  // Blocks: about equal bytes of index each.
+  const codec::table_blocks& blocks = local_->blocks;
+  const std::uint64_t first = blocks.handle(0).offset;
+  const std::uint64_t total = blocks.handle(units - 1).offset + blocks.handle(units - 1).size - first;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < units; ++i) {
+    const std::uint64_t done = blocks.handle(i).offset + blocks.handle(i).size - first;
+    if (parts.size() + 1 < n && done * n >= total * (parts.size() + 1)) {
+      parts.push_back({begin, i + 1});
+      begin = i + 1;
+    }
+  }
+  if (begin < units) parts.push_back({begin, units});
+  return parts;
 }
 
 }  // namespace tfckpt

@@ -57,7 +57,7 @@ struct block_location {
 /// blocks extends the strictly-increasing check across block boundaries.
 struct block_cursor {
   std::string key;       // the last key seen
-  bool has_key = false;  // false before the first entry of the table
+  bool has_key = false;  // false before the first entry of the walk
 };
 
 /// A parsed, bounds-checked view of one block's contents (trailer already removed).

@@ -27,12 +27,14 @@
 
 #include <snappy.h>
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tfckpt/codec/block.hpp"
@@ -110,6 +112,29 @@ class block_contents {
 TFCKPT_DECL absl::StatusOr<block_contents> read_block(std::string_view file, std::span<const std::byte> bytes,
                                                       block_handle h, std::string_view what);
 
+/// The data blocks of a table, as its index block lists them, with the checks that concern the
+/// table as a whole done once: the footer, the metaindex and index blocks (trailer CRCs and
+/// structure), every handle inside the file and after the previous block, separators strictly
+/// increasing. The data blocks themselves are checked by whoever walks them
+/// (for_each_block_entry), so that separate runs of blocks can be walked on separate threads.
+class table_blocks {
+ public:
+  static absl::StatusOr<table_blocks> read(std::string_view file, std::span<const std::byte> bytes);
+
+  std::size_t size() const { return handles_.size(); }
+  block_handle handle(std::size_t i) const { return handles_[i]; }
+  /// >= every key of block i and < every key of block i + 1.
+  std::string_view separator(std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : separator_ends_[i - 1];
+    return std::string_view(separators_).substr(begin, separator_ends_[i] - begin);
+  }
+
+ private:
+  std::vector<block_handle> handles_;
+  std::vector<std::size_t> separator_ends_;
+  std::string separators_;  // all of them, back to back
+};
+
 /// Counts what a table walk saw.
 struct table_stats {
   std::uint64_t data_blocks = 0;
@@ -117,53 +142,40 @@ struct table_stats {
   std::uint64_t entries = 0;
 };
 
-/// Walks every entry of the table in `bytes` in key order, calling
+/// Walks every entry of data blocks [first, last) of `blocks` in key order, calling
 /// fn(std::string_view key, std::span<const std::byte> value, std::uint64_t offset) where `offset`
 /// is the entry's absolute file offset (or its block's, for a snappy block). The views are valid
-/// during the call only: values of snappy blocks live in a buffer freed after the block. Verifies
-/// the whole structure (see the file comment) and stops at the first error.
+/// during the call only: values of snappy blocks live in a buffer freed after the block. Checks
+/// each block (trailer CRC, structure, keys strictly increasing and bounded by the separators on
+/// both sides) and stops at the first error. Walking consecutive runs one after the other visits
+/// and checks what one walk of them all does.
 template <class Fn>
-absl::Status for_each_table_entry(std::string_view file, std::span<const std::byte> bytes, Fn&& fn,
-                                  table_stats* stats = nullptr) {
-  TFCKPT_ASSIGN_OR_RETURN(const table_footer footer, decode_footer(file, bytes));
-  {
-    TFCKPT_ASSIGN_OR_RETURN(block_contents meta, read_block(file, bytes, footer.metaindex, "metaindex block"));
-    TFCKPT_RETURN_IF_ERROR(block_view::parse(meta.bytes(), meta.location()).status());
-  }
-  TFCKPT_ASSIGN_OR_RETURN(block_contents index_contents, read_block(file, bytes, footer.index, "index block"));
-  TFCKPT_ASSIGN_OR_RETURN(const block_view index, block_view::parse(index_contents.bytes(), index_contents.location()));
-
-  block_cursor cursor;           // the key walk continues across blocks: order is checked throughout
-  std::string prev_separator;    // keys of a block must exceed the previous block's separator
-  bool have_separator = false;
-  std::uint64_t next_block_min = 0;  // data blocks are laid out in order and do not overlap
-  std::uint64_t block_number = 0;
+absl::Status for_each_block_entry(std::string_view file, std::span<const std::byte> bytes, const table_blocks& blocks,
+                                  std::size_t first, std::size_t last, Fn&& fn, table_stats* stats = nullptr) {
+  // Keys increase within each block, and the separators order the blocks: the last key of a block is
+  // at most its separator, which is below the first key of the next. So no block's walk needs the
+  // previous block's keys, and a run of blocks reports what a walk of the whole table would.
+  block_cursor cursor;
   table_stats local;
-  const block_location index_where = index_contents.location();
-
-  TFCKPT_RETURN_IF_ERROR(index.for_each([&](std::string_view separator, std::span<const std::byte> value,
-                                            std::uint64_t pos) -> absl::Status {
-    block_handle h;
-    const std::byte* end = get_block_handle(value.data(), value.data() + value.size(), &h);
-    if (end == nullptr) return index_where.error(pos, "bad block handle for data block %d", block_number);
-    if (h.offset < next_block_min)
-      return index_where.error(pos, "data block %d at %d overlaps the previous block (ends at %d)",
-                               block_number, h.offset, next_block_min);
-    if (have_separator && separator <= std::string_view(prev_separator))
-      return index_where.error(pos, "index keys are not increasing at data block %d", block_number);
-    const std::string what = absl::StrFormat("data block %d", block_number);
+  for (std::size_t i = first; i < last; ++i) {
+    cursor.key.clear();
+    cursor.has_key = false;
+    const block_handle h = blocks.handle(i);
+    char what_buf[40] = "data block ";
+    const std::string_view what(what_buf, std::to_chars(what_buf + 11, what_buf + sizeof what_buf, i).ptr);
     TFCKPT_ASSIGN_OR_RETURN(block_contents data, read_block(file, bytes, h, what));
     TFCKPT_ASSIGN_OR_RETURN(const block_view block, block_view::parse(data.bytes(), data.location()));
     const block_location where = data.location();
     ++local.data_blocks;
     if (data.decompressed()) ++local.snappy_blocks;
+    const std::string_view prev_separator = i == 0 ? std::string_view() : blocks.separator(i - 1);
     bool first_in_block = true;
     TFCKPT_RETURN_IF_ERROR(block.for_each(
         [&](std::string_view key, std::span<const std::byte> v, std::uint64_t entry_pos) -> absl::Status {
           const std::uint64_t at = where.decompressed ? where.file_offset : where.file_offset + entry_pos;
-          // Keys increase within the walk, so bounding the first key below and the last above
+          // Keys increase within the block, so bounding the first key below and the last above
           // bounds them all.
-          if (first_in_block && have_separator && key <= std::string_view(prev_separator))
+          if (first_in_block && i != 0 && key <= prev_separator)
             return data_loss(file, at, "key '%s' is not above the index separator of the previous block",
                              printable_key(key));
           first_in_block = false;
@@ -171,17 +183,21 @@ absl::Status for_each_table_entry(std::string_view file, std::span<const std::by
           return fn(key, v, at);
         },
         &cursor));
-    if (!block.empty() && std::string_view(cursor.key) > separator)
+    if (!block.empty() && std::string_view(cursor.key) > blocks.separator(i))
       return data_loss(file, h.offset, "%s ends with key '%s', above its index separator '%s'", what,
-                       printable_key(cursor.key), printable_key(separator));
-    prev_separator.assign(separator);
-    have_separator = true;
-    next_block_min = h.offset + h.size + kBlockTrailerSize;
-    ++block_number;
-    return absl::OkStatus();
-  }));
+                       printable_key(cursor.key), printable_key(blocks.separator(i)));
+  }
   if (stats != nullptr) *stats = local;
   return absl::OkStatus();
+}
+
+/// Walks every entry of the table in `bytes` in key order, as for_each_block_entry over all its
+/// data blocks. Verifies the whole structure (see the file comment) and stops at the first error.
+template <class Fn>
+absl::Status for_each_table_entry(std::string_view file, std::span<const std::byte> bytes, Fn&& fn,
+                                  table_stats* stats = nullptr) {
+  TFCKPT_ASSIGN_OR_RETURN(const table_blocks blocks, table_blocks::read(file, bytes));
+  return for_each_block_entry(file, bytes, blocks, 0, blocks.size(), fn, stats);
 }
 
 }  // namespace tfckpt::codec
@@ -190,6 +206,39 @@ absl::Status for_each_table_entry(std::string_view file, std::span<const std::by
 #if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_CODEC_TABLE)
 
 namespace tfckpt::codec {
+
+TFCKPT_DECL absl::StatusOr<table_blocks> table_blocks::read(std::string_view file, std::span<const std::byte> bytes) {
+  TFCKPT_ASSIGN_OR_RETURN(const table_footer footer, decode_footer(file, bytes));
+  {
+    TFCKPT_ASSIGN_OR_RETURN(block_contents meta, read_block(file, bytes, footer.metaindex, "metaindex block"));
+    TFCKPT_RETURN_IF_ERROR(block_view::parse(meta.bytes(), meta.location()).status());
+  }
+  TFCKPT_ASSIGN_OR_RETURN(block_contents index_contents, read_block(file, bytes, footer.index, "index block"));
+  TFCKPT_ASSIGN_OR_RETURN(const block_view index, block_view::parse(index_contents.bytes(), index_contents.location()));
+  const block_location index_where = index_contents.location();
+  table_blocks out;
+  std::uint64_t next_block_min = 0;  // data blocks are laid out in order and do not overlap
+  TFCKPT_RETURN_IF_ERROR(index.for_each([&](std::string_view separator, std::span<const std::byte> value,
+                                            std::uint64_t pos) -> absl::Status {
+    const std::size_t block_number = out.handles_.size();
+    block_handle h;
+    const std::byte* end = get_block_handle(value.data(), value.data() + value.size(), &h);
+    if (end == nullptr) return index_where.error(pos, "bad block handle for data block %d", block_number);
+    if (h.offset < next_block_min)
+      return index_where.error(pos, "data block %d at %d overlaps the previous block (ends at %d)", block_number,
+                               h.offset, next_block_min);
+    if (!detail::block_fits(h, bytes.size()))
+      return index_where.error(pos, "data block %d [%d, +%d) runs past the end of the %d-byte file", block_number,
+                               h.offset, h.size, bytes.size());
+    // The index block's own walk has checked that its keys, the separators, strictly increase.
+    out.handles_.push_back(h);
+    out.separators_.append(separator);
+    out.separator_ends_.push_back(out.separators_.size());
+    next_block_min = h.offset + h.size + kBlockTrailerSize;
+    return absl::OkStatus();
+  }));
+  return out;
+}
 
 TFCKPT_DECL absl::StatusOr<table_footer> decode_footer(std::string_view file, std::span<const std::byte> bytes) {
   const std::uint64_t n = bytes.size();

@@ -32,9 +32,8 @@ namespace tfckpt::codec {
 inline constexpr std::size_t kMaxVarint32Bytes = 5;
 inline constexpr std::size_t kMaxVarint64Bytes = 10;
 
-/// Decodes a varint64 from [p, limit). Returns the byte after it, or nullptr when the varint is
-/// truncated or longer than 10 bytes / 64 bits. Never reads at or past `limit`.
-inline const std::byte* get_varint64(const std::byte* p, const std::byte* limit, std::uint64_t* v) {
+namespace detail {
+inline const std::byte* get_varint64_loop(const std::byte* p, const std::byte* limit, std::uint64_t* v) {
   std::uint64_t result = 0;
   for (unsigned shift = 0; shift <= 63 && p < limit; shift += 7) {
     const auto b = static_cast<std::uint64_t>(*p++);
@@ -46,6 +45,19 @@ inline const std::byte* get_varint64(const std::byte* p, const std::byte* limit,
     }
   }
   return nullptr;
+}
+}  // namespace detail
+
+/// Decodes a varint64 from [p, limit). Returns the byte after it, or nullptr when the varint is
+/// truncated or longer than 10 bytes / 64 bits. Never reads at or past `limit`.
+inline const std::byte* get_varint64(const std::byte* p, const std::byte* limit, std::uint64_t* v) {
+  // Fast path, small enough to be inlined into the record decoders: one byte (a dtype, a shard, most
+  // dimensions and sizes of an index record).
+  if (p < limit && (static_cast<std::uint8_t>(*p) & 0x80) == 0) {
+    *v = static_cast<std::uint8_t>(*p);
+    return p + 1;
+  }
+  return detail::get_varint64_loop(p, limit, v);
 }
 
 /// As get_varint64, for values that must fit 32 bits (at most 5 bytes).
