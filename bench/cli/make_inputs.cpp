@@ -6,6 +6,8 @@
 //                            `trunk/convJ/{weights [1024,1792],biases [1792]}` the same in every log,
 //                            `outI/weights` [30000,1024], `outI/biases` [1024], their Momentum slots,
 //                            and `global_step`
+//   make_inputs merge4x DIR  the same at 4 times the rows: `outI/weights` [120000,1024], trunk weights
+//                            [4096,1792]; 1 GiB each (16 GiB)
 //   make_inputs index DIR    DIR/model.ckpt: 1,000,000 entries `layer_NNNNNN/{bias,bias/Adam,kernel,
 //                            kernel/Adam}` (float32 [16] and [4,4])
 //   make_inputs remote DIR   DIR/model.ckpt: 32 float32 `layer_NN/kernel` [4096,4096] and `layer_NN/bias`
@@ -77,7 +79,8 @@ absl::Status make_remote(const fs::path& dir, bool tiny) {
   return w.finish();
 }
 
-absl::Status make_merge(const fs::path& dir, bool tiny) {
+// `scale` multiplies the rows of the large tensors: 4 makes each checkpoint 1 GiB.
+absl::Status make_merge(const fs::path& dir, bool tiny, std::int64_t scale = 1) {
   for (int i = 0; i < 16; ++i) {
     TFCKPT_ASSIGN_OR_RETURN(auto w, writer(dir / absl::StrFormat("log_%d", i) / "model.ckpt"));
     const auto u = 1000 + static_cast<std::uint32_t>(i) * 10;
@@ -85,12 +88,12 @@ absl::Status make_merge(const fs::path& dir, bool tiny) {
     for (int j = 0; j < 3; ++j) {
       const auto s = 10 + static_cast<std::uint32_t>(j);
       TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("trunk/conv%d/biases", j), {1792}, s + 100));
-      TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("trunk/conv%d/weights", j), {scaled(1024, tiny), 1792}, s));
+      TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("trunk/conv%d/weights", j), {scaled(1024 * scale, tiny), 1792}, s));
     }
     TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("out%d/biases", i), {1024}, u));
     TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("out%d/biases/Momentum", i), {1024}, u + 1));
-    TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("out%d/weights", i), {scaled(30000, tiny), 1024}, u + 2));
-    TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("out%d/weights/Momentum", i), {scaled(30000, tiny), 1024}, u + 3));
+    TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("out%d/weights", i), {scaled(30000 * scale, tiny), 1024}, u + 2));
+    TFCKPT_RETURN_IF_ERROR(add_f32(w, absl::StrFormat("out%d/weights/Momentum", i), {scaled(30000 * scale, tiny), 1024}, u + 3));
     TFCKPT_RETURN_IF_ERROR(w.finish());
   }
   return absl::OkStatus();
@@ -142,7 +145,7 @@ absl::Status make_safetensors(const fs::path& dir, bool tiny) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: make_inputs {verify|remote|merge|index|single|square|safetensors} DIR [--tiny]\n");
+  std::fprintf(stderr, "usage: make_inputs {verify|remote|merge|merge4x|index|single|square|safetensors} DIR [--tiny]\n");
   return 2;
 }
 
@@ -164,6 +167,8 @@ int main(int argc, char** argv) {
     s = make_remote(dir, tiny);
   } else if (what == "merge") {
     s = make_merge(dir, tiny);
+  } else if (what == "merge4x") {
+    s = make_merge(dir, tiny, 4);
   } else if (what == "index") {
     s = make_index(dir, tiny);
   } else if (what == "single") {

@@ -12,6 +12,9 @@
 #   rename  rename --rule of the same checkpoint              cp of its data file
 #   select  select of 32 of its 64 tensors (2 GiB kept)       cp of its data file (4 GiB)
 #   merge   merge of 16 x 256 MiB (seed 000), Momentum dropped cp -r of the 16 inputs
+#   merge4x the same at 4x the size (16 x 1 GiB), inputs      cp -r of the 16 inputs, then
+#           and outputs on a disk (--disk DIR, default        sync (tfckpt fsyncs what it
+#           /var/tmp), warm page cache; only with --only      writes)
 #   ls      ls of a 1,000,000-entry index                     leveldb_ls (LevelDB's Table, bench/cli)
 #   cp      cp of a checkpoint holding one 5 GiB tensor       cp -r of the checkpoint's directory
 #   import  import of a 1 GiB safetensors file (16 tensors)   cp of the file
@@ -29,13 +32,14 @@
 # Inputs come from bench/cli/make_inputs (the library's writer), are made one job at a time and
 # deleted after it; each job also checks its output (verify OK, cp byte-identical).
 #
-# Usage: bench/cli/run.sh [--tiny] [--runs N] [--only JOB[,JOB...]] [--build DIR] [--scratch DIR] [--report FILE]
-#          [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
+# Usage: bench/cli/run.sh [--tiny] [--runs N] [--only JOB[,JOB...]] [--build DIR] [--scratch DIR] [--disk DIR]
+#          [--report FILE] [--tfckpt EXE] [--make-inputs EXE] [--leveldb-ls EXE]
 #   --tiny      inputs 1/1024 of the size (the index 1/1000): proves the script runs (ctest bench.cli_tiny)
 #   --only      run only these jobs (names from the table above); the table is printed, and written
 #               into a report only when --report is given
 #   --build     build directory holding cli/tfckpt and bench/cli_bench_* (default: build)
 #   --scratch   where inputs go (default: $TMPDIR if it is a tmpfs, else /dev/shm)
+#   --disk      where the merge4x job's inputs and outputs go: a directory on a disk (default /var/tmp)
 #   --report    markdown file whose run-time table (between the bench/cli/run.sh markers) is replaced;
 #               default docs/PERFORMANCE.md, or nothing with --tiny
 # Needs hyperfine, GNU time (/usr/bin/time) and python3 (scripts/install-deps.sh); exits 77 when one is
@@ -50,6 +54,7 @@ runs=5
 only=""
 build="$repo/build"
 scratch_parent=""
+disk_parent=/var/tmp
 report=""
 only=""
 tfckpt="" make_inputs="" leveldb_ls=""
@@ -60,6 +65,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --build) build=$2; shift ;;
     --scratch) scratch_parent=$2; shift ;;
+    --disk) disk_parent=$2; shift ;;
     --report) report=$2; shift ;;
     --only) only=$2; shift ;;
     --tfckpt) tfckpt=$2; shift ;;
@@ -73,7 +79,7 @@ done
 [ -n "$report" ] || { [ "$tiny" = 1 ] || [ -n "$only" ] || report="$repo/docs/PERFORMANCE.md"; }
 for job in ${only//,/ }; do
   case "$job" in
-    verify | verify1 | rename | select | merge | ls | cp | import | convert | transpose | transpose1g | rcp | rls | rverify) ;;
+    verify | verify1 | rename | select | merge | merge4x | ls | cp | import | convert | transpose | transpose1g | rcp | rls | rverify) ;;
     *) echo "run.sh: unknown job '$job' for --only" >&2; exit 2 ;;
   esac
 done
@@ -187,6 +193,27 @@ measure merge "merge 16 checkpoints ($(size_of "$in")), --drop '/Momentum\$'" "c
   "cp -r $in $scratch/inputs.copy" "rm -f $out.index $out.data-00000-of-00001" "rm -rf $scratch/inputs.copy"
 "$tfckpt" verify -q "$out" >/dev/null
 rm -rf "$in" "$out".* "$scratch/inputs.copy"
+fi
+
+# --- merge4x: 16 x 1 GiB on disk ---
+# Not part of a full run (--only merge4x): it writes 40 GiB to the disk and takes some minutes.
+if [ -n "$only" ] && wanted merge4x; then
+disk=$(mktemp -d "$disk_parent/tfckpt-cli-bench.XXXXXX")
+trap 'rm -rf "$scratch" "$disk"' EXIT
+in="$disk/merge"
+"$make_inputs" merge4x "$in" "${tiny_arg[@]}"
+sync
+out="$disk/merged.ckpt"
+logs=$(for i in $(seq 0 15); do printf '%s ' "$in/log_$i/model.ckpt"; done)
+# tfckpt fsyncs what it writes (a checkpoint survives a crash once written); on a disk, unlike on
+# tmpfs, that is the time of writing it out, so the copy is synced too (sync -f: its file system).
+measure merge4x "merge 16 checkpoints ($(size_of "$in")) on disk ($(stat -f -c %T "$disk")), --drop '/Momentum\$'" \
+  "cp -r INPUTS; sync" \
+  "$tfckpt merge -q --out $out --group '^out(\\d+)/(weights|biases)\$=out/\$2' --axis out/weights=1 --drop '/Momentum\$' $logs" \
+  "sh -c 'cp -r $in $disk/inputs.copy && sync -f $disk/inputs.copy'" "rm -f $out.index $out.data-00000-of-00001" \
+  "rm -rf $disk/inputs.copy"
+"$tfckpt" verify -q "$out" >/dev/null
+rm -rf "$disk"
 fi
 
 # --- ls: 1,000,000 entries ---
