@@ -213,12 +213,9 @@ absl::Status bundle::stream_remote(const entry& e, Emit&& emit) const {
 
 // Copies each stored slice into its place in the full row-major tensor.
 
-// CRC-32C of `bytes`, read in pieces of 4 MiB. When they lie in a mapped shard (`mapped`), each
-// piece's pages are released once checksummed: checking a checkpoint of any size keeps a few MiB
-// resident. (Measured against pread into a reused buffer, which adds a copy, and against
-// prefaulting each piece with MADV_POPULATE_READ: both were slower.) `on_progress` gets the bytes
-// done every 64 MiB.
-TFCKPT_DECL std::uint32_t checksum_payload(std::span<const std::byte> bytes, bool mapped,
+// CRC-32C of `bytes` held in memory (a mapped shard's tensors are read by entry::crc32c_by_pread),
+// in pieces of 4 MiB; `on_progress` gets the bytes done every 64 MiB.
+TFCKPT_DECL std::uint32_t checksum_payload(std::span<const std::byte> bytes,
                                            const std::function<void(std::uint64_t)>& on_progress = {});
 
 }  // namespace detail
@@ -531,17 +528,15 @@ TFCKPT_DECL absl::Status bundle::finish_load() {
   return absl::OkStatus();
 }
 
-TFCKPT_DECL std::uint32_t checksum_payload(std::span<const std::byte> bytes, bool mapped,
+TFCKPT_DECL std::uint32_t checksum_payload(std::span<const std::byte> bytes,
                                            const std::function<void(std::uint64_t)>& on_progress) {
   constexpr std::size_t kPiece = std::size_t{4} << 20;
   constexpr std::size_t kProgressStep = std::size_t{64} << 20;
   std::uint32_t crc = 0;
-  std::uint64_t released = 0;
   for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
     const auto piece = bytes.subspan(at, std::min(kPiece, bytes.size() - at));
     crc = codec::crc32c_extend(crc, piece);
     const std::size_t end = at + piece.size();
-    if (mapped) released = io::release_mapped_pages(bytes, released, end);
     if (on_progress && end < bytes.size() && end % kProgressStep == 0) on_progress(end);
   }
   return crc;
@@ -593,15 +588,21 @@ TFCKPT_DECL byte_source entry::host_order_source() const {
       if (bytes.empty()) return absl::OkStatus();
       if (e->bytes_in_host_order()) return emit(bytes);
     }
-    // In pieces, releasing each piece's mapped pages once the receiver has it, so that streaming a
-    // checkpoint does not grow the resident set with the bytes streamed.
-    constexpr std::size_t kPiece = std::size_t{4} << 20;
     byte_order_converter to_host(e->dtype_, emit);
-    std::uint64_t released = 0;
-    for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
-      const auto piece = bytes.subspan(at, std::min(kPiece, bytes.size() - at));
+    if (!e->bytes_are_mapped()) {  // held in memory, in the other byte order
+      TFCKPT_RETURN_IF_ERROR(to_host(bytes));
+      return to_host.finish();
+    }
+    // In 4 MiB pieces read by pread into one buffer, not through the mapping: the first touch of a
+    // mapped page can cost more than copying it (see entry::crc32c_by_pread), and the resident set
+    // does not grow with the bytes streamed.
+    constexpr std::size_t kPiece = std::size_t{4} << 20;
+    const auto buffer = std::make_unique_for_overwrite<std::byte[]>(std::min(kPiece, bytes.size()));
+    for (std::size_t at = 0; at < bytes.size();) {
+      const std::span<std::byte> piece(buffer.get(), std::min(kPiece, bytes.size() - at));
+      TFCKPT_RETURN_IF_ERROR(e->read_unmapped(at, piece));
       TFCKPT_RETURN_IF_ERROR(e->bytes_in_host_order() ? emit(piece) : to_host(piece));
-      if (e->bytes_are_mapped()) released = io::release_mapped_pages(bytes, released, at + piece.size());
+      at += piece.size();
     }
     return to_host.finish();
   };
@@ -672,7 +673,32 @@ TFCKPT_DECL absl::Status entry::verify(const std::function<void(std::uint64_t)>&
     });
   }
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> raw, bytes());
+  if (dtype_ != tfckpt::dtype::string && bytes_are_mapped()) {
+    TFCKPT_ASSIGN_OR_RETURN(const std::uint32_t crc, crc32c_by_pread(0, size_, on_progress));
+    return checksum_status(crc);
+  }
   return check_payload(raw, on_progress);
+}
+
+TFCKPT_DECL absl::StatusOr<std::uint32_t> entry::crc32c_by_pread(std::uint64_t from, std::uint64_t to,
+                                                                 const std::function<void(std::uint64_t)>& on_progress) const {
+  // The first read of each page of a mapped file is a page fault, and on virtual machines that
+  // shadow the guest's page tables it costs more than copying the page: the CRC-32C of a 4 GiB
+  // tmpfs file took 2.2 s through the mapping against 0.46 s by 1 MiB preads into one buffer, on a
+  // machine where cat took 0.36 s. The buffer stays with the thread for the next tensor.
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
+  constexpr std::uint64_t kProgressStep = std::uint64_t{64} << 20;
+  thread_local std::unique_ptr<std::byte[]> buffer;
+  if (buffer == nullptr) buffer = std::make_unique_for_overwrite<std::byte[]>(kChunk);
+  std::uint32_t crc = 0;
+  for (std::uint64_t at = from; at < to;) {
+    const std::span<std::byte> chunk(buffer.get(), static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, to - at)));
+    TFCKPT_RETURN_IF_ERROR(read_unmapped(at, chunk));
+    crc = codec::crc32c_extend(crc, chunk);
+    at += chunk.size();
+    if (on_progress && at < to && (at - from) % kProgressStep == 0) on_progress(at - from);
+  }
+  return crc;
 }
 
 TFCKPT_DECL absl::Status entry::check_payload(std::span<const std::byte> raw,
@@ -686,7 +712,7 @@ TFCKPT_DECL absl::Status entry::check_payload(std::span<const std::byte> raw,
                                                         static_cast<std::uint64_t>(num_elements()), owner_->payload_order()));
     crc = s.crc32c;
   } else {
-    crc = detail::checksum_payload(raw, bytes_are_mapped(), on_progress);
+    crc = detail::checksum_payload(raw, on_progress);
   }
   return checksum_status(crc);
 }

@@ -237,8 +237,13 @@ TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) cons
         advance(e.size() - reported);
       } else {
         // The shard is mapped and long enough: planning checked it.
-        const std::span<const std::byte> bytes = *bundle_->payload(e);
-        piece_crc[k] = detail::checksum_payload(bytes.subspan(p.from, p.to - p.from), true);
+        auto crc = e.crc32c_by_pread(p.from, p.to, {});
+        if (crc.ok()) {
+          piece_crc[k] = *crc;
+        } else {
+          std::lock_guard lock(progress_mutex);  // pieces of one tensor may fail on two threads
+          if (outcome[p.entry_index].ok()) outcome[p.entry_index] = crc.status();
+        }
         advance(p.to - p.from);
       }
     }
@@ -266,7 +271,7 @@ TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) cons
     std::uint32_t crc = 0;
     for (; k < pieces.size() && pieces[k].entry_index == i; ++k)
       crc = codec::crc32c_combine(crc, piece_crc[k], pieces[k].to - pieces[k].from);
-    outcome[i] = all[i].checksum_status(crc);
+    if (outcome[i].ok()) outcome[i] = all[i].checksum_status(crc);  // else a read failed
   }
   for (std::size_t i = 0; i < all.size(); ++i)
     if (!outcome[i].ok()) report.problems.push_back(std::move(outcome[i]));

@@ -99,8 +99,8 @@ TFCKPT_DECL absl::Status copy_checkpoint(const checkpoint& src, const std::files
                           static_cast<std::uint64_t>(num_shards) - 1,
                           total == 0 ? 0 : static_cast<std::uint64_t>((static_cast<long double>(done) * num_shards) / total)));
     // The writer takes host order (swapped as the bytes stream when the stored order differs).
-    // The source emits 4 MiB pieces and releases each one's mapped pages once written, so that
-    // copying a tensor of any size keeps a few MiB resident.
+    // The source emits 4 MiB pieces read into one buffer, so that copying a tensor of any size
+    // keeps a few MiB resident.
     const byte_source source = e->host_order_source();
     if (const auto it = slice_owner.find(e); it != slice_owner.end()) {
       const entry& full = *it->second.first;

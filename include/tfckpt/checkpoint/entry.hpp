@@ -121,6 +121,10 @@ class entry {
   // OK when `raw`, this stored tensor's bytes, match the index's checksums (for strings also the
   // length checksum).
   absl::Status check_payload(std::span<const std::byte> raw, const std::function<void(std::uint64_t)>& on_progress) const;
+  // CRC-32C of stored bytes [from, to) of a tensor in a mapped shard, read by pread into a reused
+  // buffer rather than through the mapping. REQUIRES: bytes_are_mapped(), the range within size().
+  absl::StatusOr<std::uint32_t> crc32c_by_pread(std::uint64_t from, std::uint64_t to,
+                                                const std::function<void(std::uint64_t)>& on_progress) const;
 
   // Into bundle::slices: a partitioned tensor keeps its first slice where others keep their offset.
   std::uint32_t first_slice() const { return static_cast<std::uint32_t>(offset_); }

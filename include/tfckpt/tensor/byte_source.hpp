@@ -9,7 +9,7 @@
 //
 // Two ways to get the bytes:
 //  - stream(emit): every byte, in order. A span emits itself; a reader with its own streamer (e.g. a
-//    mapped entry, which releases its pages behind the stream) runs that; any other reader is read in
+//    mapped entry, which reads its shard in pieces by pread) runs that; any other reader is read in
 //    chunks of kStreamChunk (1 MiB) into one buffer, calling release() behind each chunk, so memory
 //    stays bounded whatever the size; a producer runs once.
 //  - read(offset, out): bytes [offset, offset + out.size()). A span or owned buffer: a memcpy. A

@@ -213,14 +213,16 @@ struct concat_member {
 
 // The recipe a concatenated tensor's reader and streamer follow. For outer index i = 0 .. outer-1
 // and each member m in order, member m's block i: bytes [i * block_m, (i + 1) * block_m) of its
-// payload. Streaming, stored blocks of kDirect bytes or more are emitted as they lie in the mapped
-// shard (zero-copy); smaller ones, and computed members' blocks (read() in pieces), are gathered
-// into a staging buffer of kStaging bytes first, so that a sink sees few large chunks rather than
-// one call per row (the CRC and the write then run at full speed).
+// payload. Streaming, a stored member in a mapped shard is read by pread, a batch of rows at a time
+// into a buffer of its own (not through the mapping, whose first touch of a page can cost more than
+// a copy: see entry::crc32c_by_pread); blocks of kDirect bytes or more are emitted from there,
+// smaller ones, and computed members' blocks (read() in pieces), are gathered into a staging buffer
+// of kStaging bytes first, so that a sink sees few large chunks rather than one call per row (the
+// CRC and the write then run at full speed).
 struct concat_recipe {
   static constexpr std::size_t kDirect = std::size_t{64} << 10;
   static constexpr std::size_t kStaging = std::size_t{4} << 20;  // the writer overlaps CRC and write from 4 MiB
-  static constexpr std::uint64_t kResidentBudget = std::uint64_t{16} << 20;  // mapped pages kept, all members
+  static constexpr std::uint64_t kResidentBudget = std::uint64_t{16} << 20;  // rows read ahead, all members
 
   std::string group;
   std::uint64_t outer = 1;
@@ -286,9 +288,27 @@ struct concat_recipe {
                                                    printable_key(group), printable_key(m.name), m.source.size(),
                                                    m.block * outer));
     }
-    const std::uint64_t release_every =
+    const std::uint64_t batch_bytes =
         std::clamp<std::uint64_t>(kResidentBudget / members.size(), std::uint64_t{64} << 10, std::uint64_t{4} << 20);
-    std::vector<std::uint64_t> released(members.size(), 0);
+    // Mapped stored members: rows by pread, `rows_per_batch` at a time; one whose block alone exceeds
+    // the batch is read in pieces like a computed member.
+    std::uint64_t widest = 1;
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      if (!releasable[k]) continue;
+      if (members[k].block > batch_bytes) {
+        spans[k] = {};
+        releasable[k] = false;
+      } else {
+        widest = std::max(widest, members[k].block);
+      }
+    }
+    const std::uint64_t rows_per_batch = std::max<std::uint64_t>(1, batch_bytes / widest);
+    std::vector<std::unique_ptr<std::byte[]>> batch(members.size());
+    for (std::size_t k = 0; k < members.size(); ++k)
+      if (releasable[k] && members[k].block != 0)
+        batch[k] = std::make_unique_for_overwrite<std::byte[]>(
+            static_cast<std::size_t>(std::min(rows_per_batch, outer) * members[k].block));
+    std::vector<std::uint64_t> released(members.size(), 0);  // sources told their rows are done with
     const std::size_t staging_size = static_cast<std::size_t>(std::min<std::uint64_t>(kStaging, size));
     const auto staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
     std::size_t used = 0;
@@ -298,35 +318,41 @@ struct concat_recipe {
       used = 0;
       return s;
     };
-    for (std::uint64_t i = 0; i < outer; ++i) {
-      for (std::size_t k = 0; k < members.size(); ++k) {
-        const std::uint64_t block = members[k].block;
-        if (block == 0) continue;
-        if (spans[k].empty()) {  // computed: read the block in pieces into the staging buffer
-          for (std::uint64_t at = 0; at < block;) {
-            if (used == staging_size) TFCKPT_RETURN_IF_ERROR(flush());
-            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(block - at, staging_size - used));
-            TFCKPT_RETURN_IF_ERROR(members[k].source.read(i * block + at, {staging.get() + used, take}));
-            used += take;
-            at += take;
-          }
-        } else {
-          const auto bytes = spans[k].subspan(static_cast<std::size_t>(i * block), static_cast<std::size_t>(block));
-          if (block >= kDirect) {
-            TFCKPT_RETURN_IF_ERROR(flush());
-            TFCKPT_RETURN_IF_ERROR(emit(bytes));
+    for (std::uint64_t first = 0; first < outer; first += rows_per_batch) {
+      const std::uint64_t rows = std::min(rows_per_batch, outer - first);
+      for (std::size_t k = 0; k < members.size(); ++k)
+        if (batch[k] != nullptr)
+          TFCKPT_RETURN_IF_ERROR(members[k].stored->read(
+              first * members[k].block, {batch[k].get(), static_cast<std::size_t>(rows * members[k].block)}));
+      for (std::uint64_t i = first; i < first + rows; ++i) {
+        for (std::size_t k = 0; k < members.size(); ++k) {
+          const std::uint64_t block = members[k].block;
+          if (block == 0) continue;
+          if (spans[k].empty()) {  // computed: read the block in pieces into the staging buffer
+            for (std::uint64_t at = 0; at < block;) {
+              if (used == staging_size) TFCKPT_RETURN_IF_ERROR(flush());
+              const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(block - at, staging_size - used));
+              TFCKPT_RETURN_IF_ERROR(members[k].source.read(i * block + at, {staging.get() + used, take}));
+              used += take;
+              at += take;
+            }
           } else {
-            if (bytes.size() > staging_size - used) TFCKPT_RETURN_IF_ERROR(flush());
-            std::memcpy(staging.get() + used, bytes.data(), bytes.size());
-            used += bytes.size();
+            const auto bytes =
+                batch[k] != nullptr
+                    ? std::span<const std::byte>(batch[k].get() + (i - first) * block, static_cast<std::size_t>(block))
+                    : spans[k].subspan(static_cast<std::size_t>(i * block), static_cast<std::size_t>(block));
+            if (block >= kDirect) {
+              TFCKPT_RETURN_IF_ERROR(flush());
+              TFCKPT_RETURN_IF_ERROR(emit(bytes));
+            } else {
+              if (bytes.size() > staging_size - used) TFCKPT_RETURN_IF_ERROR(flush());
+              std::memcpy(staging.get() + used, bytes.data(), bytes.size());
+              used += bytes.size();
+            }
           }
-        }
-        // What is copied or emitted is no longer needed from the mapping.
-        const std::uint64_t done = (i + 1) * block;
-        if (done - released[k] >= release_every) {
-          if (releasable[k]) {
-            released[k] = io::release_mapped_pages(spans[k], released[k], done);
-          } else {
+          // What is copied or emitted is no longer needed from a source that can drop it.
+          const std::uint64_t done = (i + 1) * block;
+          if (batch[k] == nullptr && done - released[k] >= batch_bytes) {
             members[k].source.release(released[k], done - released[k]);
             released[k] = done;
           }
@@ -334,13 +360,8 @@ struct concat_recipe {
       }
     }
     TFCKPT_RETURN_IF_ERROR(flush());
-    for (std::size_t k = 0; k < members.size(); ++k) {
-      if (releasable[k]) {
-        io::release_mapped_pages(spans[k], released[k], spans[k].size());
-      } else {
-        members[k].source.release(released[k], members[k].source.size() - released[k]);
-      }
-    }
+    for (std::size_t k = 0; k < members.size(); ++k)
+      if (batch[k] == nullptr) members[k].source.release(released[k], members[k].source.size() - released[k]);
     return absl::OkStatus();
   }
 };

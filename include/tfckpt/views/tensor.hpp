@@ -78,8 +78,8 @@ struct tensor {
 };
 
 namespace detail {
-// Emits a stored entry's bytes in host order, in pieces whose mapped pages are released once the
-// sink has them, so that a pipeline's resident set does not grow with the bytes it streams.
+// Emits a stored entry's bytes in host order, in pieces read into one buffer, so that a pipeline's
+// resident set does not grow with the bytes it streams.
 inline absl::Status stream_stored(const entry& e, const byte_source::emit_fn& emit) {
   return e.host_order_source().stream(emit);
 }
