@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "testing/paths.hpp"
+#include "testing/sanitizer.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/checkpoint.hpp"
 #include "tfckpt/codec/table.hpp"
@@ -41,18 +42,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// g++ says __SANITIZE_ADDRESS__; clang (the sanitizer build's compiler) says it through __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = tfckpt_testing::kAddressSanitizer;
 
 constexpr std::uint64_t kFullSweepBytes = 256 * 1024;
 constexpr std::size_t kSampledPositions = kSanitized ? 96 : 1024;

@@ -14,6 +14,7 @@
 
 #include "testing/bundle_builder.hpp"
 #include "testing/paths.hpp"
+#include "testing/sanitizer.hpp"
 #include "testing/status_matchers.hpp"
 #include "tfckpt/checkpoint/bundle_writer.hpp"
 #include "tfckpt/sinks/write_bundle.hpp"
@@ -25,19 +26,6 @@ namespace average_test {
 
 namespace {
 namespace fs = std::filesystem;
-
-// g++ says __SANITIZE_ADDRESS__; clang (the sanitizer build's compiler) says it through __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using tfckpt::dtype;
@@ -417,7 +405,7 @@ TEST(AverageMemory, ThreeLargeTensorsStreamInBoundedChunks) {
   // 64 MiB (float32) or 128 MiB (a float64 accumulator). Under AddressSanitizer, checking each load
   // reads its shadow byte, one per 8 bytes read: where the kernel backs those reads with fresh pages
   // rather than its zero page (as some hosts do), the 192 MiB read add 24 MiB of anonymous memory.
-  const std::int64_t shadow = kAddressSanitizer ? 3 * kElements * 4 / 8 : 0;
+  const std::int64_t shadow = tfckpt_testing::kAddressSanitizer ? 3 * kElements * 4 / 8 : 0;
   EXPECT_LT(peak - before, (8 << 20) + shadow) << "before " << before << ", peak " << peak;
 }
 
