@@ -2,8 +2,13 @@
 #   -DMODE=find_package|add_subdirectory|fetch_content
 #   -DTFCKPT_SRC=<tfckpt source tree>  -DCONSUMER_DIR=<consumer project>  -DWORK_DIR=<scratch dir>
 #   -DCXX_COMPILER=<compiler to use, optional>
-# find_package mode first configures, builds and installs tfckpt (tests, bench, CLI and examples
-# off) into WORK_DIR/prefix and deletes that build tree, so the consumer can only see the install.
+#   -DBUILD_TREE=<a built tfckpt build tree, optional; find_package mode only>  -DBUILD_CONFIG=<its configuration>
+# find_package mode installs tfckpt into WORK_DIR/prefix: from BUILD_TREE where given (ctest passes
+# the tree it tests: the install is then of the very library the suite has just run), else from a
+# build of its own (tests, bench, CLI and examples off), deleted after the install. Either way the
+# consumer can only see the install.
+# The consumer projects (and tfckpt's own build, in the other modes) compile at -O0 without debug
+# info: what they check is the CMake wiring and that the code links and runs, and -O0 builds fastest.
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var IN ITEMS MODE TFCKPT_SRC CONSUMER_DIR WORK_DIR)
@@ -15,7 +20,7 @@ if(NOT MODE MATCHES "^(find_package|add_subdirectory|fetch_content)$")
   message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
 endif()
 
-set(common_args -G Ninja -DCMAKE_BUILD_TYPE=Release)
+set(common_args -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0)
 if(CXX_COMPILER)
   list(APPEND common_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 endif()
@@ -33,13 +38,22 @@ file(MAKE_DIRECTORY ${WORK_DIR})
 set(consumer_args ${common_args} -DTFCKPT_SRC=${TFCKPT_SRC})
 
 if(MODE STREQUAL "find_package")
-  set(lib_build ${WORK_DIR}/tfckpt-build)
   set(prefix ${WORK_DIR}/prefix)
-  run("configure tfckpt" ${CMAKE_COMMAND} -S ${TFCKPT_SRC} -B ${lib_build} ${common_args}
-      -DTFCKPT_BUILD_TESTS=OFF -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_BUILD_CLI=OFF
-      -DTFCKPT_BUILD_EXAMPLES=OFF -DTFCKPT_INSTALL=ON -DCMAKE_INSTALL_PREFIX=${prefix})
-  run("build tfckpt" ${CMAKE_COMMAND} --build ${lib_build} -j2)
-  run("install tfckpt" ${CMAKE_COMMAND} --install ${lib_build} --prefix ${prefix})
+  if(BUILD_TREE)
+    set(config)
+    if(BUILD_CONFIG)
+      set(config --config ${BUILD_CONFIG})
+    endif()
+    run("install tfckpt from ${BUILD_TREE}" ${CMAKE_COMMAND} --install ${BUILD_TREE} ${config} --prefix ${prefix})
+  else()
+    set(lib_build ${WORK_DIR}/tfckpt-build)
+    run("configure tfckpt" ${CMAKE_COMMAND} -S ${TFCKPT_SRC} -B ${lib_build} ${common_args}
+        -DTFCKPT_BUILD_TESTS=OFF -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_BUILD_CLI=OFF
+        -DTFCKPT_BUILD_EXAMPLES=OFF -DTFCKPT_INSTALL=ON -DCMAKE_INSTALL_PREFIX=${prefix})
+    run("build tfckpt" ${CMAKE_COMMAND} --build ${lib_build} -j2)
+    run("install tfckpt" ${CMAKE_COMMAND} --install ${lib_build} --prefix ${prefix})
+    file(REMOVE_RECURSE ${lib_build})
+  endif()
 
   # The install must be self-contained: headers, generated proto headers, library, package files.
   foreach(pattern IN ITEMS include/tfckpt/status.hpp include/tfckpt/proto/tensor_bundle.pb.h
@@ -50,7 +64,6 @@ if(MODE STREQUAL "find_package")
       message(FATAL_ERROR "[${MODE}] install is missing ${pattern} (under ${prefix})")
     endif()
   endforeach()
-  file(REMOVE_RECURSE ${lib_build})
   list(APPEND consumer_args -DCMAKE_PREFIX_PATH=${prefix})
 endif()
 
