@@ -53,10 +53,11 @@ class VerifyThreadsTest : public ::testing::Test {
 
   // Flips one bit at each offset, writing a new file renamed over the old (never in place).
   void corrupt(const std::vector<std::uint64_t>& offsets) {
-    std::string bytes;
+    std::string bytes(static_cast<std::size_t>(fs::file_size(data_)), '\0');
     {
       std::ifstream in(data_, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      ASSERT_TRUE(in) << data_;
     }
     for (const std::uint64_t at : offsets) bytes[at] ^= 0x10;
     {
