@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "testing/paths.hpp"
@@ -92,6 +94,51 @@ TEST(MappedFileRead, AFileTruncatedInPlaceIsDataLossNotAFault) {
   ASSERT_OK(s);
   read_string(f, 4096, 20'000, &s);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("@8192")));
+}
+
+// What read_rows() must produce: rows of `row` bytes from `offset`, `stride` apart, the gaps untouched.
+std::string expected_rows(const std::string& data, std::uint64_t offset, std::size_t row, std::size_t rows,
+                          std::size_t stride, char fill) {
+  std::string out(rows == 0 ? 0 : (rows - 1) * stride + row, fill);
+  for (std::size_t i = 0; i < rows; ++i) out.replace(i * stride, row, data, offset + i * row, row);
+  return out;
+}
+
+TEST(MappedFileReadRows, PlacesEachRowAtItsStride) {
+  tfckpt_testing::scratch_dir dir;
+  const std::string data = pattern(300'000, 13);
+  spit(dir / "f", data);
+  ASSERT_OK_AND_ASSIGN(const mapped_file f, mapped_file::open((dir / "f").string()));
+  // Strides wider than the row, equal to it, and more rows than one preadv call takes (1024).
+  for (const auto& [offset, row, rows, stride] : std::vector<std::tuple<std::uint64_t, std::size_t, std::size_t, std::size_t>>{
+           {0, 16, 10, 48}, {7, 100, 2500, 130}, {4093, 4096, 3, 4096}, {0, 1, 3000, 2}, {299'990, 10, 1, 10}, {5, 3, 0, 8}}) {
+    std::string out(rows == 0 ? 0 : (rows - 1) * stride + row, '#');
+    ASSERT_OK(f.read_rows(offset, row, rows, {reinterpret_cast<std::byte*>(out.data()), out.size()}, stride));
+    EXPECT_EQ(out, expected_rows(data, offset, row, rows, stride, '#')) << offset << " " << row << "x" << rows << "/" << stride;
+  }
+}
+
+TEST(MappedFileReadRows, PastTheEndOrTooSmallAnOutputIsAnErrorNamingTheFile) {
+  tfckpt_testing::scratch_dir dir;
+  spit(dir / "f", pattern(1000, 2));
+  ASSERT_OK_AND_ASSIGN(const mapped_file f, mapped_file::open((dir / "f").string()));
+  std::string out(4000, '\0');
+  const std::span<std::byte> buf(reinterpret_cast<std::byte*>(out.data()), out.size());
+  EXPECT_THAT(f.read_rows(900, 10, 11, buf, 20), StatusIs(absl::StatusCode::kOutOfRange, HasSubstr((dir / "f").string())));
+  EXPECT_THAT(f.read_rows(0, 10, 300, buf, 20), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stride")));
+  EXPECT_THAT(f.read_rows(0, 30, 2, buf, 20), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("30 bytes")));
+}
+
+TEST(MappedFileReadRows, AFileTruncatedInPlaceIsDataLoss) {
+  tfckpt_testing::scratch_dir dir;
+  const std::string data = pattern(64 * 1024, 5);
+  spit(dir / "f", data);
+  ASSERT_OK_AND_ASSIGN(const mapped_file f, mapped_file::open((dir / "f").string()));
+  std::string out(64 * 1024 * 2, '\0');
+  const std::span<std::byte> buf(reinterpret_cast<std::byte*>(out.data()), out.size());
+  ASSERT_OK(f.read_rows(0, 1024, 4, buf, 2048));  // opens the descriptor
+  std::filesystem::resize_file(dir / "f", 8192);
+  EXPECT_THAT(f.read_rows(4096, 1024, 16, buf, 2048), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("@8192")));
 }
 
 TEST(MappedFileRead, ConcurrentFirstReadsAgree) {

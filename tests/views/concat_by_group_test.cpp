@@ -381,6 +381,31 @@ TEST_F(ConcatOneCheckpoint, LargeAndSmallBlocksWithPagesReleased) {
   }
 }
 
+// Narrow rows only: each member's rows are read straight into place, here over more than one 4 MiB
+// staging buffer, and more rows at once than one preadv call takes.
+TEST_F(ConcatOneCheckpoint, ManyNarrowRowsOverSeveralStagingBuffers) {
+  std::vector<tfckpt_testing::tensor_spec> tensors;
+  std::vector<row_major<float>> members;
+  const Eigen::Index rows = 60000;
+  Eigen::Index total_cols = 0;
+  for (int i = 0; i < 8; ++i) {
+    const Eigen::Index cols = 1 + i % 5;
+    members.push_back(head_matrix(i, rows, cols));
+    tensors.push_back(float_tensor(absl::StrFormat("out%d/weights", i), {rows, cols}, flat<float>(members.back())));
+    total_cols += cols;
+  }
+  write(tensors);
+  ASSERT_GT(rows * total_cols * 4, Eigen::Index{4} << 20);
+  row_major<float> expected(rows, total_cols);
+  for (std::size_t i = 0, col = 0; i < members.size(); col += static_cast<std::size_t>(members[i].cols()), ++i)
+    expected.middleCols(static_cast<Eigen::Index>(col), members[i].cols()) = members[i];
+  const auto planned = tfckpt::collect(tfckpt::entries(*ckpt_) |
+                                       tfckpt::views::concat_by_group(kHeads, {.order = tfckpt::concat_order::numeric_capture(1), .axis = 1}));
+  const auto got = written<float>(planned, "out/weights");
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(expected.size()));
+  EXPECT_TRUE(got == flat<float>(expected));
+}
+
 // --- Problems --------------------------------------------------------------------------------------
 
 TEST(ConcatProblems, EveryProblemOfEveryGroupInOneStatus) {

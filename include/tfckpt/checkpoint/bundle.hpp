@@ -644,6 +644,28 @@ TFCKPT_DECL absl::Status entry::read(std::uint64_t offset, std::span<std::byte> 
   return host_order_source().read(offset, out);
 }
 
+TFCKPT_DECL absl::Status entry::read_rows(std::uint64_t offset, std::size_t row, std::size_t rows,
+                                          std::span<std::byte> out, std::size_t stride) const {
+  const std::uint64_t total = static_cast<std::uint64_t>(row) * rows;
+  if (offset > size_ || total > size_ - offset)
+    return error_context(absl::OutOfRangeError(absl::StrFormat(
+        "%s: a read of %d bytes at %d runs past the tensor's %d", owner_->index_file, total, offset, size_)));
+  if (rows == 0 || row == 0) return absl::OkStatus();
+  if (row > stride || out.size() < (rows - 1) * stride + row)
+    return error_context(absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d rows of %d bytes do not fit %d bytes at a stride of %d", owner_->index_file, rows, row, out.size(), stride)));
+  if (bytes_are_mapped() && bytes_in_host_order()) {
+    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, this->bytes());  // maps the shard, checks its size
+    if (offset > bytes.size() || total > bytes.size() - offset)
+      return error_context(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + offset,
+                                     "a read of %d bytes runs past the tensor's %d", total, bytes.size()));
+    return error_context(owner_->shards[shard_].file.read_rows(offset_ + offset, row, rows, out, stride));
+  }
+  for (std::size_t i = 0; i < rows; ++i)
+    TFCKPT_RETURN_IF_ERROR(read(offset + i * row, out.subspan(i * stride, row)));
+  return absl::OkStatus();
+}
+
 TFCKPT_DECL absl::Status entry::read_unmapped(std::uint64_t offset, std::span<std::byte> out) const {
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, this->bytes());  // maps the shard, checks its size
   if (offset > bytes.size() || out.size() > bytes.size() - offset)

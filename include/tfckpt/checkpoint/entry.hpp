@@ -89,6 +89,12 @@ class entry {
   /// Errors name the data file, the tensor and the offset (kOutOfRange past size()).
   absl::Status read(std::uint64_t offset, std::span<std::byte> out) const;
 
+  /// As read() of `rows` * `row` bytes from `offset`, each run of `row` bytes going `stride` bytes
+  /// apart into `out` (io::mapped_file::read_rows): a mapped tensor in host order is read with a
+  /// few preadv calls straight into place. REQUIRES: row <= stride.
+  absl::Status read_rows(std::uint64_t offset, std::size_t row, std::size_t rows, std::span<std::byte> out,
+                         std::size_t stride) const;
+
   /// The elements as T, in this host's byte order (see tensor_values: zero-copy when aligned and
   /// bytes_in_host_order(), else a copy, swapped when the bundle has the other byte order).
   /// T must match dtype(): float for float32, Eigen::half for float16, Eigen::bfloat16, bool, ...
