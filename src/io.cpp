@@ -4,7 +4,6 @@
 // here, once (see tfckpt/detail/config.hpp).
 #define TFCKPT_COMPILE_IO_ATOMIC_FILE
 #define TFCKPT_COMPILE_IO_DIRECTORY
-#define TFCKPT_COMPILE_IO_FILE_OPS
 #define TFCKPT_COMPILE_IO_MAPPED_FILE
 #define TFCKPT_COMPILE_IO_MEMORY
 #include "tfckpt/io/atomic_file.hpp"

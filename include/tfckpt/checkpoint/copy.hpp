@@ -8,8 +8,8 @@
 // over the new shards in data order, balanced by bytes. Partitioned tensors keep their slices.
 // The copy keeps the source's byte order unless asked for another (then payloads are swapped as
 // they stream and checksums recomputed over the new bytes). Tensors of 1 MiB or more kept in their
-// byte order are copied by the kernel (copy_file_range) with their stored checksums where that is
-// faster (not on tmpfs; copy_options::copy_stored); the others stream through the writer, which
+// byte order are copied by the kernel (copy_file_range) with their stored checksums (unless
+// copy_options::copy_stored says never); the others stream through the writer, which
 // checksums them again.
 //
 // Example:
@@ -107,7 +107,7 @@ TFCKPT_DECL absl::Status copy_checkpoint(const checkpoint& src, const std::files
       TFCKPT_RETURN_IF_ERROR(
           writer.add_slice(full.name(), full.shape(), full.slice_extents(it->second.second), full.dtype(), source, shard));
     } else if (const io::mapped_file* file = w.payload_order == src.payload_order() ? detail::mapped_shard_of(*e) : nullptr;
-               file != nullptr && detail::copy_by_kernel(w, e->size(), file->path(), dst)) {
+               file != nullptr && detail::copy_by_kernel(w, e->size())) {
       // The same bytes in the same order: the kernel copies them, and the stored checksum stays.
       TFCKPT_RETURN_IF_ERROR(
           writer.add_copied(e->name(), e->dtype(), e->shape(), *file, e->offset(), e->size(), e->stored_crc32c(), shard));

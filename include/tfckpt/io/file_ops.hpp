@@ -12,7 +12,6 @@
 #define TFCKPT_IO_FILE_OPS_HPP_
 
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,7 +19,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "tfckpt/detail/config.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 
 namespace tfckpt::io {
@@ -48,30 +46,6 @@ inline absl::StatusOr<bool> remove_file(const std::string& path) {
 /// Deletes the directory `path` if it is empty; false (and nothing changes) otherwise.
 inline bool remove_empty_directory(const std::string& path) { return ::rmdir(path.c_str()) == 0; }
 
-/// Whether the kernel copying bytes from the file `from` into a new file in directory `to_dir`
-/// (copy_file_range) beats reading them through a mapping and writing them: measured on ext4, where
-/// a rewrite keeping half of 4 GiB took 0.54x `cp`'s time by kernel copy against 1.07x streamed, and
-/// on tmpfs, where it took 1.9x longer than streamed (the kernel copies tmpfs pages one at a time).
-/// So: not when either side is on tmpfs; otherwise yes (on btrfs and XFS the copy may share extents).
-TFCKPT_DECL bool kernel_copy_pays(const std::string& from, const std::string& to_dir);
-
 }  // namespace tfckpt::io
-
-// Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
-#if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_IO_FILE_OPS)
-
-namespace tfckpt::io {
-
-TFCKPT_DECL bool kernel_copy_pays(const std::string& from, const std::string& to_dir) {
-  constexpr long kTmpfsMagic = 0x01021994;  // TMPFS_MAGIC, linux/magic.h
-  const auto on_tmpfs = [](const std::string& p) {
-    struct statfs fs {};
-    return ::statfs(p.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kTmpfsMagic;
-  };
-  return !on_tmpfs(from) && !on_tmpfs(to_dir.empty() ? std::string(".") : to_dir);
-}
-
-}  // namespace tfckpt::io
-#endif  // TFCKPT_COMPILE_IO_FILE_OPS
 
 #endif  // TFCKPT_IO_FILE_OPS_HPP_

@@ -54,10 +54,9 @@ namespace detail {
 TFCKPT_DECL const bundle* reusable_source(std::span<const tensor> planned, const bundle_writer_options& w);
 
 // The mapped data shard holding `t`'s bytes when the writer can take them as they are stored (a
-// stored tensor, unchanged, in a local shard, in the writer's byte order) and a kernel copy pays
-// (copy_by_kernel); else nullptr, and the bytes are streamed.
-TFCKPT_DECL const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w,
-                                                  const std::filesystem::path& prefix);
+// stored tensor, unchanged, in a local shard, in the writer's byte order) and the writer's options
+// let the kernel copy it (copy_by_kernel); else nullptr, and the bytes are streamed.
+TFCKPT_DECL const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w);
 
 }  // namespace detail
 
@@ -99,14 +98,13 @@ TFCKPT_DECL const bundle* reusable_source(std::span<const tensor> planned, const
   return &src;
 }
 
-TFCKPT_DECL const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w,
-                                                  const std::filesystem::path& prefix) {
+TFCKPT_DECL const io::mapped_file* copyable_shard(const tensor& t, const bundle_writer_options& w) {
   const entry* e = t.stored;
   if (e == nullptr || t.dtype != e->dtype() || t.size() != e->size() || !std::ranges::equal(t.shape, e->shape()) ||
       entry_access::owner(*e).payload_order() != w.payload_order)
     return nullptr;
   const io::mapped_file* shard = mapped_shard_of(*e);
-  return shard != nullptr && copy_by_kernel(w, e->size(), shard->path(), prefix) ? shard : nullptr;
+  return shard != nullptr && copy_by_kernel(w, e->size()) ? shard : nullptr;
 }
 }  // namespace tfckpt::detail
 
@@ -140,7 +138,7 @@ TFCKPT_DECL absl::Status write_bundle(std::span<const tensor> planned, const std
         TFCKPT_RETURN_IF_ERROR(
             writer.add_slice(t.name, t.shape, t.stored->slice_extents(i), t.dtype, part.host_order_source()));
       }
-    } else if (const io::mapped_file* shard = detail::copyable_shard(t, options.writer, prefix)) {
+    } else if (const io::mapped_file* shard = detail::copyable_shard(t, options.writer)) {
       const entry& e = *t.stored;
       TFCKPT_RETURN_IF_ERROR(writer.add_copied(t.name, t.dtype, t.shape, *shard, e.offset(), e.size(), e.stored_crc32c()));
     } else {
