@@ -200,7 +200,7 @@ TEST_F(ConcatSixteenHeads, MergeHeadsPipelineReportsUselessRulesAndAxes) {
 // --- Member order ----------------------------------------------------------------------------------
 
 class ConcatOneCheckpoint : public ::testing::Test {
- protected:
+ public:  // for the helpers below the tests too
   void write(const std::vector<tfckpt_testing::tensor_spec>& tensors, const tfckpt_testing::build_options& options = {}) {
     tfckpt_testing::write_bundle(dir_ / "m", tensors, options);
     auto c = tfckpt::open(dir_ / "m");
@@ -352,29 +352,37 @@ TEST_F(ConcatOneCheckpoint, Int32Float64AndBfloat16) {
   EXPECT_EQ(planned[0].dtype, tfckpt::dtype::bfloat16);
 }
 
+// Writes one "outI/weights" matrix of `rows` x cols_of(I) per member, concatenates them along axis
+// 1 and checks the written result against Eigen's; returns the members.
+template <class ColsOf>
+std::vector<row_major<float>> expect_heads_concatenated(ConcatOneCheckpoint& test, int n, Eigen::Index rows,
+                                                        ColsOf cols_of) {
+  std::vector<tfckpt_testing::tensor_spec> tensors;
+  std::vector<row_major<float>> members;
+  Eigen::Index total_cols = 0;
+  for (int i = 0; i < n; ++i) {
+    members.push_back(head_matrix(i, rows, cols_of(i)));
+    tensors.push_back(float_tensor(absl::StrFormat("out%d/weights", i), {rows, cols_of(i)}, flat<float>(members.back())));
+    total_cols += cols_of(i);
+  }
+  test.write(tensors);
+  row_major<float> expected(rows, total_cols);
+  for (std::size_t i = 0, col = 0; i < members.size(); col += static_cast<std::size_t>(members[i].cols()), ++i)
+    expected.middleCols(static_cast<Eigen::Index>(col), members[i].cols()) = members[i];
+  const auto planned = tfckpt::collect(tfckpt::entries(*test.ckpt_) |
+                                       tfckpt::views::concat_by_group(kHeads, {.order = tfckpt::concat_order::numeric_capture(1), .axis = 1}));
+  const auto got = test.written<float>(planned, "out/weights");
+  EXPECT_EQ(got.size(), static_cast<std::size_t>(expected.size()));
+  EXPECT_TRUE(got == flat<float>(expected));
+  return members;
+}
+
 // Rows large enough for the zero-copy path (>= 64 KiB per block) mixed with small ones (staged), and
 // enough members for the mapped pages to be released while streaming: still Eigen's answer, and the
 // members still read correctly afterwards.
 TEST_F(ConcatOneCheckpoint, LargeAndSmallBlocksWithPagesReleased) {
-  std::vector<tfckpt_testing::tensor_spec> tensors;
-  std::vector<row_major<float>> members;
-  const Eigen::Index rows = 64;
-  Eigen::Index total_cols = 0;
-  for (int i = 0; i < 16; ++i) {
-    const Eigen::Index cols = i % 2 == 0 ? 20000 : 3;  // 80000-byte and 12-byte row blocks
-    members.push_back(head_matrix(i, rows, cols));
-    tensors.push_back(float_tensor(absl::StrFormat("out%d/weights", i), {rows, cols}, flat<float>(members.back())));
-    total_cols += cols;
-  }
-  write(tensors);
-  row_major<float> expected(rows, total_cols);
-  for (std::size_t i = 0, col = 0; i < members.size(); col += static_cast<std::size_t>(members[i].cols()), ++i)
-    expected.middleCols(static_cast<Eigen::Index>(col), members[i].cols()) = members[i];
-  const auto planned = tfckpt::collect(tfckpt::entries(*ckpt_) |
-                                       tfckpt::views::concat_by_group(kHeads, {.order = tfckpt::concat_order::numeric_capture(1), .axis = 1}));
-  const auto got = written<float>(planned, "out/weights");
-  ASSERT_EQ(got.size(), static_cast<std::size_t>(expected.size()));
-  EXPECT_TRUE(got == flat<float>(expected));
+  // 80000-byte and 12-byte row blocks.
+  const auto members = expect_heads_concatenated(*this, 16, 64, [](int i) -> Eigen::Index { return i % 2 == 0 ? 20000 : 3; });
   for (int i = 0; i < 16; ++i) {
     ASSERT_OK_AND_ASSIGN(const auto v, ckpt_->find(absl::StrFormat("out%d/weights", i))->values<float>());
     EXPECT_TRUE(std::vector<float>(v.begin(), v.end()) == flat<float>(members[static_cast<std::size_t>(i)])) << i;
@@ -382,28 +390,9 @@ TEST_F(ConcatOneCheckpoint, LargeAndSmallBlocksWithPagesReleased) {
 }
 
 // Narrow rows only: each member's rows are read straight into place, here over more than one 4 MiB
-// staging buffer, and more rows at once than one preadv call takes.
+// staging buffer (60000 rows of 84 bytes), and more rows at once than one preadv call takes.
 TEST_F(ConcatOneCheckpoint, ManyNarrowRowsOverSeveralStagingBuffers) {
-  std::vector<tfckpt_testing::tensor_spec> tensors;
-  std::vector<row_major<float>> members;
-  const Eigen::Index rows = 60000;
-  Eigen::Index total_cols = 0;
-  for (int i = 0; i < 8; ++i) {
-    const Eigen::Index cols = 1 + i % 5;
-    members.push_back(head_matrix(i, rows, cols));
-    tensors.push_back(float_tensor(absl::StrFormat("out%d/weights", i), {rows, cols}, flat<float>(members.back())));
-    total_cols += cols;
-  }
-  write(tensors);
-  ASSERT_GT(rows * total_cols * 4, Eigen::Index{4} << 20);
-  row_major<float> expected(rows, total_cols);
-  for (std::size_t i = 0, col = 0; i < members.size(); col += static_cast<std::size_t>(members[i].cols()), ++i)
-    expected.middleCols(static_cast<Eigen::Index>(col), members[i].cols()) = members[i];
-  const auto planned = tfckpt::collect(tfckpt::entries(*ckpt_) |
-                                       tfckpt::views::concat_by_group(kHeads, {.order = tfckpt::concat_order::numeric_capture(1), .axis = 1}));
-  const auto got = written<float>(planned, "out/weights");
-  ASSERT_EQ(got.size(), static_cast<std::size_t>(expected.size()));
-  EXPECT_TRUE(got == flat<float>(expected));
+  expect_heads_concatenated(*this, 8, 60000, [](int i) -> Eigen::Index { return 1 + i % 5; });
 }
 
 // --- Problems --------------------------------------------------------------------------------------
