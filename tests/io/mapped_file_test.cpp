@@ -125,8 +125,9 @@ TEST(MappedFileReadRows, PastTheEndOrTooSmallAnOutputIsAnErrorNamingTheFile) {
   std::string out(4000, '\0');
   const std::span<std::byte> buf(reinterpret_cast<std::byte*>(out.data()), out.size());
   EXPECT_THAT(f.read_rows(900, 10, 11, buf, 20), StatusIs(absl::StatusCode::kOutOfRange, HasSubstr((dir / "f").string())));
-  EXPECT_THAT(f.read_rows(0, 10, 300, buf, 20), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stride")));
+  EXPECT_THAT(f.read_rows(0, 1, 1000, buf, 5), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stride")));
   EXPECT_THAT(f.read_rows(0, 30, 2, buf, 20), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("30 bytes")));
+  EXPECT_THAT(f.read_rows(1001, 10, 0, buf, 20), StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("@1001")));
 }
 
 TEST(MappedFileReadRows, AFileTruncatedInPlaceIsDataLoss) {

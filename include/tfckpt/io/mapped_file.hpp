@@ -204,14 +204,14 @@ TFCKPT_DECL absl::Status mapped_file::read(std::uint64_t offset, std::span<std::
 
 TFCKPT_DECL absl::Status mapped_file::read_rows(std::uint64_t offset, std::size_t row, std::size_t rows,
                                                 std::span<std::byte> out, std::size_t stride) const {
-  if (rows == 0 || row == 0) return absl::OkStatus();
   const std::uint64_t total = static_cast<std::uint64_t>(row) * rows;
-  if (row > stride || out.size() < (rows - 1) * stride + row)
-    return absl::InvalidArgumentError(absl::StrFormat("%s: %d rows of %d bytes do not fit %d bytes at a stride of %d",
-                                                      path_, rows, row, out.size(), stride));
   if (offset > size_ || total > size_ - offset)
     return absl::OutOfRangeError(absl::StrFormat("%s @%d: a read of %d bytes runs past the file's %d", path_, offset,
                                                  total, size_));
+  if (rows == 0 || row == 0) return absl::OkStatus();
+  if (row > stride || out.size() < (rows - 1) * stride + row)
+    return absl::InvalidArgumentError(absl::StrFormat("%s: %d rows of %d bytes do not fit %d bytes at a stride of %d",
+                                                      path_, rows, row, out.size(), stride));
   const int fd = descriptor();
   if (fd < 0 || row == stride) {
     if (row == stride) return read(offset, out.first(static_cast<std::size_t>(total)));
