@@ -91,7 +91,7 @@ class entry {
 
   /// As read() of `rows` * `row` bytes from `offset`, each run of `row` bytes going `stride` bytes
   /// apart into `out` (io::mapped_file::read_rows): a mapped tensor in host order is read with a
-  /// few preadv calls straight into place. REQUIRES: row <= stride.
+  /// few preadv calls straight into place. kInvalidArgument unless the rows fit `out` at `stride`.
   absl::Status read_rows(std::uint64_t offset, std::size_t row, std::size_t rows, std::span<std::byte> out,
                          std::size_t stride) const;
 

@@ -93,8 +93,8 @@ class mapped_file {
   /// As read(), for `rows` consecutive runs of `row` bytes from `offset` that go `stride` bytes
   /// apart into `out` (row i at out + i * stride): the rows of a matrix into a wider one, as a
   /// concatenation along an inner axis gathers them. Few system calls (preadv, up to 1024 rows
-  /// each), and no copy through an intermediate buffer. REQUIRES: row <= stride, and
-  /// out.size() >= (rows - 1) * stride + row when rows > 0.
+  /// each), and no copy through an intermediate buffer. kInvalidArgument unless row <= stride and
+  /// out.size() >= (rows - 1) * stride + row; other errors as read()'s.
   absl::Status read_rows(std::uint64_t offset, std::size_t row, std::size_t rows, std::span<std::byte> out,
                          std::size_t stride) const;
 
