@@ -655,11 +655,8 @@ TFCKPT_DECL absl::Status entry::read_rows(std::uint64_t offset, std::size_t row,
     return error_context(absl::InvalidArgumentError(absl::StrFormat(
         "%s: %d rows of %d bytes do not fit %d bytes at a stride of %d", owner_->index_file, rows, row, out.size(), stride)));
   if (bytes_are_mapped() && bytes_in_host_order()) {
-    TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, this->bytes());  // maps the shard, checks its size
-    if (offset > bytes.size() || total > bytes.size() - offset)
-      return error_context(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + offset,
-                                     "a read of %d bytes runs past the tensor's %d", total, bytes.size()));
-    return error_context(owner_->shards[shard_].file.read_rows(offset_ + offset, row, rows, out, stride));
+    TFCKPT_ASSIGN_OR_RETURN(const io::mapped_file* file, mapped_shard_for(offset, total));
+    return error_context(file->read_rows(offset_ + offset, row, rows, out, stride));
   }
   for (std::size_t i = 0; i < rows; ++i)
     TFCKPT_RETURN_IF_ERROR(read(offset + i * row, out.subspan(i * stride, row)));
@@ -667,11 +664,16 @@ TFCKPT_DECL absl::Status entry::read_rows(std::uint64_t offset, std::size_t row,
 }
 
 TFCKPT_DECL absl::Status entry::read_unmapped(std::uint64_t offset, std::span<std::byte> out) const {
+  TFCKPT_ASSIGN_OR_RETURN(const io::mapped_file* file, mapped_shard_for(offset, out.size()));
+  return error_context(file->read(offset_ + offset, out));
+}
+
+TFCKPT_DECL absl::StatusOr<const io::mapped_file*> entry::mapped_shard_for(std::uint64_t offset, std::uint64_t n) const {
   TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, this->bytes());  // maps the shard, checks its size
-  if (offset > bytes.size() || out.size() > bytes.size() - offset)
+  if (offset > bytes.size() || n > bytes.size() - offset)
     return error_context(data_loss(data_file_name(owner_->prefix, shard_, owner_->header.num_shards), offset_ + offset,
-                                   "a read of %d bytes runs past the tensor's %d", out.size(), bytes.size()));
-  return error_context(owner_->shards[shard_].file.read(offset_ + offset, out));
+                                   "a read of %d bytes runs past the tensor's %d", n, bytes.size()));
+  return &owner_->shards[shard_].file;
 }
 
 TFCKPT_DECL absl::Status entry::verify(const std::function<void(std::uint64_t)>& on_progress) const {

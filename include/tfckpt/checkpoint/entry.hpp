@@ -28,6 +28,9 @@ namespace detail {
 struct bundle;
 struct entry_access;
 }
+namespace io {
+class mapped_file;
+}
 
 /// One tensor of a checkpoint: metadata, and its bytes in a (lazily) mapped data shard.
 /// Entries are owned by their checkpoint and stay valid, at the same address, until it is
@@ -122,6 +125,9 @@ class entry {
   absl::Status error_context(absl::Status s) const { return with_key(std::move(s), name()); }
   // read() of a mapped entry in host order, by pread. REQUIRES: the range lies within size().
   absl::Status read_unmapped(std::uint64_t offset, std::span<std::byte> out) const;
+  // The mapped shard holding this tensor, once bytes [offset, offset + n) are checked to lie within
+  // it (the shard mapped and long enough). REQUIRES: bytes_are_mapped().
+  absl::StatusOr<const io::mapped_file*> mapped_shard_for(std::uint64_t offset, std::uint64_t n) const;
   // OK when `crc` (unmasked, over the stored bytes) is the checksum the index holds.
   absl::Status checksum_status(std::uint32_t crc) const;
   // OK when `raw`, this stored tensor's bytes, match the index's checksums (for strings also the
