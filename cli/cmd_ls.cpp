@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// `tfckpt ls CKPT [--json] [--objects]`: every tensor's name, dtype, shape, shard, offset and size, in
-// key order; or, with --objects, the object tree of a TF2 checkpoint.
+// `tfckpt ls CKPT [--align WHEN] [--json] [--objects]`: every tensor's name, dtype, shape, shard, offset
+// and size, in key order; or, with --objects, the object tree of a TF2 checkpoint.
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +28,7 @@ namespace {
 
 struct ls_options {
   std::string checkpoint;
+  std::string align = "auto";  // the text listing's columns: auto (aligned on a terminal), always, never
   bool json = false;
   bool objects = false;
   unsigned threads = 0;  // 0: as listing_plan decides
@@ -217,6 +220,29 @@ void left(std::string& buf, std::string_view text, std::size_t width) {
   buf += "  ";
 }
 
+// Writes `name` at `p` as printable_key() shows it, `width` (printable_width(name)) characters;
+// returns the end.
+char* put_name(char* p, std::string_view name, std::size_t width) {
+  if (width == name.size()) {
+    std::memcpy(p, name.data(), name.size());
+    return p + name.size();
+  }
+  const std::string shown = tfckpt::printable_key(name);
+  std::memcpy(p, shown.data(), shown.size());
+  return p + shown.size();
+}
+
+// Writes "[d0,d1,...]" at `p`; returns the end.
+char* put_shape(char* p, char* limit, tfckpt::shape_view dims) {
+  *p++ = '[';
+  for (std::size_t d = 0; d < dims.size(); ++d) {
+    if (d) *p++ = ',';
+    p = std::to_chars(p, limit, dims[d]).ptr;
+  }
+  *p++ = ']';
+  return p;
+}
+
 // The widths of the table's columns: NAME DTYPE SHAPE SHARD OFFSET SIZE, at least their headers'.
 struct column_widths {
   std::size_t w[6] = {4, 5, 5, 5, 6, 4};
@@ -280,24 +306,12 @@ absl::Status format_rows(const tfckpt::index_scanner& index, const tfckpt::index
       p = buf.room(chunk);
       limit = p + chunk;
     }
-    if (name_width == e.name.size()) {
-      std::memcpy(p, e.name.data(), e.name.size());
-      p += e.name.size();
-    } else {
-      const std::string shown = tfckpt::printable_key(e.name);
-      std::memcpy(p, shown.data(), shown.size());
-      p += shown.size();
-    }
+    p = put_name(p, e.name, name_width);
     spaces(w[0] - name_width + 2);
     std::memcpy(p, dtype.data(), dtype.size());
     p += dtype.size();
     spaces(w[1] - dtype.size() + 2);
-    *p++ = '[';
-    for (std::size_t d = 0; d < e.shape.size(); ++d) {
-      if (d) *p++ = ',';
-      p = std::to_chars(p, limit, e.shape[d]).ptr;
-    }
-    *p++ = ']';
+    p = put_shape(p, limit, e.shape);
     spaces(w[2] - shape_chars + 2);
     number(e.shard, shard_digits, w[3]);
     spaces(2);
@@ -311,11 +325,58 @@ absl::Status format_rows(const tfckpt::index_scanner& index, const tfckpt::index
   return formatted;
 }
 
+// The rows of `part` as tab-separated columns appended to `buf`: one pass over the index, nothing
+// to know in advance. Names cannot hold a raw tab or newline: they are escaped as "\\xHH".
+absl::Status format_tab_separated_rows(const tfckpt::index_scanner& index, const tfckpt::index_part& part,
+                                       text_buffer& buf) {
+  constexpr std::size_t kChunk = std::size_t{1} << 16;
+  constexpr std::size_t kNumberMax = 20;  // characters of the longest int64
+  char* p = buf.room(kChunk);
+  char* limit = p + kChunk;
+  const absl::Status formatted = index.scan(part, [&](const tfckpt::index_record& e) {
+    const std::size_t name_width = printable_width(e.name);
+    const std::string_view dtype = tfckpt::dtype_name(e.dtype);
+    const std::size_t row_max =
+        name_width + dtype.size() + 2 + e.shape.size() * (kNumberMax + 1) + 3 * kNumberMax + 6;
+    if (static_cast<std::size_t>(limit - p) < row_max) {
+      buf.commit(p);
+      const std::size_t n = std::max(kChunk, row_max);
+      p = buf.room(n);
+      limit = p + n;
+    }
+    p = put_name(p, e.name, name_width);
+    *p++ = '\t';
+    std::memcpy(p, dtype.data(), dtype.size());
+    p += dtype.size();
+    *p++ = '\t';
+    p = put_shape(p, limit, e.shape);
+    *p++ = '\t';
+    p = std::to_chars(p, limit, e.shard).ptr;
+    *p++ = '\t';
+    p = std::to_chars(p, limit, e.offset).ptr;
+    *p++ = '\t';
+    p = std::to_chars(p, limit, e.size).ptr;
+    *p++ = '\n';
+    return absl::OkStatus();
+  });
+  buf.commit(p);
+  return formatted;
+}
+
+// Tab-separated columns, streamed in one pass: the rows before an error are printed, then the error.
+absl::Status print_tab_separated(const tfckpt::index_scanner& index, unsigned threads, stdout_writer& out) {
+  const listing_plan plan(index, threads);
+  out.buf() += "NAME\tDTYPE\tSHAPE\tSHARD\tOFFSET\tSIZE\n";
+  return print_parts<text_buffer>(
+      plan, [&](const tfckpt::index_part& part, text_buffer& text) { return format_tab_separated_rows(index, part, text); },
+      [&](std::string_view text) { out.write(text); });
+}
+
 // Aligned columns in bounded memory: a first scan of the index sizes the columns (and checks the
 // whole index before anything is printed), the second prints the rows. Both run on every core, a
 // part of the index per thread at a time; the rows are written in key order.
-absl::Status print_text(const tfckpt::index_scanner& index, const std::string& path, unsigned threads,
-                        stdout_writer& out) {
+absl::Status print_aligned(const tfckpt::index_scanner& index, const std::string& path, unsigned threads,
+                           stdout_writer& out) {
   const listing_plan plan(index, threads);
   std::vector<column_widths> part_widths(plan.parts.size());
   TFCKPT_RETURN_IF_ERROR(check_parts(plan, [&](std::size_t k) {
@@ -403,13 +464,23 @@ void print_objects_json(const tfckpt::checkpoint& ckpt, const tfckpt::object_gra
 int run_ls(const ls_options& opt) {
   stdout_writer out;
   if (!opt.objects) {
-    // The tensor list streams from the index, never held whole: the table scans it twice (the
-    // first sizes the columns), and so does JSON, whose first scan only checks it, so that a bad
-    // index prints nothing.
+    // The tensor list streams from the index, never held whole. Tab-separated columns take one
+    // scan; aligned ones two (the first sizes the columns), and so does JSON, whose first scan only
+    // checks the index, so that a bad one prints nothing. Columns are aligned for a person reading
+    // a terminal, as ls(1) formats for one; a program reading a pipe gets the single pass.
+    const bool aligned =
+        opt.align == "always" || (opt.align == "auto" && ::isatty(STDOUT_FILENO) == 1);
     auto index = tfckpt::index_scanner::open(opt.checkpoint);
     absl::Status listed = index.status();
-    if (listed.ok())
-      listed = opt.json ? print_json(*index, opt.threads, out) : print_text(*index, opt.checkpoint, opt.threads, out);
+    if (listed.ok()) {
+      if (opt.json) {
+        listed = print_json(*index, opt.threads, out);
+      } else if (aligned) {
+        listed = print_aligned(*index, opt.checkpoint, opt.threads, out);
+      } else {
+        listed = print_tab_separated(*index, opt.threads, out);
+      }
+    }
     if (!listed.ok()) {
       out.flush();
       return report_error(listed);
@@ -439,6 +510,11 @@ command add_ls(CLI::App& parent) {
   app->add_option("CKPT", opt->checkpoint, kCheckpointHelp)
       ->type_name("PATH")
       ->required();
+  app->add_option("--align", opt->align,
+                  "Text output: columns padded with spaces to line up (`always`), or separated by one tab "
+                  "(`never`); `auto` (the default) aligns them when the output is a terminal")
+      ->type_name("WHEN")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   app->add_flag("--json", opt->json,
                 "Print a JSON array of {name, dtype, shape, shard, offset, size} objects instead of a table");
   app->add_option("--threads,-j", opt->threads,
@@ -450,8 +526,10 @@ command add_ls(CLI::App& parent) {
                 "TF2 checkpoints: show the object tree (objects, their values, optimizer slots under their variable); "
                 "with --json, one {key, object_path, attribute, full_name, present, slot} object per value");
   app->footer(
-      "Text output: a header line, then one tensor per line in aligned columns (non-printable bytes\n"
-      "in names are shown as \\xHH). The index alone is read; no tensor data is touched.\n"
+      "Text output: a header line, then one tensor per line (non-printable bytes in names, tabs\n"
+      "among them, are shown as \\xHH). On a terminal the columns are aligned; into a pipe or a file\n"
+      "they are separated by tabs, written as the index is read (awk, cut -f and sort -t$'\\t' split\n"
+      "them). The index alone is read; no tensor data is touched.\n"
       "\n"
       "Examples:\n"
       "  tfckpt ls train/model.ckpt-1000\n"

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <complex>
@@ -213,9 +214,16 @@ TEST_F(CliTest, LsTextHasHeaderAndOneEntryPerLine) {
     for (std::string f; in >> f;) fields.push_back(f);
     EXPECT_EQ(fields, expected[i]) << lines[i + 1];
   }
-  // Aligned columns: every line puts DTYPE at the same column.
-  const auto col = lines[0].find("DTYPE");
-  for (std::size_t i = 1; i < lines.size(); ++i) EXPECT_EQ(lines[i].find(expected[i - 1][1]), col) << lines[i];
+  // Into a pipe the fields are separated by single tabs; aligned, every line puts DTYPE at the same
+  // column.
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    EXPECT_EQ(std::count(lines[i].begin(), lines[i].end(), '\t'), 5) << lines[i];
+  const cli_result aligned = run_cli({"ls", "--align", "always", prefix()});
+  ASSERT_EQ(aligned.exit_code, 0) << aligned;
+  const std::vector<std::string> rows = lines_of(aligned.out);
+  ASSERT_EQ(rows.size(), 8u) << aligned;
+  const auto col = rows[0].find("DTYPE");
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i].find(expected[i - 1][1]), col) << rows[i];
 }
 
 TEST_F(CliTest, CatJsonFloat32) {

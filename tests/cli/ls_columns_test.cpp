@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// `tfckpt ls` text output: columns aligned over every row (sized before the rows stream out), names
-// with non-printable bytes escaped and padded by their escaped width, numbers right-aligned.
+// `tfckpt ls` text output. Aligned (on a terminal, or --align always): columns sized over every row
+// before the rows stream out, names with non-printable bytes escaped and padded by their escaped
+// width, numbers right-aligned. Into a pipe (--align auto, or never): tab-separated columns written
+// in one pass over the index.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -49,7 +51,7 @@ TEST(LsColumns, EveryRowLinesUpWithTheHeader) {
                                            float_tensor(std::string("odd\x01name\\x"), {2}, {1, 2}),
                                            float_tensor("s", {}, {3}),
                                        });
-  const auto r = run_cli({"ls", prefix});
+  const auto r = run_cli({"ls", "--align", "always", prefix});
   ASSERT_EQ(r.exit_code, 0) << r;
   const std::vector<std::string> lines = split_lines(r.out);
   ASSERT_EQ(lines.size(), 5u) << r.out;
@@ -76,6 +78,33 @@ TEST(LsColumns, EveryRowLinesUpWithTheHeader) {
   }
 }
 
+// Into a pipe the columns are separated by one tab each, and nothing pads them: six fields per
+// line, names escaped as in the aligned table (a tab in a name too, so that it cannot split a row).
+TEST(LsColumns, APipeGetsTabSeparatedColumns) {
+  tfckpt_testing::scratch_dir dir;
+  const std::string prefix = (dir / "model").string();
+  tfckpt_testing::write_bundle(prefix, {
+                                           float_tensor("a", {1}, {1}),
+                                           float_tensor(std::string("tab\tin\\name"), {2, 1}, {1, 2}),
+                                           float_tensor("s", {}, {3}),
+                                       });
+  const auto piped = run_cli({"ls", prefix});
+  ASSERT_EQ(piped.exit_code, 0) << piped;
+  EXPECT_EQ(piped.out,
+            "NAME\tDTYPE\tSHAPE\tSHARD\tOFFSET\tSIZE\n"
+            "a\tfloat32\t[1]\t0\t0\t4\n"
+            "s\tfloat32\t[]\t0\t12\t4\n"
+            "tab\\x09in\\x5cname\tfloat32\t[2,1]\t0\t4\t8\n");
+  const auto never = run_cli({"ls", "--align", "never", prefix});
+  EXPECT_EQ(never.out, piped.out);
+  const auto always = run_cli({"ls", "--align", "always", prefix});
+  ASSERT_EQ(always.exit_code, 0) << always;
+  EXPECT_EQ(always.out.find('\t'), std::string::npos) << always.out;
+  EXPECT_NE(always.out, piped.out);
+  const auto bad = run_cli({"ls", "--align", "sometimes", prefix});
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+}
+
 // `ls --json` writes plain names as they are and escapes every other one as JSON must: quotes,
 // backslashes, control bytes, and invalid UTF-8 replaced by U+FFFD.
 TEST(LsColumns, JsonEscapesEveryNameThatNeedsIt) {
@@ -99,15 +128,19 @@ TEST(LsColumns, JsonEscapesEveryNameThatNeedsIt) {
   EXPECT_NE(r.out.find(R"({"name":"plain/kernel","dtype":"float32","shape":[1],"shard":0,)"), std::string::npos) << r.out;
 }
 
-// ls streams its rows from the index, but checks the whole index first: a corrupt block in the
-// middle of a long listing prints no row at all, in either format.
-TEST(LsColumns, ACorruptIndexPrintsNothing) {
+// The aligned table and JSON check the whole index before they print: a corrupt block in the middle
+// of a long listing prints no row at all. The tab-separated listing streams in one pass: the rows
+// before the damage, then the error, and a non-zero exit.
+TEST(LsColumns, ACorruptIndexPrintsNothingAlignedAndTheRowsBeforeItPiped) {
   tfckpt_testing::scratch_dir dir;
   const std::string prefix = (dir / "model").string();
   std::vector<tfckpt_testing::tensor_spec> specs;
   for (int i = 0; i < 4000; ++i)  // ~400 KiB of rows: several flushes of the output buffer
     specs.push_back(float_tensor("a/rather/long/scope/name/for/tensor/number/" + std::to_string(100000 + i), {1}, {1}));
-  tfckpt_testing::write_bundle(prefix, specs);
+  tfckpt_testing::build_options options;
+  options.block_size = 4096;  // the damage lands in a block far from the first
+  tfckpt_testing::write_bundle(prefix, specs, options);
+  const std::string intact = run_cli({"ls", prefix}).out;
   const std::string index = prefix + ".index";
   const std::uintmax_t size = std::filesystem::file_size(index);
   {
@@ -117,17 +150,26 @@ TEST(LsColumns, ACorruptIndexPrintsNothing) {
     f.seekp(static_cast<std::streamoff>(size / 2));
     f.put(static_cast<char>(c ^ 0x20));
   }
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"ls", prefix}, std::vector<std::string>{"ls", "--json", prefix}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"ls", "--align", "always", prefix},
+                                                std::vector<std::string>{"ls", "--json", prefix}}) {
     const auto r = run_cli(args);
     EXPECT_NE(r.exit_code, 0) << r;
     EXPECT_EQ(r.out, "") << args.size();
     EXPECT_NE(r.err.find("model.index"), std::string::npos) << r;
   }
+  const auto piped = run_cli({"ls", prefix});
+  EXPECT_NE(piped.exit_code, 0) << piped;
+  EXPECT_NE(piped.err.find("model.index"), std::string::npos) << piped;
+  // Whole rows, the header first, and fewer than all of them.
+  EXPECT_EQ(intact.compare(0, piped.out.size(), piped.out), 0);
+  EXPECT_GT(split_lines(piped.out).size(), 1u) << piped;
+  EXPECT_LT(piped.out.size(), intact.size());
+  EXPECT_EQ(piped.out.back(), '\n');
 }
 
-// The index decoded in parts on several threads prints exactly what one thread prints, text and
-// JSON, rows in key order; and a damaged index still prints nothing, whichever part holds the damage.
+// The index decoded in parts on several threads prints exactly what one thread prints, in every
+// format, rows in key order; and a damaged index still prints nothing aligned or in JSON, whichever
+// part holds the damage, and the same rows before the damage tab-separated.
 TEST(LsColumns, ThreadsChangeNothingInTheOutput) {
   tfckpt_testing::scratch_dir dir;
   const std::string prefix = (dir / "model").string();
@@ -138,7 +180,7 @@ TEST(LsColumns, ThreadsChangeNothingInTheOutput) {
   tfckpt_testing::build_options options;
   options.block_size = 1024;  // a hundred blocks or so: parts on every thread
   tfckpt_testing::write_bundle(prefix, specs, options);
-  for (const char* format : {"", "--json"}) {
+  for (const char* format : {"", "--json", "--align=always"}) {
     SCOPED_TRACE(format);
     std::vector<std::string> args = {"ls", prefix, "--threads", "1"};
     if (*format != '\0') args.push_back(format);
@@ -150,7 +192,7 @@ TEST(LsColumns, ThreadsChangeNothingInTheOutput) {
       ASSERT_EQ(many.exit_code, 0) << many;
       EXPECT_EQ(many.out, one.out) << threads << " threads";
     }
-    if (*format != '\0') {
+    if (std::string(format) == "--json") {
       const auto listed = nlohmann::json::parse(one.out);
       ASSERT_EQ(listed.size(), specs.size());
       EXPECT_EQ(listed.front()["name"], "scope0/t100000");
@@ -165,13 +207,19 @@ TEST(LsColumns, ThreadsChangeNothingInTheOutput) {
     std::string damaged = original;
     damaged[static_cast<std::size_t>(at * static_cast<double>(damaged.size()))] ^= 0x20;
     tfckpt_testing::set_file_bytes(index, damaged);
-    for (const bool json : {false, true}) {
-      std::vector<std::string> args = {"ls", prefix, "--threads", "3"};
-      if (json) args.push_back("--json");
-      const auto r = run_cli(args);
+    for (const char* format : {"--json", "--align=always"}) {
+      const auto r = run_cli({"ls", prefix, "--threads", "3", format});
       EXPECT_NE(r.exit_code, 0) << r;
-      EXPECT_EQ(r.out, "") << at;
+      EXPECT_EQ(r.out, "") << at << format;
       EXPECT_NE(r.err.find("model.index"), std::string::npos) << r;
+    }
+    const auto one = run_cli({"ls", prefix, "--threads", "1"});
+    EXPECT_NE(one.exit_code, 0) << one;
+    for (const char* threads : {"2", "3", "8"}) {
+      const auto many = run_cli({"ls", prefix, "--threads", threads});
+      EXPECT_NE(many.exit_code, 0) << many;
+      EXPECT_EQ(many.out, one.out) << at << ", " << threads << " threads";
+      EXPECT_EQ(many.err, one.err);
     }
   }
 }
