@@ -1,14 +1,54 @@
 # tfckpt_header_self_test(): every public header must compile on its own (it includes what it
 # uses) and must have a working include guard. For each include/tfckpt/**/*.hpp this generates one
-# translation unit that includes the header twice, and compiles them all into the object library
-# `tfckpt_header_self_test` with the project's warning flags.
+# translation unit that includes the header twice, compiled with the project's warning flags; the
+# target `tfckpt_header_self_test` builds them all.
+#
+# Precompiled bases. Nearly every unit spends most of its time parsing the same few headers again
+# (tfckpt/status.hpp and Abseil behind it in 58 of the 84 units; tfckpt/checkpoint/checkpoint.hpp
+# in 35). With TFCKPT_PCH, a unit whose header includes one of the bases below, directly or through
+# other tfckpt headers, is compiled with that base precompiled; the others compile as they are.
+# This checks the same thing: the header parses the base anyway, before any code of its own
+# (includes come first), so reading the base first only moves where the base is parsed. A header
+# that leans on a declaration it does not include still fails: its own unit has either no base or
+# a base it includes itself. Bases are listed smallest first; a unit takes the last one its header
+# includes. Choosing a base changes only the build time (clean build, 2 cores: 330 s of compiler
+# time for the 84 units without bases).
+set(TFCKPT_HEADER_SELF_TEST_BASES
+    tfckpt/status.hpp
+    tfckpt/checkpoint/checkpoint.hpp
+    tfckpt/graph/graph_writer.hpp)
+
+# Sets out_var to the tfckpt headers `header` includes, directly or not (by its #include lines,
+# which are never conditional in this project).
+function(tfckpt_included_headers include_root header out_var)
+  set(seen)
+  set(pending ${header})
+  while(pending)
+    list(POP_FRONT pending current)
+    file(STRINGS ${include_root}/${current} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"tfckpt/[^\"]+\"")
+    foreach(line IN LISTS lines)
+      string(REGEX REPLACE "^[^\"]*\"(tfckpt/[^\"]+)\".*$" "\\1" included "${line}")
+      if(NOT included IN_LIST seen AND EXISTS ${include_root}/${included})
+        list(APPEND seen ${included})
+        list(APPEND pending ${included})
+      endif()
+    endforeach()
+  endwhile()
+  set(${out_var} ${seen} PARENT_SCOPE)
+endfunction()
+
 function(tfckpt_header_self_test)
   set(include_root ${PROJECT_SOURCE_DIR}/include)
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/header_self_test)
   file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE ${include_root} ${include_root}/tfckpt/*.hpp)
   list(SORT headers)
+  if(NOT headers)
+    message(WARNING "tfckpt_header_self_test: no headers found under ${include_root}/tfckpt")
+    return()
+  endif()
 
-  set(sources)
+  set(groups plain)
+  set(sources_plain)
   foreach(header IN LISTS headers)
     set(source ${out_dir}/${header}.cpp)
     # file(CONFIGURE) rewrites the file only when its content changes: no needless rebuilds.
@@ -18,13 +58,37 @@ function(tfckpt_header_self_test)
 #include \"${header}\"
 #include \"${header}\"
 " @ONLY)
-    list(APPEND sources ${source})
+    set(group plain)
+    if(TFCKPT_PCH)
+      tfckpt_included_headers(${include_root} ${header} included)
+      foreach(base IN LISTS TFCKPT_HEADER_SELF_TEST_BASES)
+        if(base IN_LIST included)
+          string(MAKE_C_IDENTIFIER ${base} group)
+        endif()
+      endforeach()
+      if(NOT group IN_LIST groups)
+        list(APPEND groups ${group})
+      endif()
+    endif()
+    list(APPEND sources_${group} ${source})
   endforeach()
 
-  if(NOT sources)
-    message(WARNING "tfckpt_header_self_test: no headers found under ${include_root}/tfckpt")
-    return()
-  endif()
-  add_library(tfckpt_header_self_test OBJECT ${sources})
-  target_link_libraries(tfckpt_header_self_test PRIVATE tfckpt::tfckpt tfckpt_warnings)
+  add_custom_target(tfckpt_header_self_test)
+  foreach(group IN LISTS groups)
+    if(NOT sources_${group})
+      continue()
+    endif()
+    set(target tfckpt_header_self_test_${group})
+    add_library(${target} OBJECT ${sources_${group}})
+    target_link_libraries(${target} PRIVATE tfckpt::tfckpt tfckpt_warnings)
+    if(NOT group STREQUAL "plain")
+      foreach(base IN LISTS TFCKPT_HEADER_SELF_TEST_BASES)
+        string(MAKE_C_IDENTIFIER ${base} id)
+        if(id STREQUAL group)
+          target_precompile_headers(${target} PRIVATE "<${base}>")
+        endif()
+      endforeach()
+    endif()
+    add_dependencies(tfckpt_header_self_test ${target})
+  endforeach()
 endfunction()
