@@ -5,7 +5,10 @@
 # they are left to the plain build.
 #   scripts/sanitize.sh        # build dir: build/asan (clang-16, installed if missing and root)
 # Environment: TFCKPT_FIXTURES (TensorFlow-written checkpoints, default ../shared/fixtures),
-#              TFCKPT_JOBS (parallel jobs, default: number of cores).
+#              TFCKPT_JOBS (parallel jobs, default: number of cores),
+#              TFCKPT_SANITIZE_FUZZ_REPLAY (ON, the default: the fuzz seeds and regressions are
+#              replayed here too; scripts/test.sh sets OFF, as its fuzzing stage has just run
+#              every one of them under the same sanitizers).
 # Prints the wall time of the build and of the test run separately.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +35,8 @@ fi
 # -O0 with line tables only: it compiles fastest (the build is most of this script's time; the tests
 # run in a few minutes even unoptimised), and reports still name files and lines.
 cmake -S . -B "$build" -G Ninja "${compiler[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O0 -g1" \
-  -DTFCKPT_SANITIZE=ON -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_PACKAGING_TESTS=OFF
+  -DTFCKPT_SANITIZE=ON -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_PACKAGING_TESTS=OFF \
+  -DTFCKPT_FUZZ_REPLAY_TESTS="${TFCKPT_SANITIZE_FUZZ_REPLAY:-ON}"
 
 start=$(date +%s)
 cmake --build "$build" -j "$jobs"
