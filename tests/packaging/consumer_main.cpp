@@ -14,8 +14,15 @@
 
 #include "tfckpt/proto/tensor_bundle.pb.h"
 #include "tfckpt/status.hpp"
-#if __has_include("tfckpt/tfckpt.hpp")
+#if defined(TFCKPT_CONSUMER_INCLUDES_EVERYTHING)
+// The umbrella header, so every public header and the include directories of every dependency
+// behind them (Eigen, xtensor, protobuf, ...): the installed package must provide them all. It
+// costs the most time of the consumer builds, so one program (the find_package one) does it; the
+// header self-test already compiles each header against the build tree's targets.
 #include "tfckpt/tfckpt.hpp"
+#else
+#include "tfckpt/checkpoint/bundle_writer.hpp"
+#include "tfckpt/checkpoint/checkpoint.hpp"
 #endif
 
 int main() {
