@@ -101,16 +101,19 @@ class block_contents {
 
  private:
   friend absl::StatusOr<block_contents> read_block(std::string_view, std::span<const std::byte>,
-                                                   block_handle, std::string_view);
+                                                   block_handle, std::string_view, std::uint64_t);
   std::span<const std::byte> bytes_;
   std::unique_ptr<std::byte[]> owned_;
   block_location location_;
 };
 
-/// Reads the block at `h` from the whole table `bytes`: checks bounds and the trailer's masked
+/// Reads the block at `h` from the table's `bytes`: checks bounds and the trailer's masked
 /// CRC-32C, then decompresses a snappy block. `what` names the block in errors ("data block 3").
+/// `bytes` holds the table from file offset `bytes_offset` on: the whole table when 0, else a
+/// window of it read into memory; offsets in errors are the file's either way.
 TFCKPT_DECL absl::StatusOr<block_contents> read_block(std::string_view file, std::span<const std::byte> bytes,
-                                                      block_handle h, std::string_view what);
+                                                      block_handle h, std::string_view what,
+                                                      std::uint64_t bytes_offset = 0);
 
 /// The data blocks of a table, as its index block lists them, with the checks that concern the
 /// table as a whole done once: the footer, the metaindex and index blocks (trailer CRCs and
@@ -148,10 +151,12 @@ struct table_stats {
 /// during the call only: values of snappy blocks live in a buffer freed after the block. Checks
 /// each block (trailer CRC, structure, keys strictly increasing and bounded by the separators on
 /// both sides) and stops at the first error. Walking consecutive runs one after the other visits
-/// and checks what one walk of them all does.
+/// and checks what one walk of them all does. `bytes` and `bytes_offset` as for read_block(): a
+/// window needs to hold only blocks [first, last).
 template <class Fn>
 absl::Status for_each_block_entry(std::string_view file, std::span<const std::byte> bytes, const table_blocks& blocks,
-                                  std::size_t first, std::size_t last, Fn&& fn, table_stats* stats = nullptr) {
+                                  std::size_t first, std::size_t last, Fn&& fn, table_stats* stats = nullptr,
+                                  std::uint64_t bytes_offset = 0) {
   // Keys increase within each block, and the separators order the blocks: the last key of a block is
   // at most its separator, which is below the first key of the next. So no block's walk needs the
   // previous block's keys, and a run of blocks reports what a walk of the whole table would.
@@ -163,7 +168,7 @@ absl::Status for_each_block_entry(std::string_view file, std::span<const std::by
     const block_handle h = blocks.handle(i);
     char what_buf[40] = "data block ";
     const std::string_view what(what_buf, std::to_chars(what_buf + 11, what_buf + sizeof what_buf, i).ptr);
-    TFCKPT_ASSIGN_OR_RETURN(block_contents data, read_block(file, bytes, h, what));
+    TFCKPT_ASSIGN_OR_RETURN(block_contents data, read_block(file, bytes, h, what, bytes_offset));
     TFCKPT_ASSIGN_OR_RETURN(const block_view block, block_view::parse(data.bytes(), data.location()));
     const block_location where = data.location();
     ++local.data_blocks;
@@ -268,11 +273,15 @@ TFCKPT_DECL absl::StatusOr<table_footer> decode_footer(std::string_view file, st
 }
 
 TFCKPT_DECL absl::StatusOr<block_contents> read_block(std::string_view file, std::span<const std::byte> bytes,
-                                                      block_handle h, std::string_view what) {
-  if (!detail::block_fits(h, bytes.size()))
+                                                      block_handle h, std::string_view what,
+                                                      std::uint64_t bytes_offset) {
+  if (bytes_offset != 0 && (h.offset < bytes_offset || !detail::block_fits({h.offset - bytes_offset, h.size}, bytes.size())))
+    return data_loss(file, h.offset, "%s [%d, +%d) is outside the %d bytes read from offset %d", what, h.offset,
+                     h.size, bytes.size(), bytes_offset);
+  if (!detail::block_fits({h.offset - bytes_offset, h.size}, bytes.size()))
     return data_loss(file, h.offset, "%s [%d, +%d) runs past the end of the %d-byte file", what, h.offset,
                      h.size, bytes.size());
-  const auto stored = bytes.subspan(static_cast<std::size_t>(h.offset), static_cast<std::size_t>(h.size));
+  const auto stored = bytes.subspan(static_cast<std::size_t>(h.offset - bytes_offset), static_cast<std::size_t>(h.size));
   const std::byte* trailer = stored.data() + stored.size();
   const auto type = static_cast<std::uint8_t>(trailer[0]);
   const std::uint32_t expected = crc32c_unmask(tfckpt::detail::load_le<std::uint32_t>(trailer + 1));
