@@ -48,22 +48,37 @@ cmake --build "$build" -j "$jobs" --target make_fuzz_seeds "${targets[@]/%/_fuzz
 rm -rf "$build/seeds"
 "$build/fuzz/make_fuzz_seeds" "$fixtures" "$build/seeds"
 
+# run_one TARGET [LOG_SUFFIX [SECONDS]]
 run_one() {
-  local t=$1 corpus="$build/corpus/$1" artifacts="$build/artifacts/$1/" log="$build/logs/$1.log"
+  local t=$1 corpus="$build/corpus/$1" artifacts="$build/artifacts/$1/" log="$build/logs/$1${2:-}.log"
+  local time=${3:-$seconds}
   mkdir -p "$corpus" "$artifacts" "$build/seeds/$t"
   local extra=()
   [[ -d fuzz/regressions/$t ]] && extra+=("fuzz/regressions/$t")
   # Seeds and regressions are read-only inputs; new units go to the first directory.
-  "$build/fuzz/${t}_fuzz" "$corpus" "$build/seeds/$t" "${extra[@]}" -max_total_time="$seconds" \
+  "$build/fuzz/${t}_fuzz" "$corpus" "$build/seeds/$t" "${extra[@]}" -max_total_time="$time" \
     -dict=fuzz/tfckpt.dict -max_len="${max_len[$t]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$artifacts" >"$log" 2>&1
 }
 
+# With an odd number of targets two at a time, the last one would run alone beside an idle core:
+# it runs as two processes side by side instead, each for half its time, sharing its corpus
+# directory (libFuzzer reloads it every second), so that it still gets its seconds of fuzzing.
+split=""
+if ((jobs == 2 && ${#targets[@]} > 1 && ${#targets[@]} % 2 == 1)); then split=${targets[-1]}; fi
+
 mkdir -p "$build/logs"
-declare -A status
+rm -f "$build/logs/"*.2.log "$build/logs/"*.2.rc
 start=$(date +%s)
 running=0
 for t in "${targets[@]}"; do
+  if [[ $t == "$split" ]]; then
+    wait
+    half=$(( (seconds + 1) / 2 ))
+    ( run_one "$t" "" "$half"; echo $? >"$build/logs/$t.rc" ) &
+    ( run_one "$t" ".2" "$half"; echo $? >"$build/logs/$t.2.rc" ) &
+    continue
+  fi
   if ((running >= jobs)); then
     wait -n || true
     running=$((running - 1))
@@ -78,8 +93,16 @@ failed=0
 printf '%-14s %12s %8s %8s %8s %8s %s\n' target executions exec/s corpus cov ft crashes
 for t in "${targets[@]}"; do
   log="$build/logs/$t.log"
+  logs=("$log")
   rc=$(cat "$build/logs/$t.rc" 2>/dev/null || echo 1)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  if [[ $t == "$split" ]]; then  # the second half: its executions count too, and so does its exit
+    logs+=("$build/logs/$t.2.log")
+    rc2=$(cat "$build/logs/$t.2.rc" 2>/dev/null || echo 1)
+    [[ $rc == 0 ]] && rc=$rc2
+    execs2=$(sed -n 's/^stat::number_of_executed_units: *//p' "${logs[1]}" | tail -1)
+    execs=$(( ${execs:-0} + ${execs2:-0} ))
+  fi
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   last=$(grep -E '^#[0-9]+' "$log" | grep 'cov:' | tail -1 || true)
   cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
@@ -89,9 +112,9 @@ for t in "${targets[@]}"; do
   printf '%-14s %12s %8s %8s %8s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "$corpus" "${cov:-?}" "${ft:-?}" "$crashes"
   if [[ $rc != 0 ]]; then
     failed=1
-    echo "  $t FAILED (exit $rc): see $log" >&2
-    grep -E 'Test unit written to|ERROR: |SUMMARY: ' "$log" | sed 's/^/    /' >&2 || true
+    echo "  $t FAILED (exit $rc): see ${logs[*]}" >&2
+    grep -h -E 'Test unit written to|ERROR: |SUMMARY: ' "${logs[@]}" | sed 's/^/    /' >&2 || true
   fi
 done
-echo "fuzz.sh: ${#targets[@]} targets, ${seconds} s each, ${jobs} at a time: ${elapsed} s wall"
+echo "fuzz.sh: ${#targets[@]} targets, ${seconds} s each, ${jobs} at a time${split:+ ($split as two halves side by side)}: ${elapsed} s wall"
 exit "$failed"
