@@ -18,7 +18,9 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -463,6 +465,45 @@ TEST(Footer, HandleOverlappingTheFooter) {
   std::fill(endless.begin() + static_cast<std::ptrdiff_t>(footer_at), endless.end() - 8, std::byte{0x80});
   EXPECT_THAT(codec::decode_footer("t.index", endless),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.index @75: bad metaindex handle")));
+}
+
+// A window of the file holding only some blocks (bytes_offset: where it starts) walks exactly as the
+// whole file does over those blocks, with the file's offsets; a block outside the window is an error
+// naming its offset, not a read out of bounds.
+TEST(Table, AWindowOfBlocksWalksAsTheWholeFile) {
+  tfckpt_testing::scratch_dir dir;
+  std::vector<tfckpt_testing::tensor_spec> specs;
+  for (int i = 0; i < 400; ++i) specs.push_back(tfckpt_testing::float_tensor("t/" + std::to_string(1000 + i), {1}, {1}));
+  tfckpt_testing::build_options options;
+  options.block_size = 512;
+  tfckpt_testing::write_bundle((dir / "m").string(), specs, options);
+  const std::vector<std::byte> file = read_file(dir / "m.index");
+  ASSERT_OK_AND_ASSIGN(const codec::table_blocks blocks, codec::table_blocks::read("m.index", file));
+  ASSERT_GT(blocks.size(), 8u);
+  using seen = std::vector<std::pair<std::string, std::uint64_t>>;
+  const auto walk = [&](std::span<const std::byte> bytes, std::uint64_t offset, seen& out) {
+    return codec::for_each_block_entry(
+        "m.index", bytes, blocks, 3, 7,
+        [&](std::string_view key, std::span<const std::byte>, std::uint64_t at) {
+          out.emplace_back(std::string(key), at);
+          return absl::OkStatus();
+        },
+        nullptr, offset);
+  };
+  seen whole, windowed;
+  ASSERT_OK(walk(file, 0, whole));
+  const std::uint64_t from = blocks.handle(3).offset;
+  const std::uint64_t to = blocks.handle(6).offset + blocks.handle(6).size + codec::kBlockTrailerSize;
+  const std::span<const std::byte> window = std::span(file).subspan(from, to - from);
+  ASSERT_OK(walk(window, from, windowed));
+  EXPECT_EQ(windowed, whole);
+  ASSERT_FALSE(whole.empty());
+  EXPECT_EQ(whole.front().second, from);  // the first entry of block 3 starts it
+
+  seen partial;
+  const absl::Status short_window = walk(window.first(window.size() - 1), from, partial);
+  EXPECT_THAT(short_window, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("data block 6")));
+  EXPECT_THAT(short_window.message(), HasSubstr("@" + std::to_string(blocks.handle(6).offset)));
 }
 
 TEST(Table, EveryTruncationFailsAndEveryFlipIsCaughtOrHarmless) {
