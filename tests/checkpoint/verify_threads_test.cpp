@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -133,6 +134,89 @@ TEST_F(VerifyThreadsTest, MissingShardIsReportedOnceWhateverTheThreads) {
     ASSERT_EQ(report.problems.size(), 1u);
     EXPECT_THAT(report.problems[0], StatusIs(absl::StatusCode::kNotFound, HasSubstr("is missing")));
     EXPECT_EQ(report.tensors_checked, 0u);
+  }
+}
+
+// Many small tensors: verify reads neighbours in one pread (a run) and checks each on its own. A
+// string tensor and one too large for a run sit among them.
+class VerifyRunsTest : public ::testing::Test {
+ protected:
+  static constexpr int kCount = 1200;
+  static std::string name_of(int i) { return absl::StrFormat("t%04d", i); }
+
+  void SetUp() override {
+    prefix_ = (dir_ / "model.ckpt").string();
+    data_ = prefix_ + ".data-00000-of-00001";
+    std::vector<tfckpt_testing::tensor_spec> tensors;
+    for (int i = 0; i < kCount; ++i) {
+      const std::int64_t n = i == 600 ? (std::int64_t{300} << 10) / 4 : 1 + (i * 37) % 300;
+      if (i == 300) {
+        tensors.push_back(string_tensor(name_of(i), {2}, {"x", "yz"}));
+      } else {
+        tensors.push_back(float_tensor(name_of(i), {n}, ramp(n)));
+      }
+    }
+    tfckpt_testing::write_bundle(prefix_, tensors);
+  }
+
+  void flip_in_place(std::uint64_t offset) {
+    std::fstream f(data_, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekg(static_cast<std::streamoff>(offset));
+    const int c = f.get();
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put(static_cast<char>(c ^ 0x40));
+  }
+
+  scratch_dir dir_;
+  std::string prefix_, data_;
+};
+
+TEST_F(VerifyRunsTest, EveryDamagedTensorIsNamedWhateverTheThreads) {
+  const std::vector<int> damaged = {0, 1, 299, 301, 599, 601, 1199};
+  {
+    ASSERT_OK_AND_ASSIGN(const tfckpt::checkpoint ckpt, tfckpt::open(prefix_));
+    for (const int i : damaged) {
+      ASSERT_OK_AND_ASSIGN(const tfckpt::entry* e, ckpt.get(name_of(i)));
+      flip_in_place(e->offset() + e->size() - 1);
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(const tfckpt::checkpoint ckpt, tfckpt::open(prefix_));
+  for (const unsigned threads : {1u, 2u, 3u}) {
+    SCOPED_TRACE(threads);
+    std::vector<std::uint64_t> seen;
+    const tfckpt::verify_report report =
+        ckpt.verify({.progress = [&](std::uint64_t done, std::uint64_t) { seen.push_back(done); }, .threads = threads});
+    EXPECT_EQ(report.tensors_checked, static_cast<std::uint64_t>(kCount));
+    EXPECT_EQ(report.bytes_checked, report.bytes_total);
+    ASSERT_EQ(report.problems.size(), damaged.size());
+    for (std::size_t k = 0; k < damaged.size(); ++k) {
+      ASSERT_OK_AND_ASSIGN(const tfckpt::entry* e, ckpt.get(name_of(damaged[k])));
+      EXPECT_THAT(report.problems[k],
+                  StatusIs(absl::StatusCode::kDataLoss,
+                           AllOf(HasSubstr(absl::StrFormat("%s @%d: checksum mismatch over %d bytes", data_, e->offset(),
+                                                           e->size())),
+                                 HasSubstr("for key '" + name_of(damaged[k]) + "'"))));
+    }
+    ASSERT_FALSE(seen.empty());
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    EXPECT_EQ(seen.back(), report.bytes_total);
+  }
+}
+
+TEST_F(VerifyRunsTest, AShardCutShortAfterMappingFailsOnlyTheTensorsPastTheCut) {
+  ASSERT_OK_AND_ASSIGN(const tfckpt::checkpoint ckpt, tfckpt::open(prefix_));
+  ASSERT_TRUE(ckpt.verify().ok());  // the shard is mapped now, at its full size
+  ASSERT_OK_AND_ASSIGN(const tfckpt::entry* cut_in, ckpt.get(name_of(900)));
+  fs::resize_file(data_, cut_in->offset() + 1);  // in place, against the rules: reads must fail cleanly
+  for (const unsigned threads : {1u, 2u}) {
+    SCOPED_TRACE(threads);
+    const tfckpt::verify_report report = ckpt.verify({.threads = threads});
+    ASSERT_EQ(report.problems.size(), static_cast<std::size_t>(kCount - 900));
+    for (std::size_t k = 0; k < report.problems.size(); ++k) {
+      const std::string key = name_of(900 + static_cast<int>(k));
+      EXPECT_THAT(report.problems[k], StatusIs(absl::StatusCode::kDataLoss,
+                                               AllOf(HasSubstr(data_), HasSubstr("for key '" + key + "'"))));
+    }
   }
 }
 

@@ -59,11 +59,12 @@ struct verify_report {
 };
 
 struct verify_options {
-  /// Called as the check proceeds (after each tensor, and every 64 MiB inside large ones) with
-  /// (bytes done, bytes total).
+  /// Called as the check proceeds (after each tensor or run of small neighbouring tensors, and
+  /// every 64 MiB inside large ones) with (bytes done, bytes total).
   std::function<void(std::uint64_t, std::uint64_t)> progress{};
   /// Threads that checksum tensors (and 64 MiB pieces of large ones) side by side; 0: one per core,
-  /// at most 4. The threads live for the call; progress is reported from one at a time.
+  /// at most 4. Never more than one per 4 MiB to check. The threads live for the call; progress is
+  /// reported from one at a time.
   unsigned threads = 0;
 };
 
@@ -179,16 +180,24 @@ TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) cons
     if (!e.is_partitioned()) total += e.size();
   report.bytes_total = total;
 
-  // The work, planned in key order: whole tensors (entry::verify), or 64 MiB pieces of large
-  // numeric tensors in mapped shards, whose CRCs are combined afterwards. A missing shard is
-  // reported once, at its first tensor, and its tensors are not checked.
+  // The work, planned in key order: whole tensors (entry::verify); 64 MiB pieces of large numeric
+  // tensors in mapped shards, whose CRCs are combined afterwards; and runs of small numeric tensors
+  // lying close together in one mapped shard, read with one pread (a checkpoint of many small
+  // tensors took a system call per tensor). A missing shard is reported once, at its first tensor,
+  // and its tensors are not checked.
   constexpr std::uint64_t kPieceBytes = std::uint64_t{64} << 20;
+  constexpr std::uint64_t kRunBytes = std::uint64_t{256} << 10;  // as entry::crc32c_by_pread's buffer
+  constexpr std::uint64_t kRunGapBytes = 4096;                   // bytes between two tensors a run reads past
+  enum class piece_kind { whole, part, run };
   struct piece {
-    std::size_t entry_index;
-    std::uint64_t from, to;
-    bool whole;
+    piece_kind kind;
+    std::size_t entry_index;  // a run: its first tensor
+    std::uint64_t from, to;   // a part: bytes of the tensor; a run: bytes of the shard
+    std::size_t members_begin = 0, members_end = 0;  // a run: its tensors, in run_members
   };
   std::vector<piece> pieces;
+  std::vector<std::size_t> run_members;
+  std::uint64_t longest_run = 0;  // bytes: what each thread's run buffer holds
   std::vector<absl::Status> outcome(all.size());
   std::vector<bool> shard_seen(static_cast<std::size_t>(bundle_->header.num_shards), false);
   for (std::size_t i = 0; i < all.size(); ++i) {  // slice entries included: they hold the data
@@ -206,11 +215,24 @@ TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) cons
     shard_seen[s] = true;
     ++report.tensors_checked;
     report.bytes_checked += e.size();
-    if (e.dtype() == tfckpt::dtype::string || !e.bytes_are_mapped() || e.size() <= kPieceBytes) {
-      pieces.push_back({i, 0, e.size(), true});
+    const bool numeric_mapped = e.dtype() != tfckpt::dtype::string && e.bytes_are_mapped();
+    if (numeric_mapped && e.size() < kRunBytes && e.bytes().ok()) {  // bytes(): within the shard
+      const std::uint64_t begin = e.offset(), end = begin + e.size();
+      piece* run = pieces.empty() || pieces.back().kind != piece_kind::run ? nullptr : &pieces.back();
+      if (run != nullptr && all[run->entry_index].shard() == e.shard() && begin >= run->from &&
+          begin <= run->to + kRunGapBytes && std::max(end, run->to) - run->from <= kRunBytes) {
+        run->to = std::max(end, run->to);
+      } else {
+        pieces.push_back({piece_kind::run, i, begin, end, run_members.size(), run_members.size()});
+      }
+      run_members.push_back(i);
+      pieces.back().members_end = run_members.size();
+      longest_run = std::max(longest_run, pieces.back().to - pieces.back().from);
+    } else if (!numeric_mapped || e.size() <= kPieceBytes) {
+      pieces.push_back({piece_kind::whole, i, 0, e.size()});
     } else {
       for (std::uint64_t at = 0; at < e.size(); at += kPieceBytes)
-        pieces.push_back({i, at, std::min(e.size(), at + kPieceBytes), false});
+        pieces.push_back({piece_kind::part, i, at, std::min(e.size(), at + kPieceBytes)});
     }
   }
   if (report.bytes_checked < total && options.progress) options.progress(total - report.bytes_checked, total);
@@ -224,17 +246,38 @@ TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) cons
     done += n;
     if (options.progress) options.progress(done, total);
   };
+  const auto verify_whole = [&](const entry& e, absl::Status& result) {
+    std::uint64_t reported = 0;
+    result = e.verify([&](std::uint64_t n) {
+      advance(n - reported);
+      reported = n;
+    });
+    advance(e.size() - reported);
+  };
   const auto work = [&] {
+    std::unique_ptr<std::byte[]> run_buffer;  // this thread's, for runs
     for (std::size_t k; (k = next.fetch_add(1)) < pieces.size();) {
       const piece& p = pieces[k];
       const entry& e = all[p.entry_index];
-      if (p.whole) {
-        std::uint64_t reported = 0;
-        outcome[p.entry_index] = e.verify([&](std::uint64_t n) {
-          advance(n - reported);
-          reported = n;
-        });
-        advance(e.size() - reported);
+      if (p.kind == piece_kind::whole) {
+        verify_whole(e, outcome[p.entry_index]);
+      } else if (p.kind == piece_kind::run) {
+        if (run_buffer == nullptr) run_buffer = std::make_unique_for_overwrite<std::byte[]>(longest_run);
+        const std::span<std::byte> bytes(run_buffer.get(), static_cast<std::size_t>(p.to - p.from));
+        const absl::Status read = bundle_->shards[e.shard()].file.read(p.from, bytes);
+        std::uint64_t sizes = 0;
+        for (std::size_t m = p.members_begin; m < p.members_end; ++m) {
+          const entry& member = all[run_members[m]];
+          if (!read.ok()) {  // each tensor on its own then, for an error that names it
+            verify_whole(member, outcome[run_members[m]]);
+            continue;
+          }
+          const std::span<const std::byte> payload =
+              bytes.subspan(static_cast<std::size_t>(member.offset() - p.from), static_cast<std::size_t>(member.size()));
+          outcome[run_members[m]] = member.checksum_status(codec::crc32c(payload));
+          sizes += member.size();
+        }
+        if (sizes != 0) advance(sizes);
       } else {
         // The shard is mapped and long enough: planning checked it.
         auto crc = e.crc32c_by_pread(p.from, p.to, {});
@@ -248,9 +291,13 @@ TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) cons
       }
     }
   };
+  // A thread is worth starting for a few MiB of checking, not for a small checkpoint: starting
+  // one cost more than checking a checkpoint of a few KiB.
+  constexpr std::uint64_t kBytesPerThread = std::uint64_t{4} << 20;
   unsigned threads = options.threads;
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(pieces.size(), 1)));
+  threads = static_cast<unsigned>(std::min<std::uint64_t>(
+      {threads, std::max<std::uint64_t>(pieces.size(), 1), std::max<std::uint64_t>(report.bytes_checked / kBytesPerThread, 1)}));
   std::vector<std::thread> helpers;
   for (unsigned t = 1; t < threads; ++t) {
     try {
@@ -263,7 +310,7 @@ TFCKPT_DECL verify_report checkpoint::verify(const verify_options& options) cons
   for (std::thread& t : helpers) t.join();
 
   for (std::size_t k = 0; k < pieces.size();) {  // combine the pieces of split tensors, in order
-    if (pieces[k].whole) {
+    if (pieces[k].kind != piece_kind::part) {
       ++k;
       continue;
     }
