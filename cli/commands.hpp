@@ -9,6 +9,7 @@
 #define TFCKPT_CLI_COMMANDS_HPP_
 
 #include <functional>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -50,8 +51,32 @@ command add_import(CLI::App& parent);
 inline constexpr const char* kCheckpointHelp =
     "Checkpoint prefix, its .index file, a directory with a 'checkpoint' file, or a SavedModel directory";
 
+/// A subcommand's name, as `tfckpt NAME` spells it and as add_NAME declares it, and what declares it.
+struct command_entry {
+  std::string_view name;
+  command (*add)(CLI::App&);
+};
+
 /// Every subcommand, in the order `tfckpt --help` lists them.
-inline constexpr command (*kCommands[])(CLI::App&) = {add_ls, add_cat, add_inspect, add_diff, add_verify, add_match, add_graph, add_cp, add_latest, add_prune, add_select, add_rename, add_convert, add_import, add_merge, add_avg, add_freeze};
+inline constexpr command_entry kCommands[] = {
+    {"ls", add_ls},
+    {"cat", add_cat},
+    {"inspect", add_inspect},
+    {"diff", add_diff},
+    {"verify", add_verify},
+    {"match", add_match},
+    {"graph", add_graph},
+    {"cp", add_cp},
+    {"latest", add_latest},
+    {"prune", add_prune},
+    {"select", add_select},
+    {"rename", add_rename},
+    {"convert", add_convert},
+    {"import", add_import},
+    {"merge", add_merge},
+    {"avg", add_avg},
+    {"freeze", add_freeze},
+};
 
 }  // namespace tfckpt_cli
 

@@ -47,6 +47,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -396,6 +397,35 @@ TEST_F(CliTest, HelpAndVersion) {
   const cli_result v = run_cli({"--version"});
   EXPECT_EQ(v.exit_code, 0) << v;
   EXPECT_THAT(v.out, HasSubstr(tfckpt::kVersion));
+}
+
+// The tool declares only the named subcommand's options (a faster start); each must then still be
+// found under the name the top-level help lists.
+TEST_F(CliTest, EveryListedCommandRunsUnderItsName) {
+  const cli_result top = run_cli({"--help"});
+  ASSERT_EQ(top.exit_code, 0) << top;
+  std::vector<std::string> names;
+  bool in_list = false;
+  for (const std::string& line : lines_of(top.out)) {
+    if (line.starts_with("Subcommands:")) {
+      in_list = true;
+    } else if (in_list && line.starts_with("  ") && line.size() > 2 && line[2] != ' ') {
+      names.push_back(line.substr(2, line.find(' ', 2) - 2));
+    } else if (in_list && !line.empty() && !line.starts_with(" ")) {
+      break;
+    }
+  }
+  ASSERT_GE(names.size(), 10u) << top.out;
+  EXPECT_THAT(names, AllOf(Contains("ls"), Contains("verify"), Contains("merge")));
+  for (const std::string& name : names) {
+    const cli_result r = run_cli({name, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << name << "\n" << r;
+    EXPECT_THAT(r.out, HasSubstr("tfckpt " + name)) << name;
+    // A mistake after the name is reported against that command.
+    const cli_result bad = run_cli({name, "--no-such-flag"});
+    EXPECT_EQ(bad.exit_code, 2) << name << "\n" << bad;
+    EXPECT_THAT(bad.err, HasSubstr("Run 'tfckpt " + name + " --help'")) << name << "\n" << bad;
+  }
 }
 
 TEST_F(CliTest, MissingCheckpointExits3) {
