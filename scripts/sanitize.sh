@@ -33,7 +33,9 @@ if ((${#missing[@]})); then
   compiler=()
 fi
 # -O0 with line tables only: it compiles fastest (the build is most of this script's time; the tests
-# run in a few minutes even unoptimised), and reports still name files and lines.
+# run in a few minutes even unoptimised), and reports still name files and lines. The library too:
+# at -O1 its seven units took 240 s of compile time instead of 82 s, and the tests 198 s instead of
+# 194 s (they spend their time in system calls, not in its loops).
 cmake -S . -B "$build" -G Ninja "${compiler[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O0 -g1" \
   -DTFCKPT_SANITIZE=ON -DTFCKPT_BUILD_BENCH=OFF -DTFCKPT_PACKAGING_TESTS=OFF \
   -DTFCKPT_FUZZ_REPLAY_TESTS="${TFCKPT_SANITIZE_FUZZ_REPLAY:-ON}"
