@@ -56,7 +56,6 @@ build="$repo/build"
 scratch_parent=""
 disk_parent=/var/tmp
 report=""
-only=""
 tfckpt="" make_inputs="" leveldb_ls=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -67,7 +66,6 @@ while [ $# -gt 0 ]; do
     --scratch) scratch_parent=$2; shift ;;
     --disk) disk_parent=$2; shift ;;
     --report) report=$2; shift ;;
-    --only) only=$2; shift ;;
     --tfckpt) tfckpt=$2; shift ;;
     --make-inputs) make_inputs=$2; shift ;;
     --leveldb-ls) leveldb_ls=$2; shift ;;
