@@ -26,7 +26,6 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -78,12 +77,6 @@ class write_hook {
 
 /// fsync of a directory, so that renames inside it survive a crash.
 TFCKPT_DECL absl::Status sync_directory(const std::filesystem::path& dir, const write_hook& hook = {});
-
-/// A random unsigned 64-bit number for temporary names.
-inline std::uint64_t random_u64() {
-  static thread_local std::mt19937_64 rng{std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)};
-  return rng();
-}
 
 class temp_file {
  public:
@@ -174,7 +167,19 @@ TFCKPT_DECL absl::Status write_file_atomically(const std::filesystem::path& path
 // Definitions: here unless TFCKPT_SEPARATE_COMPILATION, then compiled once into tfckpt::compiled.
 #if !defined(TFCKPT_SEPARATE_COMPILATION) || defined(TFCKPT_COMPILE_IO_ATOMIC_FILE)
 
+// Only the definitions need <random>: kept out of the declarations, it is not parsed by every unit
+// that opens a checkpoint (6,500 lines of the standard library).
+#include <random>
+
 namespace tfckpt::io {
+
+namespace detail {
+// A random unsigned 64-bit number for temporary names.
+inline std::uint64_t random_u64() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)};
+  return rng();
+}
+}  // namespace detail
 
 TFCKPT_DECL const char* io_step_name(io_step s) {
   switch (s) {
@@ -213,7 +218,7 @@ TFCKPT_DECL absl::StatusOr<temp_file> temp_file::create(std::string final_path, 
   f.final_path_ = std::move(final_path);
   f.hook_ = std::move(hook);
   for (int attempt = 0; attempt < 8; ++attempt) {
-    f.temp_path_ = absl::StrFormat("%s.tempstate%d", f.final_path_, random_u64());
+    f.temp_path_ = absl::StrFormat("%s.tempstate%d", f.final_path_, detail::random_u64());
     f.fd_ = ::open(f.temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (f.fd_ >= 0) break;
     if (errno != EEXIST) return errno_status(f.temp_path_, "create", errno);
@@ -229,7 +234,7 @@ TFCKPT_DECL absl::StatusOr<temp_file> temp_file::link_or_copy(const std::string&
     f.final_path_ = final_path;
     f.hook_ = hook;
     for (int attempt = 0; attempt < 8; ++attempt) {
-      f.temp_path_ = absl::StrFormat("%s.tempstate%d", f.final_path_, random_u64());
+      f.temp_path_ = absl::StrFormat("%s.tempstate%d", f.final_path_, detail::random_u64());
       if (::link(source.c_str(), f.temp_path_.c_str()) == 0) {
         f.linked_ = true;
         return f;
