@@ -8,6 +8,7 @@
 #define TFCKPT_CHECKPOINT_PREFIX_HPP_
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -16,10 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "tfckpt/checkpoint/state_file.hpp"
@@ -27,6 +24,7 @@
 #include "tfckpt/detail/config.hpp"
 #include "tfckpt/detail/endian.hpp"
 #include "tfckpt/io/directory.hpp"
+#include "tfckpt/io/file_ops.hpp"
 #include "tfckpt/io/mapped_file.hpp"
 #include "tfckpt/io/remote_store.hpp"
 #include "tfckpt/status.hpp"
@@ -76,19 +74,12 @@ inline std::string join_names(const std::vector<std::string>& names, std::size_t
 }
 
 // True when `path` is a regular file ending in the SSTable magic: a V1 checkpoint, when it is
-// not an `.index`. Reads the last 8 bytes only: open() asks this of each candidate file, and
+// not an `.index`. Reads the footer only: open() asks this of each candidate file, and
 // mapping a file to read its end cost a mapping and an unmapping more.
 inline bool looks_like_sstable(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat st {};
-  std::byte magic[8];
-  const bool sstable = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                       static_cast<std::uint64_t>(st.st_size) >= codec::kFooterSize &&
-                       ::pread(fd, magic, sizeof magic, st.st_size - 8) == static_cast<ssize_t>(sizeof magic) &&
-                       tfckpt::detail::load_le<std::uint64_t>(magic) == codec::kTableMagic;
-  ::close(fd);
-  return sstable;
+  std::array<std::byte, codec::kFooterSize> footer;  // a table is at least its footer long
+  return io::read_file_tail(path.string(), footer) &&
+         tfckpt::detail::load_le<std::uint64_t>(footer.data() + footer.size() - 8) == codec::kTableMagic;
 }
 
 // The files of the V1 checkpoint `prefix`: the file itself, or its `<prefix>-NNNNN-of-NNNNN`

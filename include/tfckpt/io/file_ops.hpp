@@ -11,10 +11,14 @@
 #ifndef TFCKPT_IO_FILE_OPS_HPP_
 #define TFCKPT_IO_FILE_OPS_HPP_
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include "absl/status/status.h"
@@ -45,6 +49,19 @@ inline absl::StatusOr<bool> remove_file(const std::string& path) {
 
 /// Deletes the directory `path` if it is empty; false (and nothing changes) otherwise.
 inline bool remove_empty_directory(const std::string& path) { return ::rmdir(path.c_str()) == 0; }
+
+/// Reads the last out.size() bytes of the regular file `path` into `out` (one pread, no mapping);
+/// false when it is missing, not a regular file, shorter than out.size(), or unreadable.
+inline bool read_file_tail(const std::string& path, std::span<std::byte> out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  const bool read = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) >= out.size() &&
+                    ::pread(fd, out.data(), out.size(), st.st_size - static_cast<off_t>(out.size())) ==
+                        static_cast<ssize_t>(out.size());
+  ::close(fd);
+  return read;
+}
 
 }  // namespace tfckpt::io
 
