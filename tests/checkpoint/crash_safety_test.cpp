@@ -185,9 +185,9 @@ TEST(CrashSafety, SaveKilledAtAnyMomentLosesNothing) {
   std::sort(times.begin(), times.end());
   const std::chrono::microseconds full = times[1];
   // Spread the kills from 0 to 25% past a full save; fewer of them on a very slow machine. Under
-  // AddressSanitizer a save takes ~7x longer (724 against 105 ms) and the rounds ask what the optimised build's rounds
-  // ask, so they get a smaller budget: at least 10 kills still look for memory errors in the
-  // interrupted and the next save.
+  // AddressSanitizer a save takes ~7x longer (724 against 105 ms) and the rounds ask what the
+  // optimised build's rounds ask, so they get a smaller budget: at least 10 kills still look for
+  // memory errors in the interrupted and the next save.
   const std::chrono::seconds budget(tfckpt_testing::kAddressSanitizer ? 12 : 40);
   const int kills = std::clamp(static_cast<int>(budget / (full + std::chrono::milliseconds(300))), 10, kKills);
   std::printf("one save of %d MiB takes %.0f ms (median of %.0f, %.0f, %.0f); %d kills\n",
