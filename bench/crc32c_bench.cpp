@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// CRC-32C throughput against memcpy of the same bytes, measured in the same process: the hardware
-// (3-way interleaved SSE4.2) and portable (slicing-by-8) paths of tfckpt/codec/crc32c.hpp, and a
-// plain single-stream crc32 loop as the reference the interleaving must beat. Each CRC benchmark
+// CRC-32C throughput against memcpy of the same bytes, measured in the same process: the paths of
+// tfckpt/codec/crc32c.hpp (the dispatching hardware path; AVX-512 VPCLMULQDQ folding; 3-way
+// interleaved SSE4.2 crc32; portable slicing-by-8), and a plain single-stream crc32 loop as the
+// reference the interleaving must beat. The small sizes place the folding threshold. Each CRC benchmark
 // reports x_memcpy_bandwidth = CRC bytes/s / memcpy bytes/s: the median over 11 alternating pairs
 // (one memcpy pass, one CRC pass, each repeated until ~64 MiB have moved) of the pair's ratio.
 // Left out: page faults (both buffers are touched first), process start, and anything but the
@@ -92,6 +93,12 @@ __attribute__((target("sse4.2"))) std::uint32_t single_stream_crc32c(const std::
 std::uint32_t run_hardware(const std::byte* p, std::size_t n) {
   return codec::crc32c_extend_hardware(0, p, n);
 }
+std::uint32_t run_folding(const std::byte* p, std::size_t n) {
+  return codec::crc32c_extend_folding(0, p, n);
+}
+std::uint32_t run_sse42(const std::byte* p, std::size_t n) {
+  return codec::crc32c_extend_sse42(0, p, n);
+}
 std::uint32_t run_portable(const std::byte* p, std::size_t n) {
   return codec::crc32c_extend_portable(0, p, n);
 }
@@ -117,10 +124,11 @@ void BM_Memcpy(benchmark::State& state) {
 }
 
 /// Times `crc` over the buffer and reports its bandwidth relative to memcpy's.
+/// `available` says whether the CPU can run it (null: any CPU).
 void crc_benchmark(benchmark::State& state, std::uint32_t (*crc)(const std::byte*, std::size_t),
-                   bool needs_hardware) {
-  if (needs_hardware && !codec::crc32c_hardware_available()) {
-    state.SkipWithError("CPU lacks SSE4.2");
+                   bool (*available)()) {
+  if (available != nullptr && !available()) {
+    state.SkipWithError("the CPU lacks the instructions of this path");
     return;
   }
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -147,18 +155,33 @@ void crc_benchmark(benchmark::State& state, std::uint32_t (*crc)(const std::byte
   state.counters["x_memcpy_bandwidth"] = tfckpt_bench::median(ratio);
 }
 
-void BM_Crc32cHardware(benchmark::State& state) { crc_benchmark(state, run_hardware, true); }
-void BM_Crc32cPortable(benchmark::State& state) { crc_benchmark(state, run_portable, false); }
+void BM_Crc32cHardware(benchmark::State& state) {
+  crc_benchmark(state, run_hardware, codec::crc32c_hardware_available);
+}
+void BM_Crc32cFolding(benchmark::State& state) {
+  crc_benchmark(state, run_folding, codec::crc32c_folding_available);
+}
+void BM_Crc32cSse42(benchmark::State& state) {
+  crc_benchmark(state, run_sse42, codec::crc32c_hardware_available);
+}
+void BM_Crc32cPortable(benchmark::State& state) { crc_benchmark(state, run_portable, nullptr); }
 void BM_Crc32cSingleStream(benchmark::State& state) {
-  crc_benchmark(state, run_single_stream, true);
+  crc_benchmark(state, run_single_stream, codec::crc32c_hardware_available);
 }
 
 void sizes(benchmark::internal::Benchmark* b) {
   b->Arg(64 << 10)->Arg(16 << 20)->Arg(256 << 20)->Unit(benchmark::kMicrosecond);
 }
 
+/// Around the folding threshold (kCrc32cFoldThreshold) and a few cache-sized buffers.
+void threshold_sizes(benchmark::internal::Benchmark* b) {
+  b->Arg(256)->Arg(384)->Arg(512)->Arg(1024)->Arg(4096)->Unit(benchmark::kNanosecond);
+}
+
 BENCHMARK(BM_Memcpy)->Apply(sizes);
 BENCHMARK(BM_Crc32cHardware)->Apply(sizes);
+BENCHMARK(BM_Crc32cFolding)->Apply(sizes)->Apply(threshold_sizes);
+BENCHMARK(BM_Crc32cSse42)->Apply(sizes)->Apply(threshold_sizes);
 BENCHMARK(BM_Crc32cPortable)->Apply(sizes);
 BENCHMARK(BM_Crc32cSingleStream)->Apply(sizes);
 

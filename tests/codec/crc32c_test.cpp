@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for tfckpt/codec/crc32c.hpp: published vectors, mask, composition, hardware == portable
-// on every short length and misaligned start, and a cross-check against python3-crc32c.
+// Tests for tfckpt/codec/crc32c.hpp: published vectors, mask, composition, each hardware path
+// (SSE4.2 streams, AVX-512 folding, the dispatch between them) == portable on every short length
+// and misaligned start, and a cross-check against python3-crc32c.
 #include "tfckpt/codec/crc32c.hpp"
 
 #include <gtest/gtest.h>
@@ -26,20 +27,48 @@ namespace {
 
 using tfckpt::codec::crc32c;
 using tfckpt::codec::crc32c_extend;
+using tfckpt::codec::crc32c_extend_folding;
 using tfckpt::codec::crc32c_extend_hardware;
 using tfckpt::codec::crc32c_extend_portable;
+using tfckpt::codec::crc32c_extend_sse42;
+using tfckpt::codec::crc32c_folding_available;
 using tfckpt::codec::crc32c_hardware_available;
 using tfckpt::codec::crc32c_mask;
 using tfckpt::codec::crc32c_unmask;
 using tfckpt::codec::kCrc32cMaskDelta;
 
-#define TFCKPT_REQUIRE_CRC_HARDWARE()                                                  \
-  do {                                                                                 \
-    if (!crc32c_hardware_available())                                                  \
-      GTEST_SKIP() << "CPU lacks SSE4.2: the hardware CRC-32C path cannot be tested here"; \
-  } while (false)
-
 using extend_fn = std::uint32_t (*)(std::uint32_t, const void*, std::size_t);
+
+/// One hardware implementation, and what the CPU needs to run it.
+struct hardware_path {
+  const char* name;
+  extend_fn extend;
+  bool (*available)();
+  const char* needs;
+};
+
+const hardware_path kHardwarePaths[] = {
+    {"sse42", crc32c_extend_sse42, crc32c_hardware_available, "SSE4.2"},
+    {"folding", crc32c_extend_folding, crc32c_folding_available, "AVX-512F, VPCLMULQDQ and PCLMUL"},
+    {"dispatch", crc32c_extend_hardware, crc32c_hardware_available, "SSE4.2"},
+};
+
+/// Each hardware path; a test skips, saying why, where the CPU cannot run it.
+class Crc32cHardware : public ::testing::TestWithParam<hardware_path> {
+ protected:
+  void SetUp() override {
+    if (!GetParam().available()) {
+      GTEST_SKIP() << "this CPU lacks " << GetParam().needs << ": the " << GetParam().name
+                   << " CRC-32C path cannot be tested here";
+    }
+  }
+  static std::uint32_t extend(std::uint32_t crc, const void* p, std::size_t n) {
+    return GetParam().extend(crc, p, n);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Paths, Crc32cHardware, ::testing::ValuesIn(kHardwarePaths),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 std::vector<std::byte> random_bytes(std::mt19937_64& rng, std::size_t n) {
   std::vector<std::byte> out(n);
@@ -65,6 +94,14 @@ struct known_vector {
 };
 
 // Values checked against python3-crc32c.
+/// 1000 bytes 0, 1, ..., 255, 0, 1, ...: long enough to be folded.
+std::vector<std::byte> long_vector() {
+  std::vector<std::byte> out(1000);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i);
+  return out;
+}
+constexpr std::uint32_t kLongVectorCrc = 0x1A318E30u;
+
 std::vector<known_vector> known_vectors() {
   std::vector<known_vector> out;
   out.push_back({bytes_of("123456789"), 0xE3069283u, "\"123456789\""});
@@ -83,24 +120,28 @@ TEST(Crc32c, KnownVectors) {
     EXPECT_EQ(crc32c_extend_portable(0, v.data.data(), v.data.size()), v.crc) << v.name;
     EXPECT_EQ(crc32c_extend(0, v.data), v.crc) << v.name;
   }
+  EXPECT_EQ(crc32c(long_vector()), kLongVectorCrc);
+  EXPECT_EQ(crc32c_extend_portable(0, long_vector().data(), 1000), kLongVectorCrc);
   EXPECT_EQ(crc32c(std::string_view("123456789")), 0xE3069283u);
   EXPECT_EQ(crc32c(std::string_view()), 0u);
   EXPECT_EQ(crc32c(std::span<const std::byte>()), 0u);
 }
 
-TEST(Crc32c, KnownVectorsHardware) {
-  TFCKPT_REQUIRE_CRC_HARDWARE();
+TEST_P(Crc32cHardware, KnownVectors) {
   for (const auto& v : known_vectors()) {
-    EXPECT_EQ(crc32c_extend_hardware(0, v.data.data(), v.data.size()), v.crc) << v.name;
+    EXPECT_EQ(extend(0, v.data.data(), v.data.size()), v.crc) << v.name;
   }
+  const auto bytes = long_vector();
+  EXPECT_EQ(extend(0, bytes.data(), bytes.size()), kLongVectorCrc);
 }
 
 TEST(Crc32c, ZeroBytesLeaveCrcUnchanged) {
   EXPECT_EQ(crc32c_extend_portable(0x12345678u, nullptr, 0), 0x12345678u);
   EXPECT_EQ(crc32c_extend(0x12345678u, nullptr, 0), 0x12345678u);
-  if (crc32c_hardware_available()) {
-    EXPECT_EQ(crc32c_extend_hardware(0x12345678u, nullptr, 0), 0x12345678u);
-  }
+}
+
+TEST_P(Crc32cHardware, ZeroBytesLeaveCrcUnchanged) {
+  EXPECT_EQ(extend(0x12345678u, nullptr, 0), 0x12345678u);
 }
 
 TEST(Crc32c, Mask) {
@@ -143,10 +184,7 @@ void check_composition(extend_fn extend, const char* name) {
 
 TEST(Crc32c, ExtendCompositionPortable) { check_composition(crc32c_extend_portable, "portable"); }
 
-TEST(Crc32c, ExtendCompositionHardware) {
-  TFCKPT_REQUIRE_CRC_HARDWARE();
-  check_composition(crc32c_extend_hardware, "hardware");
-}
+TEST_P(Crc32cHardware, ExtendComposition) { check_composition(GetParam().extend, GetParam().name); }
 
 TEST(Crc32c, ExtendCompositionDispatch) {
   check_composition([](std::uint32_t crc, const void* p, std::size_t n) {
@@ -165,8 +203,7 @@ TEST(Crc32c, SpanOverloadsAgree) {
 }
 
 // Each buffer ends exactly where its allocation ends, so ASan reports any read past data + n.
-TEST(Crc32c, HardwareMatchesPortableEveryShortLengthAndOffset) {
-  TFCKPT_REQUIRE_CRC_HARDWARE();
+TEST_P(Crc32cHardware, MatchesPortableEveryShortLengthAndOffset) {
   std::mt19937_64 rng(19);
   for (std::size_t n = 0; n <= 1100; ++n) {
     for (int trial = 0; trial < 4; ++trial) {
@@ -174,16 +211,15 @@ TEST(Crc32c, HardwareMatchesPortableEveryShortLengthAndOffset) {
       const auto buf = random_bytes(rng, offset + n);
       const std::byte* p = buf.data() + offset;
       const auto seed = static_cast<std::uint32_t>(trial == 1 ? 0 : rng());
-      ASSERT_EQ(crc32c_extend_hardware(seed, p, n), crc32c_extend_portable(seed, p, n))
+      ASSERT_EQ(extend(seed, p, n), crc32c_extend_portable(seed, p, n))
           << "n=" << n << " offset=" << offset << " seed=" << seed;
     }
   }
 }
 
-TEST(Crc32c, HardwareMatchesPortableLargeBuffers) {
-  TFCKPT_REQUIRE_CRC_HARDWARE();
+TEST_P(Crc32cHardware, MatchesPortableLargeBuffers) {
   std::mt19937_64 rng(23);
-  // Around the 3-way block sizes (3 * 8 KiB, 3 * 256 B) and a few MiB.
+  // Around the 3-way block sizes (3 * 8 KiB, 3 * 256 B), the 256-byte folding blocks, and a few MiB.
   const std::size_t sizes[] = {24575,       24576,       24577,           24576 + 767,
                                24576 + 768, 2 * 24576 + 5, 1u << 20,      (3u << 20) + 7,
                                (4u << 20) + 12345};
@@ -191,15 +227,14 @@ TEST(Crc32c, HardwareMatchesPortableLargeBuffers) {
     for (std::size_t offset : {std::size_t{0}, std::size_t{3}, std::size_t{13}}) {
       const auto buf = random_bytes(rng, offset + n);
       const std::byte* p = buf.data() + offset;
-      ASSERT_EQ(crc32c_extend_hardware(0, p, n), crc32c_extend_portable(0, p, n))
+      ASSERT_EQ(extend(0, p, n), crc32c_extend_portable(0, p, n))
           << "n=" << n << " offset=" << offset;
     }
   }
   // Zeros and ones stress the join tables with long runs of identical words.
   for (std::byte fill : {std::byte{0x00}, std::byte{0xFF}}) {
     const std::vector<std::byte> buf((2u << 20) + 1, fill);
-    EXPECT_EQ(crc32c_extend_hardware(0, buf.data(), buf.size()),
-              crc32c_extend_portable(0, buf.data(), buf.size()));
+    EXPECT_EQ(extend(0, buf.data(), buf.size()), crc32c_extend_portable(0, buf.data(), buf.size()));
   }
 }
 
