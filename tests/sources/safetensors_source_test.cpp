@@ -142,6 +142,47 @@ TEST_F(SafetensorsSource, OurSinkRoundTripsEveryDtypeItSupports) {
   }
 }
 
+// A tensor larger than one 4 MiB streaming piece: streamed, and read in ranges on both sides of the
+// page-sized threshold between pread and the mapping, it gives its bytes back exactly; after the
+// file is truncated in place under the open mapping, streaming is an error naming the file, not
+// a fault.
+TEST_F(SafetensorsSource, StreamsAndReadsByPreadAndSurvivesATruncatedFile) {
+  constexpr std::uint64_t kElements = (std::uint64_t{9} << 20) / 4 + 3;  // 9 MiB and 12 bytes
+  std::string data(kElements * 4, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 131) ^ (i >> 12));
+  const std::string header = R"({"w":{"dtype":"F32","shape":[)" + std::to_string(kElements) +
+                             R"(],"data_offsets":[0,)" + std::to_string(data.size()) + "]}}";
+  const std::string file = path("big.safetensors");
+  spit(file, st_file(header, data));
+  auto st = tfckpt::open_safetensors(file);
+  ASSERT_TRUE(st.ok()) << st.status();
+  const tfckpt::tensor t = tfckpt::to_tensor(*st, st->tensors()[0]);
+
+  std::string streamed;
+  std::size_t pieces = 0;
+  ASSERT_OK(t.source.stream([&](std::span<const std::byte> piece) {
+    streamed.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    ++pieces;
+    return absl::OkStatus();
+  }));
+  EXPECT_TRUE(streamed == data);
+  EXPECT_GE(pieces, 3u);
+  for (const auto& [offset, size] : std::vector<std::pair<std::uint64_t, std::size_t>>{
+           {0, 100}, {1, 4095}, {4093, 4096}, {(std::uint64_t{4} << 20) - 7, 70000}, {data.size() - 5000, 5000}}) {
+    std::string got(size, '\0');
+    ASSERT_OK(t.source.read(offset, std::as_writable_bytes(std::span(got))));
+    EXPECT_TRUE(got == data.substr(offset, size)) << "offset " << offset << " size " << size;
+  }
+
+  fs::resize_file(file, fs::file_size(file) - (std::uint64_t{6} << 20));
+  std::uint64_t sum = 0;  // the sink reads every byte it is given, as a writer does
+  const absl::Status truncated = t.source.stream([&sum](std::span<const std::byte> piece) {
+    for (const std::byte b : piece) sum += static_cast<std::uint8_t>(b);
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(truncated, StatusIs(absl::StatusCode::kDataLoss, HasSubstr(file)));
+}
+
 // Each hostile file: its bytes, the code and the words the error must contain.
 struct hostile_case {
   const char* what;

@@ -49,10 +49,6 @@ namespace tfckpt {
 
 namespace detail {
 
-// Reads of a mapped tensor at least this long go by pread (entry::read), shorter ones are copied
-// from the mapping.
-inline constexpr std::size_t kUnmappedReadMin = 4096;
-
 // Most shards a header may claim: each costs a small slot before any shard is touched.
 inline constexpr std::int32_t kMaxShards = 1 << 20;
 
@@ -619,7 +615,7 @@ TFCKPT_DECL byte_source entry::host_order_source() const {
     }
     // A page or more by pread, so that scattered reads of a big tensor do not map it all in; less
     // is cheaper copied from the mapping.
-    if (out.size() >= detail::kUnmappedReadMin && e->bytes_are_mapped() && e->bytes_in_host_order())
+    if (out.size() >= io::kUnmappedReadMin && e->bytes_are_mapped() && e->bytes_in_host_order())
       return e->read_unmapped(offset, out);
     TFCKPT_ASSIGN_OR_RETURN(const std::span<const std::byte> bytes, e->bytes());
     const std::size_t width = e->bytes_in_host_order() ? 1 : swap_width(e->dtype_);

@@ -38,6 +38,10 @@
 
 namespace tfckpt::io {
 
+/// Reads of mapped bytes at least this long go by pread (mapped_file::read); shorter ones are
+/// cheaper copied from the mapping.
+inline constexpr std::size_t kUnmappedReadMin = 4096;
+
 /// Access-pattern hints passed to madvise.
 enum class access { normal, sequential, random, will_need };
 

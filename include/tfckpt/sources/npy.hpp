@@ -137,6 +137,7 @@ TFCKPT_DECL absl::Status inflate_member(std::string_view file, std::uint64_t bas
 // Where an array's stored bytes come from: a span of a mapping, or a deflated member.
 struct npy_location {
   std::string file;                          // for messages
+  const io::mapped_file* mapping = nullptr;  // the file `stored` lies in
   std::span<const std::byte> stored;         // the .npy bytes (stored), or the deflated bytes
   bool deflated = false;
   std::uint64_t base = 0;                    // offset of `stored` in the file
@@ -335,7 +336,7 @@ TFCKPT_DECL absl::StatusOr<tensor> npy_tensor(const npy_location& where, std::st
     return t;
   }
   if (!where.deflated) {
-    t.source = mapped_source(where.stored.subspan(data_offset, n), t.dtype, dt->order);
+    t.source = mapped_source(*where.mapping, where.stored.subspan(data_offset, n), t.dtype, dt->order);
     if (where.has_crc) t.source = crc_checked(where, data_offset, std::move(t.source));
     if (!fortran) return t;
     t.shape.assign(t.shape.rbegin(), t.shape.rend());
@@ -417,7 +418,7 @@ TFCKPT_DECL absl::StatusOr<npy_arrays> open_npy(const std::filesystem::path& pat
   npy_arrays out;
   out.files_.push_back(std::make_unique<io::mapped_file>(std::move(f)));
   const io::mapped_file& m = *out.files_.back();
-  detail::npy_location where{.file = m.path(), .stored = m.bytes()};
+  detail::npy_location where{.file = m.path(), .mapping = &m, .stored = m.bytes()};
   TFCKPT_ASSIGN_OR_RETURN(tensor t, detail::npy_tensor(where, std::move(name), m.path()));
   out.tensors_.push_back(std::move(t));
   return out;
@@ -441,6 +442,7 @@ TFCKPT_DECL absl::StatusOr<npy_arrays> open_npz(const std::filesystem::path& pat
     if (!seen.insert(name).second)
       return data_loss(m.path(), z.header_offset, "member '%s' appears twice", printable_key(z.name));
     detail::npy_location where{.file = file,
+                               .mapping = &m,
                                .stored = m.bytes().subspan(z.data_offset, z.compressed_size),
                                .deflated = z.method == codec::kZipDeflated,
                                .base = z.data_offset,

@@ -78,6 +78,8 @@ class safetensors_file {
   const std::map<std::string, std::string>& metadata() const ABSL_ATTRIBUTE_LIFETIME_BOUND { return metadata_; }
   /// Offset of the first data byte in the file (8 + the header length).
   std::uint64_t data_offset() const { return data_offset_; }
+  /// The mapped file itself.
+  const io::mapped_file& mapping() const ABSL_ATTRIBUTE_LIFETIME_BOUND { return file_; }
   /// A tensor's stored (little-endian) bytes, straight from the mapping.
   std::span<const std::byte> bytes(const safetensors_tensor& t) const ABSL_ATTRIBUTE_LIFETIME_BOUND {
     return file_.bytes().subspan(data_offset_ + t.begin, t.end - t.begin);
@@ -134,7 +136,7 @@ TFCKPT_DECL tensor to_tensor(const safetensors_file& file, const safetensors_ten
   out.name = t.name;
   out.dtype = t.dtype;
   out.shape = t.shape;
-  out.source = mapped_source(file.bytes(t), t.dtype, byte_order::little);
+  out.source = mapped_source(file.mapping(), file.bytes(t), t.dtype, byte_order::little);
   out.origins.push_back({file.path(), 0, t.name});
   return out;
 }
