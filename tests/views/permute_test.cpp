@@ -417,7 +417,7 @@ TEST(PermuteComposition, StoredEntriesMatchTheReferenceWhateverTheRunLength) {
   tfckpt_testing::scratch_dir dir;
   std::mt19937 rng(5);
   const std::vector<std::pair<std::vector<std::int64_t>, std::vector<int>>> cases = {
-      {{600, 500}, {1, 0}},            // rows of 2000 bytes: runs of 1 KiB, by pread
+      {{600, 500}, {1, 0}},            // rows of 2000 bytes: long runs, by pread
       {{5000, 3}, {1, 0}},             // rows of 12 bytes: copied from the mapping
       {{3, 40, 70, 9}, {3, 2, 0, 1}},  // HWIO -> OIHW
       {{64, 2, 300}, {2, 1, 0}}};
