@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "testing/bundle_builder.hpp"
 #include "testing/paths.hpp"
 #include "testing/status_matchers.hpp"
@@ -218,6 +219,26 @@ TEST_F(VerifyRunsTest, AShardCutShortAfterMappingFailsOnlyTheTensorsPastTheCut) 
                                                AllOf(HasSubstr(data_), HasSubstr("for key '" + key + "'"))));
     }
   }
+}
+
+// A string tensor is decoded whole; with its shard cut short in place after mapping, the pages past
+// the cut are gone, and verify must say so instead of faulting on them.
+TEST(VerifyStrings, AShardCutShortUnderAStringTensorIsAnErrorNotAFault) {
+  scratch_dir dir;
+  const std::string prefix = (dir / "model.ckpt").string(), data = prefix + ".data-00000-of-00001";
+  std::vector<std::string> words;
+  for (int i = 0; i < 4000; ++i) words.push_back(absl::StrFormat("word-%010d", i));  // ~64 KB stored
+  tfckpt_testing::write_bundle(prefix, {float_tensor("a", {2}, {1, 2}),
+                                        string_tensor("vocab", {static_cast<std::int64_t>(words.size())}, words)});
+  ASSERT_OK_AND_ASSIGN(const tfckpt::checkpoint ckpt, tfckpt::open(prefix));
+  ASSERT_TRUE(ckpt.verify().ok());  // the shard is mapped now, at its full size
+  ASSERT_OK_AND_ASSIGN(const tfckpt::entry* vocab, ckpt.get("vocab"));
+  ASSERT_GT(vocab->size(), 8u * 4096);
+  fs::resize_file(data, vocab->offset() + 10);  // in place, against the rules: reads must fail cleanly
+  const tfckpt::verify_report report = ckpt.verify();
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_THAT(report.problems[0],
+              StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(data), HasSubstr("for key 'vocab'"))));
 }
 
 }  // namespace
