@@ -142,10 +142,10 @@ TEST_F(SafetensorsSource, OurSinkRoundTripsEveryDtypeItSupports) {
   }
 }
 
-// A tensor larger than one 4 MiB streaming piece: streamed, and read in ranges on both sides of the
-// page-sized threshold between pread and the mapping, it gives its bytes back exactly; after the
-// file is truncated in place under the open mapping, streaming is an error naming the file, not
-// a fault.
+// A tensor larger than one 4 MiB streaming piece: streamed after the file object was moved, and read
+// in ranges on both sides of the page-sized threshold between pread and the mapping, it gives its
+// bytes back exactly; after the file is truncated in place under the open mapping, streaming is an
+// error naming the file, not a fault.
 TEST_F(SafetensorsSource, StreamsAndReadsByPreadAndSurvivesATruncatedFile) {
   constexpr std::uint64_t kElements = (std::uint64_t{9} << 20) / 4 + 3;  // 9 MiB and 12 bytes
   std::string data(kElements * 4, '\0');
@@ -157,6 +157,7 @@ TEST_F(SafetensorsSource, StreamsAndReadsByPreadAndSurvivesATruncatedFile) {
   auto st = tfckpt::open_safetensors(file);
   ASSERT_TRUE(st.ok()) << st.status();
   const tfckpt::tensor t = tfckpt::to_tensor(*st, st->tensors()[0]);
+  const tfckpt::safetensors_file moved = std::move(*st);  // the tensor's source does not point into *st
 
   std::string streamed;
   std::size_t pieces = 0;

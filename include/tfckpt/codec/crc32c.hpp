@@ -179,7 +179,7 @@ __attribute__((target("sse4.2"))) inline std::uint32_t crc32c_hardware_3way(
   return state;
 }
 
-/// The raw register (no final XOR) after the SSE4.2 loops; advances nothing it does not consume.
+/// The raw register (no final XOR) after feeding the n bytes at p to the SSE4.2 loops.
 __attribute__((target("sse4.2"))) inline std::uint32_t crc32c_sse42_raw(std::uint32_t state,
                                                                        const unsigned char* p,
                                                                        std::size_t n) {

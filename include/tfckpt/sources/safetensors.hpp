@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ranges>
 #include <span>
@@ -71,7 +72,7 @@ struct safetensors_tensor {
 /// An open, validated safetensors file. Move-only; the mapping lives as long as the object.
 class safetensors_file {
  public:
-  const std::string& path() const { return file_.path(); }
+  const std::string& path() const { return file_->path(); }
   /// The tensors in data order.
   std::span<const safetensors_tensor> tensors() const ABSL_ATTRIBUTE_LIFETIME_BOUND { return tensors_; }
   /// The header's "__metadata__" map (empty when absent).
@@ -79,15 +80,15 @@ class safetensors_file {
   /// Offset of the first data byte in the file (8 + the header length).
   std::uint64_t data_offset() const { return data_offset_; }
   /// The mapped file itself.
-  const io::mapped_file& mapping() const ABSL_ATTRIBUTE_LIFETIME_BOUND { return file_; }
+  const io::mapped_file& mapping() const ABSL_ATTRIBUTE_LIFETIME_BOUND { return *file_; }
   /// A tensor's stored (little-endian) bytes, straight from the mapping.
   std::span<const std::byte> bytes(const safetensors_tensor& t) const ABSL_ATTRIBUTE_LIFETIME_BOUND {
-    return file_.bytes().subspan(data_offset_ + t.begin, t.end - t.begin);
+    return file_->bytes().subspan(data_offset_ + t.begin, t.end - t.begin);
   }
 
  private:
   friend absl::StatusOr<safetensors_file> open_safetensors(const std::filesystem::path& path);
-  io::mapped_file file_;
+  std::unique_ptr<io::mapped_file> file_;  // its own allocation: tensors' sources point at it across moves
   std::vector<safetensors_tensor> tensors_;
   std::map<std::string, std::string> metadata_;
   std::uint64_t data_offset_ = 0;
@@ -246,7 +247,7 @@ TFCKPT_DECL absl::StatusOr<safetensors_file> open_safetensors(const std::filesys
     return data_loss(file, out.data_offset_ + std::min(expected, data_size),
                      "the tensors' data ends at offset %d, but the file holds %d data bytes (%s)", expected, data_size,
                      expected > data_size ? "truncated" : "trailing bytes");
-  out.file_ = std::move(mapped);
+  out.file_ = std::make_unique<io::mapped_file>(std::move(mapped));
   return out;
 }
 
